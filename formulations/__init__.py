@@ -1,0 +1,26 @@
+"""coinfer formulations: what each co-inference problem is.
+
+Data classes, loading and validation, independent evaluators, and the
+mathematical models (min-cut network, CP-SAT) as data a solver consumes.
+
+>>> import formulations
+>>> problem = formulations.load("instances/partition/tiny_chain.json")  # doctest: +SKIP
+"""
+
+from .errors import InfeasibleAssignmentError, InstanceError
+from .io import KINDS, load, load_dict, read_json, register_kind, save
+from .partition import Layer, Network, PartitionProblem
+
+__all__ = [
+    "load",
+    "load_dict",
+    "save",
+    "read_json",
+    "register_kind",
+    "KINDS",
+    "InstanceError",
+    "InfeasibleAssignmentError",
+    "PartitionProblem",
+    "Layer",
+    "Network",
+]

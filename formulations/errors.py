@@ -1,0 +1,46 @@
+"""Errors raised while reading, validating or evaluating problems.
+
+Every error about an instance names the file (when there is one) and the
+field, so that a user can fix the input without reading a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InstanceError", "InfeasibleAssignmentError"]
+
+
+class InstanceError(ValueError):
+    """Invalid instance data.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in words.
+    field : str, optional
+        The offending field as a path, e.g. ``layers[3].device_ms``.
+    file : str, optional
+        The file the instance came from.
+
+    Examples
+    --------
+    >>> str(InstanceError("must be >= 0", field="layers[0].device_ms", file="a.json"))
+    'a.json: layers[0].device_ms: must be >= 0'
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, file: str | None = None):
+        self.message = message
+        self.field = field
+        self.file = file
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [p for p in (self.file, self.field) if p]
+        return ": ".join(parts + [self.message])
+
+    def with_file(self, file: str) -> "InstanceError":
+        """Return a copy of this error that names ``file``."""
+        return InstanceError(self.message, field=self.field, file=str(file))
+
+
+class InfeasibleAssignmentError(ValueError):
+    """A candidate solution violates the problem's constraints."""

@@ -1,0 +1,125 @@
+"""Small validators shared by every instance kind.
+
+Each function checks one value and raises :class:`InstanceError` naming the
+field on failure. Problem classes call them from ``from_dict`` so that every
+kind reports bad input the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from .errors import InstanceError
+
+__all__ = [
+    "require",
+    "as_number",
+    "as_nonneg",
+    "as_positive",
+    "as_bytes",
+    "as_probability",
+    "as_name",
+    "as_list",
+    "as_mapping",
+    "check_header",
+]
+
+
+def require(data: Mapping[str, Any], key: str, field: str) -> Any:
+    """Return ``data[key]`` or raise an error naming ``field``."""
+    if not isinstance(data, Mapping):
+        raise InstanceError("expected an object", field=field.rpartition(".")[0] or field)
+    if key not in data:
+        raise InstanceError("missing required field", field=field)
+    return data[key]
+
+
+def as_number(value: Any, field: str) -> float:
+    """A finite real number (bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InstanceError(f"expected a number, got {value!r}", field=field)
+    value = float(value)
+    if math.isnan(value) or math.isinf(value):
+        raise InstanceError(f"must be finite, got {value!r}", field=field)
+    return value
+
+
+def as_nonneg(value: Any, field: str) -> float:
+    """A finite number >= 0 (a cost in ms, a size, a rate)."""
+    value = as_number(value, field)
+    if value < 0:
+        raise InstanceError(f"must be >= 0, got {value!r}", field=field)
+    return value
+
+
+def as_positive(value: Any, field: str) -> float:
+    """A finite number > 0 (a bandwidth, a capacity)."""
+    value = as_number(value, field)
+    if value <= 0:
+        raise InstanceError(f"must be > 0, got {value!r}", field=field)
+    return value
+
+
+def as_bytes(value: Any, field: str) -> int:
+    """A non-negative whole number of bytes (``3.0`` is accepted, ``3.5`` is not)."""
+    number = as_nonneg(value, field)
+    if number != int(number):
+        raise InstanceError(f"must be a whole number of bytes, got {value!r}", field=field)
+    return int(number)
+
+
+def as_probability(value: Any, field: str) -> float:
+    """A number in [0, 1]."""
+    value = as_number(value, field)
+    if not 0.0 <= value <= 1.0:
+        raise InstanceError(f"must be in [0, 1], got {value!r}", field=field)
+    return value
+
+
+def as_name(value: Any, field: str) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise InstanceError(f"expected a non-empty string, got {value!r}", field=field)
+    return value
+
+
+def as_list(value: Any, field: str, *, nonempty: bool = False) -> list:
+    """A JSON array."""
+    if not isinstance(value, (list, tuple)):
+        raise InstanceError(f"expected a list, got {type(value).__name__}", field=field)
+    if nonempty and len(value) == 0:
+        raise InstanceError("must not be empty", field=field)
+    return list(value)
+
+
+def as_mapping(value: Any, field: str) -> Mapping[str, Any]:
+    """A JSON object."""
+    if not isinstance(value, Mapping):
+        raise InstanceError(f"expected an object, got {type(value).__name__}", field=field)
+    return value
+
+
+def check_header(data: Any, kind: str | tuple[str, ...], versions: tuple[int, ...] = (1,)) -> str:
+    """Check ``kind`` and ``version`` of an instance dict; return the kind.
+
+    Parameters
+    ----------
+    data : mapping
+        The parsed instance.
+    kind : str or tuple of str
+        The accepted kind(s).
+    versions : tuple of int
+        The accepted format versions.
+    """
+    data = as_mapping(data, "<root>")
+    kinds = (kind,) if isinstance(kind, str) else kind
+    got = require(data, "kind", "kind")
+    if got not in kinds:
+        raise InstanceError(f"expected one of {list(kinds)}, got {got!r}", field="kind")
+    version = data.get("version", 1)
+    if isinstance(version, bool) or version not in versions:
+        raise InstanceError(
+            f"unsupported version {version!r}; this coinfer reads {list(versions)}", field="version"
+        )
+    return got

@@ -1,0 +1,59 @@
+"""coinfer solvers: algorithms that turn a problem into a :class:`Solution`.
+
+Front-ends
+----------
+solve(problem, method=None, time_limit=None, **options)
+    Any problem; dispatches on ``problem.kind``.
+partition(problem, method="qdmp", time_limit=None, **options)
+    DNN DAG partitioning (methods: qdmp, mincut, ilp, chain, brute_force).
+bandwidth_map(problem, min_mbps, max_mbps, method="qdmp")
+    Optimal partition as a function of uplink bandwidth.
+methods(kind)
+    The registered methods of a problem kind.
+"""
+
+from .registry import MethodResult, front_end, get_method, methods, solve
+from .solution import Solution, Status
+
+partition = front_end("partition", "qdmp")
+partition.__name__ = "partition"
+partition.__doc__ = """Solve a :class:`~formulations.partition.PartitionProblem`.
+
+Parameters
+----------
+problem : PartitionProblem
+method : {"qdmp", "mincut", "ilp", "chain", "brute_force"}
+    ``qdmp`` (default) and ``mincut`` are exact min-cut methods; ``ilp`` is
+    exact CP-SAT and also handles device budgets; ``chain`` is a fast
+    heuristic (exact on chains); ``brute_force`` is for tiny DAGs.
+time_limit : float, optional
+    Seconds (``ilp`` only).
+**options
+    Method options, e.g. ``backend="networkx"`` for ``mincut``/``qdmp``.
+
+Returns
+-------
+Solution
+    ``assignment = {"device": [...], "server": [...]}``; ``objective`` is the
+    latency in ms computed by ``problem.evaluate``.
+
+Examples
+--------
+>>> from formulations import PartitionProblem
+>>> p = PartitionProblem.from_lists(
+...     ["in", "conv", "fc"], [0, 30, 5], [0, 3, 0.5], [150528, 4096, 40],
+...     [("in", "conv"), ("conv", "fc")], uplink_mbps=100)
+>>> sol = partition(p)
+>>> sol.status.value, round(sol.objective, 3), sol.assignment["device"]
+('optimal', 15.545, ['in'])
+"""
+
+
+def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
+    """See :func:`solvers.algorithms.partition.bandwidth.bandwidth_map`."""
+    from .algorithms.partition.bandwidth import bandwidth_map as _bandwidth_map
+
+    return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
+
+
+__all__ = ["solve", "partition", "bandwidth_map", "methods", "get_method", "Solution", "Status", "MethodResult"]

@@ -1,0 +1,118 @@
+"""Shared pieces of the partition methods: position-space costs and range solves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from formulations.cutgraph import build_network
+
+from ._maxflow import min_cut
+
+__all__ = ["Costs", "solve_range", "require_no_budget"]
+
+
+def require_no_budget(problem, method: str) -> None:
+    """Min-cut methods cannot express a device budget: refuse clearly."""
+    if problem.device_budget:
+        raise ValueError(
+            f"method {method!r} cannot handle `device_budget` {sorted(problem.device_budget)}; "
+            "use method='ilp' (or 'brute_force' for tiny instances)"
+        )
+
+
+@dataclass
+class Costs:
+    """Per-position costs and prefix sums (position = topological position).
+
+    ``serve`` includes the download time of outputs.
+    """
+
+    problem: object
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        return self.problem.topology.order
+
+    @cached_property
+    def dev(self) -> np.ndarray:
+        return self.problem.device_ms[self.order]
+
+    @cached_property
+    def serve(self) -> np.ndarray:
+        p = self.problem
+        return (p.server_ms + p.download_ms)[self.order]
+
+    @cached_property
+    def upload(self) -> np.ndarray:
+        return self.problem.upload_ms[self.order]
+
+    @cached_property
+    def prefix_dev(self) -> np.ndarray:
+        """``prefix_dev[p]`` = device ms of positions ``< p``."""
+        return np.concatenate(([0.0], np.cumsum(self.dev)))
+
+    @cached_property
+    def suffix_serve(self) -> np.ndarray:
+        """``suffix_serve[p]`` = server (+download) ms of positions ``>= p``."""
+        return np.concatenate((np.cumsum(self.serve[::-1])[::-1], [0.0]))
+
+    @cached_property
+    def pins(self) -> tuple[np.ndarray, np.ndarray]:
+        """Boolean arrays by position: (forced device, forced server)."""
+        p = self.problem
+        n = p.n_layers
+        dev = np.zeros(n, dtype=bool)
+        srv = np.zeros(n, dtype=bool)
+        pos = p.topology.pos
+        dev[pos[p.topology.inputs]] = True
+        for nm in p.pinned["device"]:
+            dev[pos[p.index[nm]]] = True
+        for nm in p.pinned["server"]:
+            srv[pos[p.index[nm]]] = True
+        return dev, srv
+
+    @cached_property
+    def server_pins_before(self) -> np.ndarray:
+        """``[p]`` = number of server-forced positions ``< p``."""
+        return np.concatenate(([0], np.cumsum(self.pins[1])))
+
+    @cached_property
+    def device_pins_from(self) -> np.ndarray:
+        """``[p]`` = number of device-forced positions ``>= p``."""
+        return np.concatenate((np.cumsum(self.pins[0][::-1])[::-1], [0]))
+
+    def all_device_ms(self) -> float | None:
+        """Latency of running everything on the device, or None if pins forbid it."""
+        if self.pins[1].any():
+            return None
+        return float(self.prefix_dev[-1])
+
+    def mask_from_positions(self, device_positions: np.ndarray) -> np.ndarray:
+        """Layer-index mask from a position-index mask."""
+        mask = np.zeros(len(self.order), dtype=bool)
+        mask[self.order[device_positions]] = True
+        return mask
+
+
+def solve_range(problem, costs: Costs, lo: int, hi: int, *, force_device=(), force_server=(), backend="ortools"):
+    """Min cut restricted to positions ``lo..hi``; outside: device before, server after.
+
+    Returns
+    -------
+    device_positions : ndarray of bool, length n
+    lower_bound_ms : float
+        Proven lower bound on the latency (without RTT) of every partition
+        that is all-device before ``lo``, all-server after ``hi`` and honours
+        the forced sides; ``inf`` if none exists.
+    """
+    network = build_network(problem, lo, hi, force_device=force_device, force_server=force_server)
+    side, cut_lb = min_cut(network, backend=backend)
+    n = len(costs.order)
+    device_positions = np.zeros(n, dtype=bool)
+    device_positions[:lo] = True
+    device_positions[lo : hi + 1] = side
+    const = costs.prefix_dev[lo] + costs.suffix_serve[hi + 1]
+    return device_positions, const + cut_lb

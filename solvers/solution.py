@@ -1,0 +1,135 @@
+"""The one result type of every coinfer solver."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = ["Status", "Solution"]
+
+
+class Status(str, Enum):
+    """How a solve ended.
+
+    ``OPTIMAL``: proven optimal (``bound`` equals ``objective`` up to the
+    documented integer rounding). ``FEASIBLE``: a solution without proof
+    (heuristics). ``INFEASIBLE``: proven that no solution exists.
+    ``TIME_LIMIT``: stopped by the time limit; ``assignment`` is the best
+    found (or None) and ``bound`` the best proven bound.
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    TIME_LIMIT = "time_limit"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Solution:
+    """Result of a solve, for every problem kind.
+
+    Attributes
+    ----------
+    status : Status
+    objective : float or None
+        Value of ``assignment`` as computed by ``problem.evaluate`` (never by
+        the solver), in the problem's unit (ms for latency objectives).
+    bound : float or None
+        A proven bound on the optimum: a lower bound when minimizing, an
+        upper bound when maximizing. None when the method proves nothing.
+    assignment : dict or None
+        The decision, in the problem's assignment format (for a partition:
+        ``{"device": [...], "server": [...]}``).
+    method : str
+    runtime_s : float
+        Wall-clock seconds of the method, evaluation included.
+    message : str
+    kind : str
+        The problem kind (``"partition"`` ...).
+    sense : str
+        ``"min"`` or ``"max"``.
+    details : dict
+        Method- and problem-specific extras (e.g. a latency breakdown).
+    """
+
+    status: Status
+    objective: float | None = None
+    bound: float | None = None
+    assignment: Any = None
+    method: str = ""
+    runtime_s: float = 0.0
+    message: str = ""
+    kind: str = ""
+    sense: str = "min"
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.status = Status(self.status)
+        if self.status in (Status.OPTIMAL, Status.FEASIBLE) and self.assignment is None:
+            raise ValueError(f"a {self.status} solution needs an assignment")
+
+    @property
+    def success(self) -> bool:
+        """True when a feasible assignment is available."""
+        return self.assignment is not None and self.status != Status.INFEASIBLE
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap ``|objective - bound| / max(|objective|, 1e-9)``, or None."""
+        if self.objective is None or self.bound is None:
+            return None
+        if math.isinf(self.bound):
+            return math.inf
+        return abs(self.objective - self.bound) / max(abs(self.objective), 1e-9)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: ``status``, ``objective``, ``bound``, ``gap``,
+        ``method``, ``runtime_s``, ``message``, ``kind``, ``sense``,
+        ``assignment``, ``details``."""
+        return {
+            "status": self.status.value,
+            "objective": _json_float(self.objective),
+            "bound": _json_float(self.bound),
+            "gap": _json_float(self.gap),
+            "method": self.method,
+            "runtime_s": self.runtime_s,
+            "message": self.message,
+            "kind": self.kind,
+            "sense": self.sense,
+            "assignment": self.assignment,
+            "details": self.details,
+        }
+
+    def summary(self) -> str:
+        """A short, fixed-format printout."""
+        def num(x):
+            return "-" if x is None else f"{x:.6g}"
+
+        gap = self.gap
+        lines = [
+            f"status:    {self.status.value}",
+            f"objective: {num(self.objective)}",
+            f"bound:     {num(self.bound)}",
+            f"gap:       {'-' if gap is None else f'{100 * gap:.2f}%'}",
+            f"method:    {self.method}",
+            f"runtime:   {self.runtime_s:.4f} s",
+            f"message:   {self.message}",
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _json_float(x):
+    if x is None:
+        return None
+    x = float(x)
+    if math.isinf(x) or math.isnan(x):
+        return None
+    return x
