@@ -23,6 +23,10 @@ __all__ = ["load", "load_dict", "save", "read_json", "register_kind", "KINDS", "
 #: kind's module is only loaded when one of its files is read.
 KINDS: dict[str, str] = {
     "partition": "formulations.partition:PartitionProblem",
+    "exits": "formulations.exits:ExitProblem",
+    "pipeline": "formulations.pipeline:PipelineProblem",
+    "flowshop": "formulations.pipeline:PipelineProblem",
+    "offloading": "formulations.offloading:OffloadingProblem",
 }
 
 #: file suffix -> "module:function" for non-JSON formats (e.g. Taillard text).
@@ -65,7 +69,10 @@ def load_dict(data: Any, *, file: str | None = None, base_dir: str | os.PathLike
         raise InstanceError("missing required field", field="kind", file=file)
     if kind not in KINDS:
         raise InstanceError(f"unknown kind {kind!r}; known: {sorted(KINDS)}", field="kind", file=file)
-    cls = _resolve(KINDS[kind])
+    try:
+        cls = _resolve(KINDS[kind])
+    except ModuleNotFoundError:
+        raise InstanceError(f"kind {kind!r} is not available in this build", field="kind", file=file) from None
     try:
         return cls.from_dict(data, file=file, base_dir=base_dir)
     except InstanceError as exc:

@@ -49,6 +49,14 @@ Examples
 """
 
 
+exits = front_end("exits")
+exits.__doc__ = "Solve an exit-placement problem (see ``solvers.algorithms.exits``)."
+pipeline = front_end("pipeline")
+pipeline.__doc__ = "Solve a pipeline / flow-shop problem (see ``solvers.algorithms.pipeline``)."
+offloading = front_end("offloading")
+offloading.__doc__ = "Solve an online-offloading problem (see ``solvers.algorithms.online``)."
+
+
 def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     """See :func:`solvers.algorithms.partition.bandwidth.bandwidth_map`."""
     from .algorithms.partition.bandwidth import bandwidth_map as _bandwidth_map
@@ -56,4 +64,4 @@ def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
 
-__all__ = ["solve", "partition", "bandwidth_map", "methods", "get_method", "Solution", "Status", "MethodResult"]
+__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "methods", "get_method", "Solution", "Status", "MethodResult"]

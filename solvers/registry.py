@@ -29,6 +29,9 @@ __all__ = ["MethodResult", "Method", "register", "methods", "get_method", "solve
 #: problem kind -> the solver package whose import registers its methods.
 SOLVER_PACKAGES: dict[str, str] = {
     "partition": "solvers.algorithms.partition",
+    "exits": "solvers.algorithms.exits",
+    "pipeline": "solvers.algorithms.pipeline",
+    "offloading": "solvers.algorithms.online",
 }
 
 _REGISTRY: dict[str, dict[str, "Method"]] = {}
@@ -184,12 +187,19 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
     )
 
 
-def front_end(kind: str, default: str):
-    """Make a problem-named front-end ``f(problem, method=default, ...)``."""
+def front_end(kind: str, default: str | None = None):
+    """Make a problem-named front-end ``f(problem, method=default, ...)``.
 
-    def run(problem, method: str = default, time_limit: float | None = None, **options) -> Solution:
+    With ``default=None`` the kind's registered default is used (options then
+    still need an explicit method only if the caller passes none).
+    """
+
+    def run(problem, method: str | None = default, time_limit: float | None = None, **options) -> Solution:
         if getattr(problem, "kind", None) != kind:
             raise TypeError(f"expected a {kind!r} problem, got {type(problem).__name__}")
+        if method is None:
+            method = default_method(problem)
         return solve(problem, method=method, time_limit=time_limit, **options)
 
+    run.__name__ = kind
     return run
