@@ -220,7 +220,11 @@ def cmd_methods(args) -> int:
     for kind in kinds:
         try:
             table = methods(kind)
-        except (ValueError, ImportError) as exc:
+        except ModuleNotFoundError:
+            if args.kind:
+                raise UsageError(f"kind {kind!r} is not available in this build") from None
+            continue
+        except ValueError as exc:
             raise UsageError(str(exc)) from None
         print(f"{kind}:")
         for m in table:

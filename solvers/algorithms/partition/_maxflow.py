@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from ortools.graph.python import max_flow
 
 from formulations.scaling import int_capacities
 
@@ -40,7 +41,6 @@ def min_cut(network, backend: str = "ortools") -> tuple[np.ndarray, float]:
     """
     k = len(network.positions)
     if backend == "ortools":
-        from ortools.graph.python import max_flow
 
         caps, units = int_capacities(network.capacity_ms)
         solver = max_flow.SimpleMaxFlow()
