@@ -19,8 +19,14 @@ the sink side on the server. Arcs (capacities in ms):
 The RTT is a constant paid iff some layer is on the server; it is handled by
 the solvers (compare the min cut plus RTT with the all-device partition).
 
-:func:`build_network` builds the network for the layers at topological
-positions ``lo..hi`` (all layers, or one block between two cut vertices).
+**Blocks.** :func:`build_network` can *split* the DAG at given cut vertices
+(layers every input-to-output path passes through). A split layer ``c`` gets
+two copies: an *in* copy (forced to the server, ending the block before
+``c``) and an *out* copy (forced to the device, starting the block after
+``c``). The network then falls apart into one independent component per
+block, and a single max-flow yields the min cut of every block at once
+(QDMP). The cost arcs of split copies are left out: they are constants of
+each block (``block_constant_ms``).
 """
 
 from __future__ import annotations
@@ -34,59 +40,76 @@ __all__ = ["CutNetwork", "build_network"]
 
 @dataclass(frozen=True)
 class CutNetwork:
-    """An s-t network as arrays (a model, solved by ``solvers.partition``).
+    """An s-t network as arrays (a model, solved by the partition methods).
+
+    Node ids: ``0..n-1`` are layers by topological position (for a split
+    layer, its *in* copy); ``n + k`` is the *out* copy of the ``k``-th split
+    layer; then ``source``, ``sink`` and auxiliary nodes.
 
     Attributes
     ----------
     tails, heads : ndarray of int64
     capacity_ms : ndarray of float
         ``inf`` marks arcs that may not be cut.
+    arc_block : ndarray of int64
+        Block of each arc (0 when there are no splits).
     n_nodes, source, sink : int
-    positions : ndarray of int64
-        Topological position of local node ``i`` for ``i < len(positions)``
-        (the layers); nodes beyond are ``source``, ``sink`` and auxiliaries.
+    n_layers : int
+    splits : ndarray of int64
+        Positions of the split layers (ascending).
     """
 
     tails: np.ndarray
     heads: np.ndarray
     capacity_ms: np.ndarray
+    arc_block: np.ndarray
     n_nodes: int
     source: int
     sink: int
-    positions: np.ndarray
+    n_layers: int
+    splits: np.ndarray
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.splits) + 1
+
+    def block_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(first, last)`` positions bounding each block: block ``b`` holds
+        the layers strictly between ``first[b]`` and ``last[b]``; ``first`` is
+        -1 for the first block and ``last`` is ``n`` for the last one."""
+        points = np.concatenate(([-1], self.splits, [self.n_layers]))
+        return points[:-1], points[1:]
 
     def to_networkx(self):
         """The network as a ``networkx.DiGraph`` (``capacity`` attributes;
-        infinite arcs carry no capacity, which networkx reads as infinite)."""
+        infinite arcs carry none, which networkx reads as infinite; parallel
+        arcs are merged)."""
         import networkx as nx
 
         graph = nx.DiGraph()
-        graph.add_nodes_from(range(self.n_nodes))
+        graph.add_nodes_from([self.source, self.sink])
         for t, h, c in zip(self.tails.tolist(), self.heads.tolist(), self.capacity_ms.tolist()):
             if graph.has_edge(t, h):
-                old = graph[t][h].get("capacity", np.inf)
-                c = old + c
+                c = graph[t][h].get("capacity", np.inf) + c
+            graph.add_edge(t, h)
             if np.isinf(c):
-                graph.add_edge(t, h)
                 graph[t][h].pop("capacity", None)
             else:
-                graph.add_edge(t, h, capacity=c)
+                graph[t][h]["capacity"] = c
         return graph
 
 
-def build_network(problem, lo: int = 0, hi: int | None = None, *, force_device=(), force_server=()) -> CutNetwork:
-    """Build the DADS min-cut network for layers at positions ``lo..hi``.
+def build_network(problem, splits=(), keep_blocks=None) -> CutNetwork:
+    """Build the DADS min-cut network of ``problem``, optionally split into blocks.
 
     Parameters
     ----------
     problem : PartitionProblem
-    lo, hi : int
-        Inclusive range of topological positions. When it is a block between
-        cut vertices, no layer edge enters it except into ``lo`` and none
-        leaves it except from ``hi``; arcs to layers outside are dropped.
-    force_device, force_server : iterable of int
-        Positions forced to a side, in addition to the inputs and pins in
-        range (those are always forced).
+    splits : array_like of int
+        Topological positions of cut vertices to split at (ascending).
+        Splitting at anything but cut vertices is not meaningful.
+    keep_blocks : array_like of bool, optional
+        Which of the ``len(splits) + 1`` blocks to include (default: all).
 
     Returns
     -------
@@ -94,72 +117,80 @@ def build_network(problem, lo: int = 0, hi: int | None = None, *, force_device=(
 
     Notes
     -----
-    O(n + m) arcs and time for ``n`` layers and ``m`` edges in range.
+    Vectorized, O(n + m) arcs and time.
     """
     topo = problem.topology
-    hi = topo.n - 1 if hi is None else hi
-    k = hi - lo + 1
-    order = topo.order[lo : hi + 1]
-    tp, hp = topo.edges_by_position
-    first, last = np.searchsorted(tp, [lo, hi + 1])
-    tp, hp = tp[first:last], hp[first:last]
-    keep = hp <= hi
-    tl, hl = tp[keep] - lo, hp[keep] - lo  # local indices
-
-    source, sink = k, k + 1
-    serve = problem.server_ms[order] + problem.download_ms[order]
+    n = topo.n
+    splits = np.asarray(splits, dtype=np.int64)
+    n_split = len(splits)
+    order = topo.order
+    serve = (problem.server_ms + problem.download_ms)[order]
     device = problem.device_ms[order]
     upload = problem.upload_ms[order]
+    tp, hp = topo.edges_by_position
 
-    dev_forced = np.zeros(k, dtype=bool)
-    srv_forced = np.zeros(k, dtype=bool)
-    inputs_local = topo.pos[topo.inputs] - lo
-    dev_forced[inputs_local[(inputs_local >= 0) & (inputs_local < k)]] = True
-    for side, mask in (("device", dev_forced), ("server", srv_forced)):
-        for nm in problem.pinned[side]:
-            p = topo.pos[problem.index[nm]] - lo
-            if 0 <= p < k:
-                mask[p] = True
-    for p in force_device:
-        dev_forced[p - lo] = True
-    for p in force_server:
-        srv_forced[p - lo] = True
+    is_split = np.zeros(n, dtype=bool)
+    is_split[splits] = True
+    out_id = np.arange(n, dtype=np.int64)
+    out_id[splits] = n + np.arange(n_split)
+    source, sink = n + n_split, n + n_split + 1
+    first_aux = n + n_split + 2
 
-    local = np.arange(k)
-    parts_t = [np.full(k, source), local]
-    parts_h = [local, np.full(k, sink)]
-    parts_c = [np.where(dev_forced, np.inf, serve), np.where(srv_forced, np.inf, device)]
-    # closure: successor -> predecessor, infinite
-    parts_t.append(hl)
-    parts_h.append(tl)
-    parts_c.append(np.full(len(tl), np.inf))
-    # upload once per sender
-    outdeg = np.bincount(tl, minlength=k)
-    single = outdeg[tl] == 1
-    parts_t.append(tl[single])
-    parts_h.append(hl[single])
-    parts_c.append(upload[tl[single]])
+    dev_forced = np.zeros(n, dtype=bool)
+    srv_forced = np.zeros(n, dtype=bool)
+    dev_forced[topo.pos[topo.inputs]] = True
+    for nm in problem.pinned["device"]:
+        dev_forced[topo.pos[problem.index[nm]]] = True
+    for nm in problem.pinned["server"]:
+        srv_forced[topo.pos[problem.index[nm]]] = True
+
+    positions = np.arange(n)
+    block_of = np.searchsorted(splits, positions, side="right")  # node (or out copy) block
+    inner = ~is_split
+    inner_pos = positions[inner]
+    split_blocks_in = np.arange(n_split)  # in copy of split k ends block k
+    split_blocks_out = np.arange(n_split) + 1  # out copy of split k starts block k + 1
+
+    tails_id = out_id[tp]
+    heads_id = hp
+    edge_block = block_of[tp]
+    outdeg = np.bincount(tp, minlength=n)
+    single = outdeg[tp] == 1
     multi_senders = np.flatnonzero(outdeg >= 2)
-    aux = np.full(k, -1, dtype=np.int64)
-    aux[multi_senders] = k + 2 + np.arange(len(multi_senders))
-    parts_t.append(multi_senders)
-    parts_h.append(aux[multi_senders])
-    parts_c.append(upload[multi_senders])
+    aux = np.full(n, -1, dtype=np.int64)
+    aux[multi_senders] = first_aux + np.arange(len(multi_senders))
     multi = ~single
-    parts_t.append(aux[tl[multi]])
-    parts_h.append(hl[multi])
-    parts_c.append(np.full(int(multi.sum()), np.inf))
+    inf = np.inf
 
-    tails = np.concatenate(parts_t).astype(np.int64)
-    heads = np.concatenate(parts_h).astype(np.int64)
-    caps = np.concatenate(parts_c).astype(float)
-    nonzero = caps > 0
+    parts = [
+        # layer costs of unsplit layers
+        (np.full(len(inner_pos), source), inner_pos, np.where(dev_forced[inner], inf, serve[inner]), block_of[inner]),
+        (inner_pos, np.full(len(inner_pos), sink), np.where(srv_forced[inner], inf, device[inner]), block_of[inner]),
+        # split copies: in copy forced server, out copy forced device
+        (splits, np.full(n_split, sink), np.full(n_split, inf), split_blocks_in),
+        (np.full(n_split, source), n + np.arange(n_split), np.full(n_split, inf), split_blocks_out),
+        # closure
+        (heads_id, tails_id, np.full(len(tp), inf), edge_block),
+        # upload, sent once
+        (tails_id[single], heads_id[single], upload[tp[single]], edge_block[single]),
+        (out_id[multi_senders], aux[multi_senders], upload[multi_senders], block_of[multi_senders]),
+        (aux[tp[multi]], heads_id[multi], np.full(int(multi.sum()), inf), edge_block[multi]),
+    ]
+    tails = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    heads = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    caps = np.concatenate([p[2] for p in parts]).astype(float)
+    blocks = np.concatenate([p[3] for p in parts]).astype(np.int64)
+    keep = caps > 0
+    if keep_blocks is not None:
+        keep &= np.asarray(keep_blocks, dtype=bool)[blocks]
     return CutNetwork(
-        tails=tails[nonzero],
-        heads=heads[nonzero],
-        capacity_ms=caps[nonzero],
-        n_nodes=k + 2 + len(multi_senders),
+        tails=tails[keep],
+        heads=heads[keep],
+        capacity_ms=caps[keep],
+        arc_block=blocks[keep],
+        n_nodes=first_aux + len(multi_senders),
         source=source,
         sink=sink,
-        positions=np.arange(lo, hi + 1),
+        n_layers=n,
+        splits=splits,
     )

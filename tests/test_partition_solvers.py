@@ -190,3 +190,27 @@ def test_same_input_same_result():
     problem = find(partition_problems(max_layers=10), lambda p: p.n_layers >= 8)
     runs = [solvers.solve(problem, method=name).assignment for name in EXACT for _ in range(2)]
     assert runs[0::2] == runs[1::2]
+
+
+@given(partition_problems(max_layers=11, structure="dnn"))
+def test_block_lower_bounds_never_exceed_any_partition_of_the_block(problem):
+    """Every partition with a server layer lies in a block's family; its latency >= that block's bound."""
+    from solvers.algorithms.partition._common import Costs
+    from solvers.algorithms.partition.brute_force import closed_sets
+    from solvers.algorithms.partition.qdmp import block_lower_bounds
+
+    costs = Costs(problem)
+    n = problem.n_layers
+    points = np.concatenate(([-1], problem.topology.cut_positions, [n]))
+    first, last = points[:-1], points[1:]
+    lower = block_lower_bounds(costs, first, last)
+    for mask in closed_sets(problem):
+        if mask.all() or problem.violations(mask):
+            continue
+        pos_mask = mask[problem.topology.order]
+        value = problem.latency(mask)
+        for b in range(len(first)):
+            head_ok = pos_mask[: first[b] + 1].all()
+            tail_ok = not pos_mask[last[b]:].any()
+            if head_ok and tail_ok:
+                assert lower[b] <= value + 1e-9, (b, lower[b], value)

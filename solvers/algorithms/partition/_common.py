@@ -1,4 +1,4 @@
-"""Shared pieces of the partition methods: position-space costs and range solves."""
+"""Shared pieces of the partition methods: position-space costs and block solves."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 
 from formulations.cutgraph import build_network
 
-from ._maxflow import min_cut
+from ._maxflow import cut_value_by_block, min_cut
 
-__all__ = ["Costs", "solve_range", "require_no_budget"]
+__all__ = ["Costs", "solve_blocks", "require_no_budget"]
 
 
 def require_no_budget(problem, method: str) -> None:
@@ -97,22 +97,45 @@ class Costs:
         return mask
 
 
-def solve_range(problem, costs: Costs, lo: int, hi: int, *, force_device=(), force_server=(), backend="ortools"):
-    """Min cut restricted to positions ``lo..hi``; outside: device before, server after.
+def solve_blocks(problem, costs: Costs, splits, keep_blocks=None, backend: str = "ortools"):
+    """Min cut of every kept block between split cut vertices, in one max-flow.
+
+    Block ``b`` covers the layers strictly between split points ``first[b]``
+    and ``last[b]`` (-1 and n at the ends); its family of partitions puts
+    everything up to ``first[b]`` on the device and everything from
+    ``last[b]`` on the server.
 
     Returns
     -------
-    device_positions : ndarray of bool, length n
-    lower_bound_ms : float
+    first, last : ndarray of int
+        Block bounds (positions).
+    side : ndarray of bool
+        Source side per network node (positions ``0..n-1`` are layers).
+    value_ms : ndarray of float
+        Latency of each block's min-cut partition without the RTT
+        (``inf`` for blocks not kept or infeasible).
+    lb_ms : ndarray of float
         Proven lower bound on the latency (without RTT) of every partition
-        that is all-device before ``lo``, all-server after ``hi`` and honours
-        the forced sides; ``inf`` if none exists.
+        in each block's family (``inf`` where none is feasible).
     """
-    network = build_network(problem, lo, hi, force_device=force_device, force_server=force_server)
+    network = build_network(problem, splits, keep_blocks)
     side, cut_lb = min_cut(network, backend=backend)
-    n = len(costs.order)
-    device_positions = np.zeros(n, dtype=bool)
-    device_positions[:lo] = True
-    device_positions[lo : hi + 1] = side
-    const = costs.prefix_dev[lo] + costs.suffix_serve[hi + 1]
-    return device_positions, const + cut_lb
+    first, last = network.block_bounds()
+    n = problem.n_layers
+    const = costs.prefix_dev[first + 1] + costs.suffix_serve[np.minimum(last, n)]
+    value = const + cut_value_by_block(network, side)
+    lb = const + cut_lb
+    if keep_blocks is not None:
+        kept = np.asarray(keep_blocks, dtype=bool)
+        value = np.where(kept, value, np.inf)
+        lb = np.where(kept, lb, np.inf)
+    return first, last, side, value, lb
+
+
+def block_partition(first: int, last: int, side: np.ndarray, n: int) -> np.ndarray:
+    """Device mask by position for the partition a block's min cut chose."""
+    positions = np.zeros(n, dtype=bool)
+    positions[: max(first + 1, 0)] = True
+    interior = slice(first + 1, last)
+    positions[interior] = side[:n][interior]
+    return positions

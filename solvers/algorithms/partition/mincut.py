@@ -6,7 +6,7 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs, require_no_budget, solve_range
+from ._common import Costs, block_partition, require_no_budget, solve_blocks
 
 __all__ = ["mincut"]
 
@@ -25,20 +25,21 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     ----------
     problem : PartitionProblem
     backend : {"ortools", "networkx"}
-        Max-flow implementation (see ``solvers.partition._maxflow.min_cut``).
+        Max-flow implementation (see ``solvers.algorithms.partition._maxflow.min_cut``).
 
     Returns
     -------
     MethodResult
-        ``optimal``, with ``bound`` the integer max-flow value (floor-scaled,
-        a proven lower bound), or ``infeasible``.
+        ``optimal``, with ``bound = min(all-device, flow + rtt)`` where the
+        flow is the floor-scaled integer max-flow (a proven lower bound), or
+        ``infeasible``.
 
     Notes
     -----
     O(n + m) arcs; push-relabel max-flow, O(V^2 sqrt(E)) worst case, near
-    linear on DNN DAGs. Exact up to the scaling policy: the reported
-    objective exceeds the optimum by at most 1 ns per cut arc.
-    Does not support ``device_budget`` (use ``ilp``).
+    linear on DNN DAGs. Exact up to the scaling policy of
+    :mod:`formulations.scaling`: the objective exceeds the optimum by at
+    most 1 ns per cut arc. Does not support ``device_budget`` (use ``ilp``).
     """
     require_no_budget(problem, "mincut")
     reason = problem.infeasibility_reason()
@@ -46,15 +47,15 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
         return MethodResult(Status.INFEASIBLE, message=reason)
     costs = Costs(problem)
     n = problem.n_layers
-    positions, lb = solve_range(problem, costs, 0, n - 1, backend=backend)
     rtt = problem.network.rtt_ms
+    first, last, side, value, lb = solve_blocks(problem, costs, [], backend=backend)
+    positions = block_partition(int(first[0]), int(last[0]), side, n)
+    best = float(value[0]) + (rtt if not positions.all() else 0.0)
+    bound = float(lb[0]) + rtt
     all_dev = costs.all_device_ms()
-    mask = costs.mask_from_positions(positions)
-    bound = lb + rtt
-    if not positions.all() and all_dev is not None:
-        value = problem.breakdown(mask)["total_ms"]
-        if all_dev <= value:
-            mask = np.ones(n, dtype=bool)
     if all_dev is not None:
         bound = min(bound, all_dev)
+        if all_dev <= best:
+            positions = np.ones(n, dtype=bool)
+    mask = costs.mask_from_positions(positions)
     return MethodResult(Status.OPTIMAL, problem.assignment(mask), bound=bound, details={"max_flows": 1})

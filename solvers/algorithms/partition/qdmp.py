@@ -6,9 +6,9 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs, require_no_budget, solve_range
+from ._common import Costs, block_partition, require_no_budget, solve_blocks
 
-__all__ = ["qdmp", "split_candidates"]
+__all__ = ["qdmp", "split_candidates", "block_lower_bounds"]
 
 
 def split_candidates(costs: Costs) -> tuple[np.ndarray, np.ndarray]:
@@ -28,6 +28,32 @@ def split_candidates(costs: Costs) -> tuple[np.ndarray, np.ndarray]:
     return cuts, np.where(bad, np.inf, value)
 
 
+def block_lower_bounds(costs: Costs, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Cheap lower bound on every partition (with a server layer) of each block.
+
+    ``prefix device time (through first) + suffix server time (from last)
+    + sum over the interior of min(device_ms, server_ms) + the smallest
+    upload among layers that could send + RTT``: some device layer must
+    send its output once any layer is on the server. O(n) for all blocks.
+    """
+    problem = costs.problem
+    n = problem.n_layers
+    minc = np.minimum(costs.dev, costs.serve)
+    prefix_min = np.concatenate(([0.0], np.cumsum(minc)))
+    sends = np.where(problem.topology.outdegree[costs.order] > 0, costs.upload, np.inf)
+    starts = np.maximum(first, 0)
+    smallest_send = np.minimum.reduceat(sends, starts) if n else np.zeros(len(first))
+    smallest_send = np.where(last - starts > 0, smallest_send, np.inf)
+    return (
+        costs.prefix_dev[first + 1]
+        + costs.suffix_serve[np.minimum(last, n)]
+        + prefix_min[last]
+        - prefix_min[first + 1]
+        + smallest_send
+        + problem.network.rtt_ms
+    )
+
+
 @register("partition", "qdmp", exact=True, default=True)
 def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = True) -> MethodResult:
     """Exact partitioning by QDMP's decomposition at cut vertices (default).
@@ -36,13 +62,14 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     split the DAG into blocks. A feasible partition is closed under
     predecessors, so it runs everything before some block on the device,
     everything after it on the server, and splits only inside that block.
-    The optimum is therefore the best over blocks of a min cut restricted to
-    the block (its first cut vertex forced to the device, its last to the
-    server), plus the all-device partition. Blocks with no interior layer
-    are closed-form (split after a cut vertex); the others are solved in
-    order of a cheap lower bound (prefix device time + suffix server time +
-    ``sum min(device_ms, server_ms)`` inside + RTT) and skipped once that
-    bound reaches the incumbent, so usually few max-flows run.
+    The optimum is therefore the best of: all layers on the device; a split
+    right after a cut vertex (closed form); and, for each block with
+    interior layers, a min cut restricted to the block (its first cut vertex
+    forced to the device, its last to the server). Blocks whose cheap lower
+    bound (:func:`block_lower_bounds`) reaches the best closed-form value
+    are skipped; the min cuts of the remaining blocks are computed together
+    in **one** max-flow on the network split at the cut vertices (the
+    blocks are independent components).
 
     Parameters
     ----------
@@ -54,15 +81,17 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     Returns
     -------
     MethodResult
-        ``optimal`` with a proven ``bound`` (min over blocks of their lower
-        bounds), or ``infeasible``. ``details`` counts blocks and max-flows.
+        ``optimal`` with a proven ``bound`` (the minimum over all candidate
+        families of their value or lower bound), or ``infeasible``.
+        ``details`` counts cut vertices, blocks, and blocks solved by flow.
 
     Notes
     -----
     Cut vertices in O(n + m) (see ``Topology.cut_positions``), cached per
-    graph. Each layer is in one block, so the max-flows together cost at
-    most one max-flow over the whole DAG; with pruning, typically far less.
-    Does not support ``device_budget`` (use ``ilp``).
+    graph and shared by :meth:`PartitionProblem.with_network` copies; the
+    rest is O(n + m) plus one max-flow over the kept blocks, never larger
+    than the whole-graph max-flow of ``mincut``. Does not support
+    ``device_budget`` (use ``ilp``).
     """
     require_no_budget(problem, "qdmp")
     reason = problem.infeasibility_reason()
@@ -71,16 +100,13 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     costs = Costs(problem)
     n = problem.n_layers
     rtt = problem.network.rtt_ms
-    topo = problem.topology
-    cuts = topo.cut_positions
+    cuts = problem.topology.cut_positions
 
-    # incumbents: all-device and every split right after a cut vertex (exact values)
-    best_value = np.inf
-    best_positions = None
+    # exact closed-form candidates: all on the device, split right after a cut vertex
+    best_value, best_positions = np.inf, None
     all_dev = costs.all_device_ms()
     if all_dev is not None:
-        best_value = all_dev
-        best_positions = np.ones(n, dtype=bool)
+        best_value, best_positions = all_dev, np.ones(n, dtype=bool)
     split_at, split_value = split_candidates(costs)
     if len(split_value) and split_value.min() < best_value:
         j = int(np.argmin(split_value))
@@ -88,58 +114,32 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
         best_positions = np.arange(n) <= split_at[j]
     bound = best_value
 
-    # blocks with interior layers: between consecutive points of [-1, cuts..., n]
+    # blocks with interior layers
     points = np.concatenate(([-1], cuts, [n]))
-    lo = np.maximum(points[:-1], 0)
-    hi = np.minimum(points[1:], n - 1)
-    has_lo = points[:-1] >= 0
-    has_hi = points[1:] < n
-    interior = (points[1:] - points[:-1]) > 1
+    first, last = points[:-1], points[1:]
     dev_pin, srv_pin = costs.pins
+    starts = np.maximum(first, 0)
     feasible = (
-        interior
-        & (costs.server_pins_before[lo] == 0)
-        & (costs.device_pins_from[hi + 1] == 0)
-        & ~(has_lo & srv_pin[lo])
-        & ~(has_hi & dev_pin[hi])
+        (last - first > 1)
+        & (costs.server_pins_before[starts] == 0)
+        & (costs.device_pins_from[np.minimum(last, n)] == 0)
+        & ~((first >= 0) & srv_pin[starts])
+        & ~((last < n) & dev_pin[np.minimum(last, n - 1)])
     )
-    minc = np.minimum(costs.dev, costs.serve)
-    prefix_min = np.concatenate(([0.0], np.cumsum(minc)))
-    lower = (
-        costs.prefix_dev[lo]
-        + costs.suffix_serve[hi + 1]
-        + prefix_min[hi + 1]
-        - prefix_min[lo]
-        + np.where(has_hi, rtt, 0.0)
-    )
-    blocks = np.flatnonzero(feasible)
-    blocks = blocks[np.argsort(lower[blocks], kind="stable")]
-    flows = 0
-    for b in blocks.tolist():
-        if prune and lower[b] >= best_value:
-            bound = min(bound, float(lower[b]))
-            continue
-        positions, lb = solve_range(
-            problem,
-            costs,
-            int(lo[b]),
-            int(hi[b]),
-            force_device=[int(lo[b])] if has_lo[b] else [],
-            force_server=[int(hi[b])] if has_hi[b] else [],
-            backend=backend,
-        )
-        flows += 1
-        if not np.isfinite(lb):
-            continue
-        server_any = not positions.all()
-        bound = min(bound, lb + (rtt if has_hi[b] else 0.0))
-        if not server_any:
-            continue  # the all-device partition is already an incumbent
-        value = problem.breakdown(costs.mask_from_positions(positions))["total_ms"]
-        if value < best_value:
-            best_value, best_positions = value, positions
+    lower = block_lower_bounds(costs, first, last)
+    keep = feasible & (lower < best_value) if prune else feasible
+    bound = min(bound, float(lower[feasible & ~keep].min(initial=np.inf)))
+    flows = int(keep.sum())
+    if flows:
+        first, last, side, value, lb = solve_blocks(problem, costs, cuts, keep, backend=backend)
+        bound = min(bound, float((lb + rtt)[keep].min()))
+        for b in np.flatnonzero(keep & (value + rtt < best_value)).tolist():
+            positions = block_partition(int(first[b]), int(last[b]), side, n)
+            total = float(value[b]) + (rtt if not positions.all() else 0.0)
+            if total < best_value:
+                best_value, best_positions = total, positions
     if best_positions is None:
         return MethodResult(Status.INFEASIBLE, message="no feasible partition (pins)")
     mask = costs.mask_from_positions(best_positions)
-    details = {"cut_vertices": int(len(cuts)), "blocks": int(interior.sum()), "max_flows": flows}
+    details = {"cut_vertices": int(len(cuts)), "blocks": int((last - first > 1).sum()), "blocks_solved": flows}
     return MethodResult(Status.OPTIMAL, problem.assignment(mask), bound=min(bound, best_value), details=details)
