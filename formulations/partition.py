@@ -547,23 +547,26 @@ class PartitionProblem:
             server = assignment.get("server")
         else:
             device = assignment
-        mask = np.zeros(self.n_layers, dtype=bool)
-        for nm in device:
-            if nm not in self.index:
-                raise InfeasibleAssignmentError(f"unknown layer {nm!r} in device set")
-            mask[self.index[nm]] = True
+        mask = self._names_mask(device, "device")
         if server is not None:
-            smask = np.zeros(self.n_layers, dtype=bool)
-            for nm in server:
-                if nm not in self.index:
-                    raise InfeasibleAssignmentError(f"unknown layer {nm!r} in server set")
-                smask[self.index[nm]] = True
+            smask = self._names_mask(server, "server")
             if (mask & smask).any():
                 both = [self.names[i] for i in np.flatnonzero(mask & smask)]
                 raise InfeasibleAssignmentError(f"layers on both sides: {both[:5]}")
             if not (mask | smask).all():
                 missing = [self.names[i] for i in np.flatnonzero(~(mask | smask))]
                 raise InfeasibleAssignmentError(f"layers on neither side: {missing[:5]}")
+        return mask
+
+    def _names_mask(self, names, side: str) -> np.ndarray:
+        index = self.index
+        try:
+            idx = [index[nm] for nm in names]
+        except (KeyError, TypeError):
+            bad = next(nm for nm in names if not isinstance(nm, str) or nm not in index)
+            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
+        mask = np.zeros(self.n_layers, dtype=bool)
+        mask[idx] = True
         return mask
 
     def violations(self, assignment) -> list[str]:
@@ -633,10 +636,11 @@ class PartitionProblem:
         InfeasibleAssignmentError
             If the assignment violates a constraint (the message says which).
         """
-        problems = self.violations(assignment)
+        mask = self.device_mask(assignment)
+        problems = self.violations(mask)
         if problems:
             raise InfeasibleAssignmentError("; ".join(problems))
-        return self.breakdown(assignment)["total_ms"]
+        return self.breakdown(mask)["total_ms"]
 
     evaluate = latency
 
@@ -670,8 +674,16 @@ class PartitionProblem:
 
     def least_device_mask(self) -> np.ndarray:
         """The smallest candidate device set: inputs, device pins and their ancestors."""
-        seeds = list(self.topology.inputs) + [self.index[nm] for nm in self.pinned["device"]]
-        return self.topology.closure_of(seeds)
+        if "_least" not in self.__dict__:
+            if self.pinned["device"]:
+                seeds = list(self.topology.inputs) + [self.index[nm] for nm in self.pinned["device"]]
+                least = self.topology.closure_of(seeds)
+            else:
+                least = np.zeros(self.n_layers, dtype=bool)
+                least[self.topology.inputs] = True
+            least.flags.writeable = False
+            self.__dict__["_least"] = least
+        return self.__dict__["_least"]
 
     def summarize(self, assignment) -> str:
         """A one-line description of a partition for tables."""
