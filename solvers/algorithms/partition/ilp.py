@@ -39,9 +39,10 @@ def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: 
 
     Notes
     -----
-    NP-hard with budgets (a knapsack constraint); without, the LP relaxation
-    of the closure/upload constraints is totally unimodular-like and CP-SAT
-    solves it at the root in practice.
+    NP-hard with budgets (a knapsack constraint). Without a budget every
+    constraint is a difference of two variables (a closure problem), so the
+    LP relaxation is integral and CP-SAT proves optimality quickly; use
+    ``qdmp`` there anyway, it is orders of magnitude faster.
     """
     from ortools.sat.python import cp_model
 
