@@ -39,6 +39,7 @@ from .validate import (
     as_nonneg,
     as_positive,
     check_header,
+    naming_file,
     require,
 )
 
@@ -291,7 +292,7 @@ class PartitionProblem:
         InstanceError
             Naming ``file`` (if given) and the invalid field.
         """
-        try:
+        with naming_file(file):
             check_header(data, "partition")
             unknown = set(data) - _TOP_FIELDS
             if unknown:
@@ -336,8 +337,6 @@ class PartitionProblem:
                 metadata=metadata,
                 name=name,
             )
-        except InstanceError as exc:
-            raise exc.with_file(file) if file and not exc.file else exc
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> "PartitionProblem":

@@ -8,7 +8,8 @@ kind reports bad input the same way.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 from .errors import InstanceError
 
@@ -23,7 +24,21 @@ __all__ = [
     "as_list",
     "as_mapping",
     "check_header",
+    "naming_file",
 ]
+
+
+@contextmanager
+def naming_file(file: str | None) -> Iterator[None]:
+    """Re-raise any :class:`InstanceError` from the block with ``file`` named.
+
+    >>> with naming_file("a.json"):
+    ...     pass
+    """
+    try:
+        yield
+    except InstanceError as exc:
+        raise exc.with_file(file) if file and not exc.file else exc
 
 
 def require(data: Mapping[str, Any], key: str, field: str) -> Any:

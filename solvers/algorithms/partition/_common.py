@@ -11,16 +11,26 @@ from formulations.cutgraph import build_network
 
 from ._maxflow import cut_value_by_block, min_cut
 
-__all__ = ["Costs", "solve_blocks", "require_no_budget"]
+__all__ = ["Costs", "solve_blocks", "infeasible_or_unsupported"]
 
 
-def require_no_budget(problem, method: str) -> None:
-    """Min-cut methods cannot express a device budget: refuse clearly."""
+def infeasible_or_unsupported(problem, method: str):
+    """Common entry check of the min-cut methods.
+
+    Raises ``ValueError`` for a ``device_budget`` (a min cut cannot express
+    it); returns an ``infeasible`` :class:`MethodResult` when pins
+    contradict, else None.
+    """
+    from ...registry import MethodResult
+    from ...solution import Status
+
     if problem.device_budget:
         raise ValueError(
             f"method {method!r} cannot handle `device_budget` {sorted(problem.device_budget)}; "
             "use method='ilp' (or 'brute_force' for tiny instances)"
         )
+    reason = problem.infeasibility_reason()
+    return MethodResult(Status.INFEASIBLE, message=reason) if reason else None
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs, require_no_budget
+from ._common import Costs, infeasible_or_unsupported
 from .qdmp import split_candidates
 
 __all__ = ["chain"]
@@ -32,10 +32,9 @@ def chain(problem, *, time_limit=None) -> MethodResult:
     -----
     O(n + m) for cut vertices (cached), then O(k) for ``k`` cut vertices.
     """
-    require_no_budget(problem, "chain")
-    reason = problem.infeasibility_reason()
-    if reason:
-        return MethodResult(Status.INFEASIBLE, message=reason)
+    early = infeasible_or_unsupported(problem, "chain")
+    if early is not None:
+        return early
     costs = Costs(problem)
     n = problem.n_layers
     least = problem.least_device_mask()

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs, block_partition, require_no_budget, solve_blocks
+from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks
 
 __all__ = ["mincut"]
 
@@ -41,10 +41,9 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     :mod:`formulations.scaling`: the objective exceeds the optimum by at
     most 1 ns per cut arc. Does not support ``device_budget`` (use ``ilp``).
     """
-    require_no_budget(problem, "mincut")
-    reason = problem.infeasibility_reason()
-    if reason:
-        return MethodResult(Status.INFEASIBLE, message=reason)
+    early = infeasible_or_unsupported(problem, "mincut")
+    if early is not None:
+        return early
     costs = Costs(problem)
     n = problem.n_layers
     rtt = problem.network.rtt_ms

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs, block_partition, require_no_budget, solve_blocks
+from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks
 
 __all__ = ["qdmp", "split_candidates", "block_lower_bounds"]
 
@@ -93,10 +93,9 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     than the whole-graph max-flow of ``mincut``. Does not support
     ``device_budget`` (use ``ilp``).
     """
-    require_no_budget(problem, "qdmp")
-    reason = problem.infeasibility_reason()
-    if reason:
-        return MethodResult(Status.INFEASIBLE, message=reason)
+    early = infeasible_or_unsupported(problem, "qdmp")
+    if early is not None:
+        return early
     costs = Costs(problem)
     n = problem.n_layers
     rtt = problem.network.rtt_ms
