@@ -32,7 +32,9 @@ from formulations.errors import InstanceError
 __all__ = ["main", "EXTENSIONS", "format_table"]
 
 #: Modules adding sub-commands (``add_commands(subparsers)``).
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = [
+    "solvers.cli_online",
+]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
