@@ -30,7 +30,9 @@ KINDS: dict[str, str] = {
 }
 
 #: file suffix -> "module:function" for non-JSON formats (e.g. Taillard text).
-TEXT_READERS: dict[str, str] = {}
+TEXT_READERS: dict[str, str] = {
+    ".fsp": "formulations.taillard:read_taillard",
+}
 
 
 def register_kind(kind: str, target: str) -> None:

@@ -34,6 +34,7 @@ __all__ = ["main", "EXTENSIONS", "format_table"]
 #: Modules adding sub-commands (``add_commands(subparsers)``).
 EXTENSIONS: list[str] = [
     "solvers.cli_online",
+    "solvers.cli_pipeline",
 ]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
