@@ -35,6 +35,7 @@ __all__ = ["main", "EXTENSIONS", "format_table"]
 EXTENSIONS: list[str] = [
     "solvers.cli_online",
     "solvers.cli_pipeline",
+    "solvers.cli_exits",
 ]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
