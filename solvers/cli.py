@@ -117,7 +117,7 @@ def _solve_one(path: str, args):
 
 def cmd_solve(args) -> int:
     rows, records = [], []
-    counts = {"optimal": 0, "feasible": 0, "infeasible": 0, "time_limit": 0, "errors": 0}
+    counts = {"optimal": 0, "feasible": 0, "infeasible": 0, "time_limit": 0, "unknown": 0, "errors": 0}
     code = EXIT_OK
     for path in args.files:
         name = Path(path).name

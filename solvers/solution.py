@@ -17,13 +17,16 @@ class Status(str, Enum):
     documented integer rounding). ``FEASIBLE``: a solution without proof
     (heuristics). ``INFEASIBLE``: proven that no solution exists.
     ``TIME_LIMIT``: stopped by the time limit; ``assignment`` is the best
-    found (or None) and ``bound`` the best proven bound.
+    found (or None) and ``bound`` the best proven bound. ``UNKNOWN``: a
+    heuristic found no feasible solution and proved nothing (the instance may
+    still be feasible; try an exact method).
     """
 
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"
     INFEASIBLE = "infeasible"
     TIME_LIMIT = "time_limit"
+    UNKNOWN = "unknown"
 
     def __str__(self) -> str:
         return self.value

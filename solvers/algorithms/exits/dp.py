@@ -355,7 +355,7 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
         if best_key is None or key < best_key:
             best_key, best = key, (place, kept, full_tau, res)
     if best is None or not best[3].feasible:
-        return MethodResult(Status.TIME_LIMIT, message="heuristic DP found no feasible plan (no proof of infeasibility)")
+        return MethodResult(Status.UNKNOWN, message="heuristic DP found no feasible plan (no proof of infeasibility)")
     place, kept, full_tau, res = best
     assignment = problem.assignment(place, kept, full_tau)
     if all_fixed and nested and model == "samples":

@@ -79,7 +79,7 @@ def _result(problem, plan: Plan | None, name: str, bound: bool) -> MethodResult:
         return MethodResult(Status.INFEASIBLE, message=reason)
     b = lagrangian_bound(problem) if bound else None
     if plan is None or not plan.result.feasible:
-        return MethodResult(Status.TIME_LIMIT, bound=b,
+        return MethodResult(Status.UNKNOWN, bound=b,
                             message=f"{name} found no feasible plan (no proof of infeasibility)")
     assignment = plan.assignment(problem)
     return MethodResult(Status.FEASIBLE, assignment, bound=b, message=f"heuristic: {name}",

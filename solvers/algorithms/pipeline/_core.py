@@ -128,7 +128,7 @@ def finish(problem, order, config, *, bound=None, message="", details=None) -> M
     when the value meets the proven ``bound``.
 
     A schedule that violates a constraint (a heuristic may miss a deadline)
-    is not returned: the status is ``time_limit`` with no assignment and a
+    is not returned: the status is ``unknown`` with no assignment and a
     message saying so (the heuristic proves nothing about infeasibility).
     """
     details = dict(details or {})
@@ -136,7 +136,7 @@ def finish(problem, order, config, *, bound=None, message="", details=None) -> M
     problems = problem.violations(assignment)
     if problems:
         return MethodResult(
-            Status.TIME_LIMIT, None, bound=bound, details=details,
+            Status.UNKNOWN, None, bound=bound, details=details,
             message=(message + "; " if message else "") + "heuristic found no feasible schedule: " + "; ".join(problems),
         )
     P = chosen_times(problem, config)
