@@ -50,6 +50,8 @@ def _fmt(x, digits=2):
         return "-"
     if isinstance(x, float) and math.isinf(x):
         return "inf"
+    if x != 0 and abs(x) < 0.1:
+        return f"{x:.3g}"  # keep microsecond-scale objectives readable
     return f"{x:.{digits}f}"
 
 
