@@ -8,6 +8,7 @@ import numpy as np
 
 from formulations.exits_model import build_cpsat
 
+from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import evaluation_details
@@ -38,14 +39,7 @@ def _solve(problem, rounding, time_limit, num_workers, seed, hint):
             tau = hint["thresholds"].get(problem.exits[e].name)
             for t, v in enumerate(ze):
                 built.model.add_hint(v, tau is not None and float(built.thresholds[e][t]) == tau)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = int(num_workers)
-    solver.parameters.random_seed = int(seed)
-    if time_limit is not None:
-        solver.parameters.max_time_in_seconds = max(float(time_limit), 1e-3)
-    code = solver.solve(built.model)
-    if code == cp_model.MODEL_INVALID:
-        raise RuntimeError(f"invalid CP-SAT model: {built.model.validate()}")
+    solver, code, _ = run_cpsat(built.model, time_limit=time_limit, num_workers=num_workers, seed=seed)
     plan = _read_plan(problem, built, solver) if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
     if problem.objective == "latency":
         bound = solver.best_objective_bound / built.units_per_ms / built.n_samples

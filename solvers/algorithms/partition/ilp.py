@@ -6,6 +6,7 @@ import numpy as np
 
 from formulations.partition_ilp import build_cpsat
 
+from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 
@@ -58,18 +59,10 @@ def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: 
             device = set(warm.assignment["device"])
             for v, var in enumerate(built.x):
                 built.model.add_hint(var, problem.names[v] in device)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = int(num_workers)
-    solver.parameters.random_seed = int(seed)
-    if time_limit is not None:
-        solver.parameters.max_time_in_seconds = float(time_limit)
-    code = solver.solve(built.model)
+    solver, code, backend = run_cpsat(built.model, time_limit=time_limit, num_workers=num_workers, seed=seed)
     units = built.units_per_ms
-    backend = f"(CP-SAT status: {solver.status_name(code)})"
     if code == cp_model.INFEASIBLE:
         return MethodResult(Status.INFEASIBLE, message=f"no partition fits the constraints {backend}")
-    if code == cp_model.MODEL_INVALID:
-        raise RuntimeError(f"invalid CP-SAT model {backend}: {built.model.validate()}")
     bound = solver.best_objective_bound / units
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         mask = np.array([bool(solver.value(v)) for v in built.x])

@@ -10,6 +10,7 @@ import numpy as np
 from formulations.pipeline import ACCURACY_TOL, rate_from_load
 from formulations.pipeline_model import build_cpsat
 
+from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from .bounds import objective_bound
@@ -106,17 +107,9 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     lb_ms = static if problem.objective == "makespan" else (n * 1000.0 / static if static > 0 else None)
     built = build_cpsat(problem, lower_bound_ms=lb_ms)
     warm = _add_hint(problem, built) if hint and problem.objective == "makespan" else None
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = int(num_workers)
-    solver.parameters.random_seed = int(seed)
-    if time_limit is not None:
-        solver.parameters.max_time_in_seconds = float(time_limit)
-    code = solver.solve(built.model)
-    backend = f"(CP-SAT status: {solver.status_name(code)})"
+    solver, code, backend = run_cpsat(built.model, time_limit=time_limit, num_workers=num_workers, seed=seed)
     if code == cp_model.INFEASIBLE:
         return MethodResult(Status.INFEASIBLE, message=f"no schedule meets the constraints {backend}")
-    if code == cp_model.MODEL_INVALID:
-        raise RuntimeError(f"invalid CP-SAT model {backend}: {built.model.validate()}")
     units = built.units_per_ms
     raw = solver.best_objective_bound / units
     if problem.objective == "makespan":
