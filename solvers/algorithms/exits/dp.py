@@ -6,11 +6,11 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from .rates import rate_model_dp
 from ._common import argbest, best_placement, evaluation_details, reach_counts, score
+from .rates import estimate_rates, rate_model_shortlist
 
-__all__ = ["dp", "nested_dp", "pass_matrix", "is_nested", "global_threshold_sweep", "overlap_counts",
-           "dp_is_exact"]
+__all__ = ["dp", "dp_is_exact", "global_threshold_sweep", "is_nested", "nested_dp", "overlap_counts",
+           "pass_matrix", "rates_plan"]
 
 
 def pass_matrix(problem, tau: np.ndarray) -> np.ndarray:
@@ -278,6 +278,33 @@ def global_threshold_sweep(problem, place: np.ndarray, kept: np.ndarray, tau: np
     return tau
 
 
+def rates_plan(problem, tau: np.ndarray, width: int = 8):
+    """Placement and kept set from LEIME's rate model with rates and accuracies
+    estimated on the samples at thresholds ``tau`` (:func:`~.rates.estimate_rates`).
+
+    The model optimum under the instance's objective and constraints (exact
+    for the model, :func:`~.rates.rate_model_plan`) and up to ``width - 1``
+    of its neighbours on the model's latency/accuracy front
+    (:func:`~.rates.rate_model_shortlist`) are measured on the samples at
+    ``tau``; the best there wins (feasible first, then objective). A
+    heuristic on sample data. O(N E width + K k^2 M P log P).
+    """
+    rates, accuracies = estimate_rates(problem, tau)
+    c = problem.constraints
+    plans = rate_model_shortlist(problem, rates, accuracies, objective=problem.objective,
+                                 accuracy_min=c.get("accuracy_min"), latency_max_ms=c.get("latency_max_ms"),
+                                 max_exits=c.get("max_exits"), width=width)
+    sign = 1.0 if problem.sense == "min" else -1.0
+
+    def key(plan):
+        full_tau = np.r_[np.where(plan.kept[:-1], tau, np.inf), -np.inf]
+        res = problem.measure(problem.assignment(plan.placement, plan.kept, full_tau))
+        return (not res.feasible, sign * res.objective)
+
+    best = min(plans, key=key)
+    return best.placement, best.kept
+
+
 def _grid(problem, size: int = 8) -> np.ndarray:
     free = [e for e in range(problem.n_exits - 1) if problem.exits[e].threshold is None]
     if not free:
@@ -307,9 +334,13 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
     (O(N E log(N E))), exact for that kept set and placement.
 
     With ``model="rates"`` the plan comes from LEIME's rate model instead
-    (:func:`~.rates.rate_model_dp`, O(K k^2 M)): each exit's exit rate is its
-    pass fraction on the samples, taken as independent of earlier exits; the
-    DP is exact for that model, and on the samples a heuristic (``feasible``).
+    (:func:`rates_plan`): each exit's exit rate is its pass fraction on the
+    samples and its accuracy the fraction correct among those passing, taken
+    as independent of earlier exits; the model optimum under the instance's
+    objective, accuracy floor, latency limit and ``max_exits``
+    (:func:`~.rates.rate_model_plan`, a Pareto DP, O(K k^2 M P log P), exact
+    for the model) and its neighbours on the model's front are measured on
+    the samples and the best kept. On the samples a heuristic (``feasible``).
 
     Parameters
     ----------
@@ -330,9 +361,7 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
         if all_fixed:
             nested = is_nested(pass_matrix(problem, tau))
         if model == "rates":
-            rates = pass_matrix(problem, tau).mean(axis=0)
-            place, kept, _ = rate_model_dp(problem, rates, max_exits=problem.constraints.get("max_exits"))
-            out = place, kept
+            out = rates_plan(problem, tau)
             nested = False
         elif model == "samples":
             out = nested_dp(problem, tau)
