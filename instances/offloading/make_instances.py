@@ -8,12 +8,26 @@
 - ``vgg16_edge.json``: 12 devices running VGG16 and 2 edge servers, with
   capacities and energy costs derived from the real-model partition instance
   ``instances/partition/vgg16.json`` (per-layer device/server times and
-  tensor sizes). Profiles come from *partition* instances for now (whole
-  task local, or whole task offloaded with its input tensor); when
-  exit-placement instances exist, the expected work under an exit policy
-  can replace ``local_ms``/``server_ms`` the same way.
+  tensor sizes): whole task local, or whole task offloaded with its input
+  tensor.
+- ``resnet18_exits_edge.json``: 32 phones running multi-exit ResNet-18 under
+  an exit policy and 2 edge servers, derived from the exit-placement instance
+  ``instances/exits/resnet18_2node.json`` and its proven-optimal plan (from
+  ``solvers.exits(method="exact")``, checked against the optimum recorded in
+  the exits instance) by :func:`formulations.offloading_profiles.exit_task_profile`:
+  the expected device and server work per task under the plan's exits and
+  thresholds (means over the instance's 1,000 samples by its own evaluator)
+  and the input tensor sent when offloaded. The plan is stored in the
+  file's ``metadata.exit_plan``; ``python make_instances.py`` re-solves it,
+  the tests rebuild the file from the stored plan.
 
-Assumptions for the derived scenario (not measured): device power 2.0 W
+Assumptions for the exit-derived scenario (not measured): slots of 500 ms;
+device power 2.0 W while computing; radio power 1.0 W on Wi-Fi (the exits
+instance's own 18.88 Mbps link) and 2.0 W on LTE / 3G (Neurosurgeon's 5.85 /
+1.1 Mbps uplinks); the input is the exits instance's ``input_bytes`` (already
+a uint8 224x224x3 image); link state processes as in ``vgg16_edge``.
+
+Assumptions for the VGG16 scenario (not measured): device power 2.0 W
 while computing, radio power 1.0 W on Wi-Fi and 2.0 W on LTE; link
 bandwidths are Neurosurgeon's Wi-Fi / LTE / 3G uplinks (18.88 / 5.85 / 1.1
 Mbps); each slot is 1000 ms; a task's input is sent as a uint8 image
@@ -33,11 +47,15 @@ sys.path.insert(0, str(ROOT))
 
 import formulations  # noqa: E402
 from formulations.offloading import task_profile  # noqa: E402
+from formulations.offloading_profiles import exit_task_profile, slot_terms  # noqa: E402
 
 SLOT_MS = 1000.0
 DEVICE_POWER_W = 2.0
 RADIO_W = {"wifi": 1.0, "lte": 2.0, "3g": 2.0}
 BANDWIDTH_MBPS = {"wifi": 18.88, "lte": 5.85, "3g": 1.1}
+# Wi-Fi links fade to LTE and 3G coverage (Markov); cellular-only links stay on LTE or 3G.
+WIFI_CHAIN = [[0.8, 0.15, 0.05], [0.3, 0.6, 0.1], [0.3, 0.3, 0.4]]
+CELL_CHAIN = [[0.8, 0.2], [0.5, 0.5]]
 
 
 def write(name: str, data: dict) -> None:
@@ -91,19 +109,16 @@ def vgg16_edge() -> dict:
     local_capacity = int(SLOT_MS // profile["local_ms"])
     server_capacity = int(SLOT_MS // profile["server_ms"])
     states = [link_state(profile, t) for t in ("wifi", "lte", "3g")]
-    # Wi-Fi links fade to LTE and 3G coverage (Markov); cellular-only links stay on LTE or 3G.
-    wifi_chain = [[0.8, 0.15, 0.05], [0.3, 0.6, 0.1], [0.3, 0.3, 0.4]]
-    cell_chain = [[0.8, 0.2], [0.5, 0.5]]
     rates = [1.6, 1.8, 2.0, 2.2, 2.4, 2.6, 2.8, 3.0, 2.1, 2.3, 2.5, 2.7]
     devices, links = [], []
     for i, rate in enumerate(rates):
         devices.append({"name": f"phone{i}", "arrivals": {"poisson": rate}, "local_capacity": local_capacity,
                         "local_cost": round(profile["local_mj"] / 1000.0, 5), "meta": {"model": "vgg16", "local_ms": round(profile["local_ms"], 3)}})
         near, far = f"edge{i % 2}", f"edge{(i + 1) % 2}"
-        links.append({"device": f"phone{i}", "server": near, "transition": wifi_chain,
+        links.append({"device": f"phone{i}", "server": near, "transition": WIFI_CHAIN,
                       "states": [{"capacity": s["capacity"], "cost": s["cost"]} for s in states],
                       "meta": {"states": [f"{s['tech']} {BANDWIDTH_MBPS[s['tech']]} Mbps, {s['tx_ms']} ms/task" for s in states]}})
-        links.append({"device": f"phone{i}", "server": far, "transition": cell_chain,
+        links.append({"device": f"phone{i}", "server": far, "transition": CELL_CHAIN,
                       "states": [{"capacity": s["capacity"], "cost": s["cost"]} for s in states[1:]],
                       "meta": {"states": [f"{s['tech']} {BANDWIDTH_MBPS[s['tech']]} Mbps" for s in states[1:]]}})
     servers = [{"name": f"edge{j}", "capacity": server_capacity, "meta": {"server_ms_per_task": round(profile["server_ms"], 3)}}
@@ -122,16 +137,84 @@ def vgg16_edge() -> dict:
     }
 
 
-def main() -> None:
-    for name, build in (("small_mixed.json", small_mixed), ("trace_wifi.json", trace_wifi), ("vgg16_edge.json", vgg16_edge)):
-        data = build()
-        problem = formulations.load_dict(data, base_dir=HERE)
-        import solvers
+EXITS_SOURCE = "instances/exits/resnet18_2node.json"
+EXITS_SLOT_MS = 500.0
 
-        sol = solvers.offloading(problem)
-        if sol.objective is not None:
-            data.setdefault("metadata", {})["optimum"] = round(sol.objective, 9)
-            data["metadata"]["epsilon"] = round(sol.details["epsilon"], 9)
+
+def exit_plan(exits_problem) -> dict:
+    """The proven-optimal plan of the exits instance (CP-SAT, one worker), checked
+    against the optimum recorded in its metadata."""
+    import solvers
+
+    sol = solvers.exits(exits_problem, method="exact")
+    recorded = exits_problem.metadata.get("optimum")
+    if sol.status != "optimal" or (recorded is not None and abs(sol.objective - recorded) > 1e-6):
+        raise SystemExit(f"{EXITS_SOURCE}: exact gave {sol.status} {sol.objective}, metadata optimum {recorded}")
+    return sol.assignment
+
+
+def resnet18_exits_edge(plan: dict | None = None) -> dict:
+    """The exit-derived scenario; ``plan`` defaults to the exits instance's optimum."""
+    exits_problem = formulations.load(ROOT / EXITS_SOURCE)
+    plan = exit_plan(exits_problem) if plan is None else plan
+    profile = exit_task_profile(exits_problem, plan, device_power_w=DEVICE_POWER_W, tx_power_w=RADIO_W["wifi"])
+    wifi_mbps = exits_problem.links[0].mbps
+    techs = [{"name": "wifi", "mbps": wifi_mbps, "radio_w": RADIO_W["wifi"]},
+             {"name": "lte", "mbps": BANDWIDTH_MBPS["lte"], "radio_w": RADIO_W["lte"]},
+             {"name": "3g", "mbps": BANDWIDTH_MBPS["3g"], "radio_w": RADIO_W["3g"]}]
+    terms = slot_terms(profile, slot_ms=EXITS_SLOT_MS, device_power_w=DEVICE_POWER_W, link_states=techs)
+    near_states = [{"capacity": s["capacity"], "cost": s["cost"]} for s in terms["states"]]
+    rates = [2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 3.2, 3.8] * 4
+    devices, links = [], []
+    for i, rate in enumerate(rates):
+        dev = f"phone{i}"
+        devices.append({"name": dev, "arrivals": {"poisson": rate}, "local_capacity": terms["local_capacity"],
+                        "local_cost": terms["local_cost"],
+                        "meta": {"model": "resnet18 multi-exit", "local_ms": round(profile["local_ms"], 3)}})
+        links.append({"device": dev, "server": f"edge{i % 2}", "transition": WIFI_CHAIN, "states": near_states,
+                      "meta": {"states": [f"{s['name']} {t['mbps']} Mbps, {s['tx_ms']} ms/task" for s, t in zip(terms["states"], techs)]}})
+        links.append({"device": dev, "server": f"edge{(i + 1) % 2}", "transition": CELL_CHAIN, "states": near_states[1:],
+                      "meta": {"states": [f"{s['name']} {t['mbps']} Mbps" for s, t in zip(terms["states"][1:], techs[1:])]}})
+    servers = [{"name": f"edge{j}", "capacity": terms["server_capacity"],
+                "meta": {"server_ms_per_task": round(profile["server_ms"], 3)}} for j in range(2)]
+    rounded = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in profile.items()}
+    return {
+        "kind": "offloading", "version": 1, "name": "resnet18_exits_edge", "slot_ms": EXITS_SLOT_MS,
+        "devices": devices, "servers": servers, "links": links,
+        "metadata": {
+            "source": f"derived from {EXITS_SOURCE} and its optimal exit plan by instances/offloading/make_instances.py "
+                      "(formulations.offloading_profiles.exit_task_profile)",
+            "exit_plan": plan,
+            "exit_plan_method": "exact (CP-SAT), objective = the exits instance's metadata.optimum",
+            "profile": rounded,
+            "assumptions": {"device_power_w": DEVICE_POWER_W, "radio_w": RADIO_W,
+                            "bandwidth_mbps": {**BANDWIDTH_MBPS, "wifi": wifi_mbps},
+                            "input": "the exits instance's input_bytes (uint8 image), sent whole; no split",
+                            "local": "all blocks on the device with the plan's exits and thresholds",
+                            "server": "all blocks on the edge node with the plan's exits and thresholds"},
+            "cost_unit": "J", "cost": "device energy per task (compute or radio)",
+            "capacity_unit": "tasks per slot",
+        },
+    }
+
+
+def finish(data: dict) -> tuple[dict, object, object]:
+    """Add ``metadata.optimum`` (p*) and ``epsilon`` from the stationary LP."""
+    import solvers
+
+    problem = formulations.load_dict(data, base_dir=HERE)
+    sol = solvers.offloading(problem)
+    if sol.objective is not None:
+        data.setdefault("metadata", {})["optimum"] = round(sol.objective, 9)
+        data["metadata"]["epsilon"] = round(sol.details["epsilon"], 9)
+    return data, problem, sol
+
+
+def main() -> None:
+    builds = (("small_mixed.json", small_mixed), ("trace_wifi.json", trace_wifi), ("vgg16_edge.json", vgg16_edge),
+              ("resnet18_exits_edge.json", resnet18_exits_edge))
+    for name, build in builds:
+        data, problem, sol = finish(build())
         write(name, data)
         print(f"{name}: {problem!r}, p* = {sol.objective}, epsilon = {sol.details.get('epsilon')}")
 
