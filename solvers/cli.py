@@ -36,6 +36,7 @@ EXTENSIONS: list[str] = [
     "solvers.cli_online",
     "solvers.cli_pipeline",
     "solvers.cli_exits",
+    "solvers.cli_import",
 ]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
