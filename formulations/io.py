@@ -69,7 +69,7 @@ def load_dict(data: Any, *, file: str | None = None, base_dir: str | os.PathLike
     kind = data.get("kind")
     if kind is None:
         raise InstanceError("missing required field", field="kind", file=file)
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InstanceError(f"unknown kind {kind!r}; known: {sorted(KINDS)}", field="kind", file=file)
     try:
         cls = _resolve(KINDS[kind])

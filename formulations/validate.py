@@ -41,6 +41,10 @@ def naming_file(file: str | None) -> Iterator[None]:
         raise exc.with_file(file) if file and not exc.file else exc
 
 
+#: Largest byte count accepted (2**53: exact in a float, far beyond any tensor).
+MAX_BYTES = 2**53
+
+
 def require(data: Mapping[str, Any], key: str, field: str) -> Any:
     """Return ``data[key]`` or raise an error naming ``field``."""
     if not isinstance(data, Mapping):
@@ -81,6 +85,8 @@ def as_bytes(value: Any, field: str) -> int:
     number = as_nonneg(value, field)
     if number != int(number):
         raise InstanceError(f"must be a whole number of bytes, got {value!r}", field=field)
+    if number > MAX_BYTES:
+        raise InstanceError(f"too large ({value!r} > {MAX_BYTES} bytes)", field=field)
     return int(number)
 
 

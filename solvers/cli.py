@@ -114,7 +114,7 @@ def _solve_one(path: str, args):
             raise UsageError(f"method {args.method!r} does not take --seed") from None
         raise
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"{path}: {exc}") from None
     return problem, solution
 
 
