@@ -63,6 +63,7 @@ from .validate import (
     as_positive,
     as_probability,
     check_header,
+    naming_file,
     require,
 )
 
@@ -330,7 +331,7 @@ class ExitProblem:
         InstanceError
             Naming ``file`` (if given) and the invalid field.
         """
-        try:
+        with naming_file(file):
             check_header(data, "exits")
             _only(data, _TOP_FIELDS, "<root>")
             nodes = as_list(require(data, "nodes", "nodes"), "nodes", nonempty=True)
@@ -382,8 +383,6 @@ class ExitProblem:
                 name=name,
                 samples_file=samples_file,
             )
-        except InstanceError as exc:
-            raise exc.with_file(file) if file and not exc.file else exc
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> "ExitProblem":

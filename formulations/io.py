@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InstanceError
+from .validate import naming_file
 
 __all__ = ["load", "load_dict", "save", "read_json", "register_kind", "KINDS", "TEXT_READERS"]
 
@@ -75,10 +76,8 @@ def load_dict(data: Any, *, file: str | None = None, base_dir: str | os.PathLike
         cls = _resolve(KINDS[kind])
     except ModuleNotFoundError:
         raise InstanceError(f"kind {kind!r} is not available in this build", field="kind", file=file) from None
-    try:
+    with naming_file(file):
         return cls.from_dict(data, file=file, base_dir=base_dir)
-    except InstanceError as exc:
-        raise exc if exc.file else exc.with_file(file) if file else exc
 
 
 def load(path: str | os.PathLike):
@@ -104,10 +103,8 @@ def load(path: str | os.PathLike):
     path = Path(path)
     reader = TEXT_READERS.get(path.suffix.lower())
     if reader is not None:
-        try:
+        with naming_file(str(path)):
             return _resolve(reader)(path)
-        except InstanceError as exc:
-            raise exc if exc.file else exc.with_file(str(path))
     data = read_json(path)
     return load_dict(data, file=str(path), base_dir=path.parent)
 

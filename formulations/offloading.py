@@ -33,7 +33,6 @@ by :mod:`formulations.offloading_sim`.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,7 +42,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InfeasibleAssignmentError, InstanceError
-from .validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, require
+from .validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, naming_file, require
 
 __all__ = ["Device", "Server", "Link", "OffloadingProblem", "task_profile", "PROB_TOL"]
 
@@ -388,7 +387,7 @@ class OffloadingProblem:
         InstanceError
             Naming ``file`` (if given) and the invalid field.
         """
-        try:
+        with naming_file(file):
             check_header(data, "offloading")
             unknown = set(data) - _TOP
             if unknown:
@@ -416,8 +415,6 @@ class OffloadingProblem:
             metadata = as_mapping(data.get("metadata", {}), "metadata")
             name = data.get("name") or (Path(file).stem if file else None)
             return cls(devices, servers, links, slot_ms=slot_ms, metadata=metadata, name=name)
-        except InstanceError as exc:
-            raise exc.with_file(file) if file and not exc.file else exc
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> "OffloadingProblem":

@@ -48,6 +48,7 @@ from .validate import (
     as_positive,
     as_probability,
     check_header,
+    naming_file,
     require,
 )
 
@@ -245,7 +246,7 @@ class PipelineProblem:
         InstanceError
             Naming ``file`` (if given) and the invalid field.
         """
-        try:
+        with naming_file(file):
             kind = check_header(data, ("pipeline", "flowshop"))
             unknown = set(data) - _TOP_FIELDS
             if unknown:
@@ -280,8 +281,6 @@ class PipelineProblem:
                 name=name,
                 source_kind=kind,
             )
-        except InstanceError as exc:
-            raise exc.with_file(file) if file and not exc.file else exc
 
     @staticmethod
     def _task_from_dict(raw, j: int, m: int, kind: str) -> Task:

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import InstanceError
+from ..validate import naming_file
 from ..partition import Layer, Network, PartitionProblem
 from .onnx_graph import OnnxGraph, UnknownOperatorWarning, fuse_groups, onnx_graph
 from .onnx_model import parse_input_shape, prepare_model, read_model
@@ -111,11 +111,9 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     device = get_profile(device_profile, "device_profile") if device_profile is not None else None
     model = read_model(source)
     file = None if not isinstance(source, (str, os.PathLike)) else str(source)
-    try:
+    with naming_file(file):
         prepared = prepare_model(model, input_shape=input_shape, optimize=optimize)
         graph = onnx_graph(prepared)
-    except InstanceError as exc:
-        raise exc.with_file(file) if file and not exc.file else exc
     if optimize == "fuse":
         from .onnx_model import require_onnx
         from .profiling import optimize_model

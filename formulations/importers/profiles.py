@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import InstanceError
-from ..validate import as_mapping, as_nonneg, as_positive, check_header, require
+from ..validate import as_mapping, as_nonneg, as_positive, check_header, naming_file, require
 
 __all__ = ["RooflineProfile", "MeasuredProfile", "profile_names", "get_profile", "load_profiles"]
 
@@ -133,12 +133,10 @@ def _measured(path: Path) -> MeasuredProfile:
     from ..io import read_json
 
     data = read_json(path)
-    try:
+    with naming_file(str(path)):
         check_header(data, "measured_profile")
         layers = as_mapping(require(data, "layers_ms", "layers_ms"), "layers_ms")
         times = {str(k): as_nonneg(v, f"layers_ms.{k}") for k, v in layers.items()}
-    except InstanceError as exc:
-        raise exc.with_file(str(path)) from None
     return MeasuredProfile(name=str(path), layers_ms=times, source=str(data.get("source", "")))
 
 
