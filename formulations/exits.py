@@ -64,6 +64,7 @@ from .validate import (
     as_probability,
     check_header,
     naming_file,
+    reject_unknown,
     require,
 )
 
@@ -302,7 +303,7 @@ class ExitProblem:
 
     def _check_constraints(self, raw: Mapping[str, Any]) -> dict[str, float]:
         raw = as_mapping(raw, "constraints")
-        _only(raw, _CONSTRAINTS, "constraints")
+        reject_unknown(raw, _CONSTRAINTS, "constraints")
         out: dict[str, Any] = {}
         if raw.get("accuracy_min") is not None:
             out["accuracy_min"] = as_probability(raw["accuracy_min"], "constraints.accuracy_min")
@@ -333,18 +334,18 @@ class ExitProblem:
         """
         with naming_file(file):
             check_header(data, "exits")
-            _only(data, _TOP_FIELDS, "<root>")
+            reject_unknown(data, _TOP_FIELDS, "<root>")
             nodes = as_list(require(data, "nodes", "nodes"), "nodes", nonempty=True)
             links = []
             for i, raw in enumerate(as_list(data.get("links", []), "links")):
                 raw = as_mapping(raw, f"links[{i}]")
-                _only(raw, {"mbps", "rtt_ms"}, f"links[{i}]")
+                reject_unknown(raw, {"mbps", "rtt_ms"}, f"links[{i}]")
                 links.append(Link(as_positive(require(raw, "mbps", f"links[{i}].mbps"), f"links[{i}].mbps"),
                                   as_nonneg(raw.get("rtt_ms", 0.0), f"links[{i}].rtt_ms")))
             blocks = []
             for i, raw in enumerate(as_list(require(data, "blocks", "blocks"), "blocks", nonempty=True)):
                 raw = as_mapping(raw, f"blocks[{i}]")
-                _only(raw, {"name", "ms", "output_bytes"}, f"blocks[{i}]")
+                reject_unknown(raw, {"name", "ms", "output_bytes"}, f"blocks[{i}]")
                 blocks.append(ExitBlock(
                     as_name(require(raw, "name", f"blocks[{i}].name"), f"blocks[{i}].name"),
                     tuple(as_list(require(raw, "ms", f"blocks[{i}].ms"), f"blocks[{i}].ms")),
@@ -353,7 +354,7 @@ class ExitProblem:
             exits = []
             for e, raw in enumerate(as_list(require(data, "exits", "exits"), "exits", nonempty=True)):
                 raw = as_mapping(raw, f"exits[{e}]")
-                _only(raw, {"name", "after", "ms", "threshold"}, f"exits[{e}]")
+                reject_unknown(raw, {"name", "after", "ms", "threshold"}, f"exits[{e}]")
                 exits.append(Exit(
                     as_name(require(raw, "name", f"exits[{e}].name"), f"exits[{e}].name"),
                     as_name(require(raw, "after", f"exits[{e}].after"), f"exits[{e}].after"),
@@ -367,7 +368,7 @@ class ExitProblem:
                 confidence, correct = _read_npz(samples, base_dir)
             else:
                 samples = as_mapping(samples, "samples")
-                _only(samples, {"confidence", "correct"}, "samples")
+                reject_unknown(samples, {"confidence", "correct"}, "samples")
                 confidence = require(samples, "confidence", "samples.confidence")
                 correct = require(samples, "correct", "samples.correct")
             objective = data.get("objective", "latency")
@@ -700,11 +701,6 @@ class ExitProblem:
                 f"exits={self.n_exits}, samples={self.n_samples}, objective={self.objective!r})")
 
 
-def _only(raw: Mapping[str, Any], allowed, fld: str) -> None:
-    """Refuse unknown keys (a typo must not pass silently)."""
-    extra = set(raw) - set(allowed)
-    if extra:
-        raise InstanceError(f"unknown field(s) {sorted(extra)}; known: {sorted(allowed)}", field=fld)
 
 
 def _read_npz(name: str, base_dir) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InfeasibleAssignmentError, InstanceError
-from .validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, naming_file, require
+from .validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, naming_file, reject_unknown, require
 
 __all__ = ["Device", "Server", "Link", "OffloadingProblem", "task_profile", "PROB_TOL"]
 
@@ -60,9 +60,7 @@ _LINK = {"device", "server", "states", "probs", "transition", "trace", "trace_fi
 def _record(raw: Any, fld: str, allowed: set) -> Mapping[str, Any]:
     """An object ``fld`` without fields outside ``allowed``."""
     raw = as_mapping(raw, fld)
-    extra = set(raw) - allowed
-    if extra:
-        raise InstanceError(f"unknown field(s) {sorted(extra)}", field=fld)
+    reject_unknown(raw, allowed, fld)
     return raw
 
 
@@ -389,9 +387,7 @@ class OffloadingProblem:
         """
         with naming_file(file):
             check_header(data, "offloading")
-            unknown = set(data) - _TOP
-            if unknown:
-                raise InstanceError(f"unknown field(s) {sorted(unknown)}", field="<root>")
+            reject_unknown(data, _TOP, "<root>")
             devices = []
             for i, raw in enumerate(as_list(require(data, "devices", "devices"), "devices", nonempty=True)):
                 fld = f"devices[{i}]"

@@ -40,6 +40,7 @@ from .validate import (
     as_positive,
     check_header,
     naming_file,
+    reject_unknown,
     require,
 )
 
@@ -294,16 +295,12 @@ class PartitionProblem:
         """
         with naming_file(file):
             check_header(data, "partition")
-            unknown = set(data) - _TOP_FIELDS
-            if unknown:
-                raise InstanceError(f"unknown field(s) {sorted(unknown)}", field="<root>")
+            reject_unknown(data, _TOP_FIELDS, "<root>")
             raw_layers = as_list(require(data, "layers", "layers"), "layers", nonempty=True)
             layers = []
             for i, raw in enumerate(raw_layers):
                 raw = as_mapping(raw, f"layers[{i}]")
-                extra = set(raw) - _LAYER_FIELDS
-                if extra:
-                    raise InstanceError(f"unknown field(s) {sorted(extra)}", field=f"layers[{i}]")
+                reject_unknown(raw, _LAYER_FIELDS, f"layers[{i}]")
                 layers.append(
                     Layer(
                         name=as_name(require(raw, "name", f"layers[{i}].name"), f"layers[{i}].name"),
@@ -318,9 +315,7 @@ class PartitionProblem:
                 )
             edges = as_list(data.get("edges", []), "edges")
             net = as_mapping(require(data, "network", "network"), "network")
-            extra = set(net) - {"uplink_mbps", "downlink_mbps", "rtt_ms"}
-            if extra:
-                raise InstanceError(f"unknown field(s) {sorted(extra)}", field="network")
+            reject_unknown(net, ("uplink_mbps", "downlink_mbps", "rtt_ms"), "network")
             network = Network(
                 uplink_mbps=as_positive(require(net, "uplink_mbps", "network.uplink_mbps"), "network.uplink_mbps"),
                 downlink_mbps=None if net.get("downlink_mbps") is None else as_positive(net["downlink_mbps"], "network.downlink_mbps"),

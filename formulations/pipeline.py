@@ -49,6 +49,7 @@ from .validate import (
     as_probability,
     check_header,
     naming_file,
+    reject_unknown,
     require,
 )
 
@@ -248,9 +249,7 @@ class PipelineProblem:
         """
         with naming_file(file):
             kind = check_header(data, ("pipeline", "flowshop"))
-            unknown = set(data) - _TOP_FIELDS
-            if unknown:
-                raise InstanceError(f"unknown field(s) {sorted(unknown)}", field="<root>")
+            reject_unknown(data, _TOP_FIELDS, "<root>")
             raw_tasks = as_list(require(data, "tasks", "tasks"), "tasks", nonempty=True)
             stages = data.get("stages")
             if stages is None:
@@ -263,9 +262,7 @@ class PipelineProblem:
             m = len(stages)
             tasks = [cls._task_from_dict(raw, j, m, kind) for j, raw in enumerate(raw_tasks)]
             cons = as_mapping(data.get("constraints", {}), "constraints")
-            extra = set(cons) - _CONSTRAINT_FIELDS
-            if extra:
-                raise InstanceError(f"unknown field(s) {sorted(extra)}", field="constraints")
+            reject_unknown(cons, _CONSTRAINT_FIELDS, "constraints")
             objective = data.get("objective", "makespan")
             if not isinstance(objective, str):
                 raise InstanceError(f"expected a string, got {objective!r}", field="objective")
@@ -286,9 +283,7 @@ class PipelineProblem:
     def _task_from_dict(raw, j: int, m: int, kind: str) -> Task:
         fld = f"tasks[{j}]"
         raw = as_mapping(raw, fld)
-        extra = set(raw) - _TASK_FIELDS
-        if extra:
-            raise InstanceError(f"unknown field(s) {sorted(extra)}", field=fld)
+        reject_unknown(raw, _TASK_FIELDS, fld)
         if kind == "flowshop" and "name" not in raw:
             name = f"j{j + 1}"
         else:
@@ -308,9 +303,7 @@ class PipelineProblem:
             for c, rc in enumerate(raw_cfgs):
                 cf = f"{fld}.configs[{c}]"
                 rc = as_mapping(rc, cf)
-                bad = set(rc) - _CONFIG_FIELDS
-                if bad:
-                    raise InstanceError(f"unknown field(s) {sorted(bad)}", field=cf)
+                reject_unknown(rc, _CONFIG_FIELDS, cf)
                 acc = rc.get("accuracy")
                 configs.append(
                     Config(

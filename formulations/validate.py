@@ -25,6 +25,7 @@ __all__ = [
     "as_mapping",
     "check_header",
     "naming_file",
+    "reject_unknown",
 ]
 
 
@@ -52,6 +53,13 @@ def require(data: Mapping[str, Any], key: str, field: str) -> Any:
     if key not in data:
         raise InstanceError("missing required field", field=field)
     return data[key]
+
+
+def reject_unknown(data: Mapping[str, Any], allowed, field: str) -> None:
+    """Refuse keys of ``data`` outside ``allowed`` (a typo must not pass silently)."""
+    extra = set(data) - set(allowed)
+    if extra:
+        raise InstanceError(f"unknown field(s) {sorted(extra)}; known: {sorted(allowed)}", field=field)
 
 
 def as_number(value: Any, field: str) -> float:
