@@ -141,16 +141,3 @@ class Topology:
         out = np.zeros(self.n, dtype=bool)
         out[self.order] = pos_mask
         return out
-
-    def descendants_of(self, nodes: Sequence[int]) -> np.ndarray:
-        """Boolean mask of ``nodes`` and all their descendants. O(n + m)."""
-        mask = np.zeros(self.n, dtype=bool)
-        mask[list(nodes)] = True
-        tp, hp = self.edges_by_position
-        pos_mask = mask[self.order]
-        for t, h in zip(tp.tolist(), hp.tolist()):
-            if pos_mask[t]:
-                pos_mask[h] = True
-        out = np.zeros(self.n, dtype=bool)
-        out[self.order] = pos_mask
-        return out

@@ -19,7 +19,6 @@ This module holds the data, its validation, and the independent evaluator
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field

@@ -30,7 +30,7 @@ def sweep_exit(problem, plan: Plan, e: int) -> tuple[float, float, float]:
     ``conf >= tau``) or where they would stop without ``e``; sorting them by
     confidence gives every candidate's totals by prefix sums.
     """
-    E, N = problem.n_exits, problem.n_samples
+    N = problem.n_samples
     kept = plan.kept.copy()
     tau = plan.tau.copy()
     kept[e], tau[e] = False, np.inf

@@ -159,7 +159,7 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "q
     lines.sort(key=lambda item: item[0])
     # segments in x ascending, each with its optimal line; Mbps ascending is the reverse
     segments = []
-    start, current = x_lo, left
+    start = x_lo
     for xb, line_left in lines:
         segments.append((start, xb, line_left))
         start = xb

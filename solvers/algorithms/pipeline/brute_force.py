@@ -79,5 +79,5 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
         if values[i] < best_value:
             best_value, best = float(values[i]), (perms[i].tolist(), list(config))
     if best is None:
-        return MethodResult(Status.INFEASIBLE, message=f"no feasible schedule among all candidates")
+        return MethodResult(Status.INFEASIBLE, message="no feasible schedule among all candidates")
     return MethodResult(Status.OPTIMAL, problem.assignment(*best), bound=best_value, details={"enumerated": count})

@@ -45,7 +45,7 @@ def bottleneck_relief(problem, start, *, max_moves: int | None = None) -> list[i
     bottleneck load. Guarantee: the bottleneck load never exceeds that of
     ``start``. Each move costs O(n C m); at most ``n C`` moves by default.
     """
-    n, m = problem.n, problem.m
+    n = problem.n
     config = list(start)
     allowed = [problem.admissible(j) for j in range(n)]
     acc = [np.nan_to_num(a) for a in problem.accuracy]

@@ -92,7 +92,7 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
-    n, m = problem.n, problem.m
+    n = problem.n
     if problem.objective == "rate":
         choices = math.prod(int(problem.admissible(j).sum()) for j in range(n))
         if choices <= enumerate_limit:
