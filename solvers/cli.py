@@ -227,10 +227,6 @@ def cmd_methods(args) -> int:
     for kind in kinds:
         try:
             table = methods(kind)
-        except ModuleNotFoundError:
-            if args.kind:
-                raise UsageError(f"kind {kind!r} is not available in this build") from None
-            continue
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         print(f"{kind}:")
@@ -273,13 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_methods)
 
     for module in EXTENSIONS:
-        try:
-            ext = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # an extension not present in this build
-            raise
-        ext.add_commands(sub)
+        importlib.import_module(module).add_commands(sub)
     return parser
 
 

@@ -15,10 +15,8 @@ BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken" / "offloading"
 
 
 @pytest.fixture(autouse=True)
-def online_commands(monkeypatch):
-    # until solvers.cli_online is listed in solvers.cli.EXTENSIONS
-    if "solvers.cli_online" not in cli.EXTENSIONS:
-        monkeypatch.setattr(cli, "EXTENSIONS", [*cli.EXTENSIONS, "solvers.cli_online"])
+def online_commands():
+    assert "solvers.cli_online" in cli.EXTENSIONS
 
 
 def run(capsys, *argv):

@@ -223,10 +223,8 @@ def test_scenario_uses_the_derived_numbers(resnet, shipped):
 
 
 @pytest.fixture
-def online_commands(monkeypatch):
-    # until solvers.cli_online is listed in solvers.cli.EXTENSIONS
-    if "solvers.cli_online" not in cli.EXTENSIONS:
-        monkeypatch.setattr(cli, "EXTENSIONS", [*cli.EXTENSIONS, "solvers.cli_online"])
+def online_commands():
+    assert "solvers.cli_online" in cli.EXTENSIONS
 
 
 def test_cli_solve_and_simulate_the_scenario(capsys, online_commands, shipped):
