@@ -6,11 +6,11 @@ Prints a markdown table and writes it to ``benchmarks/results/offloading.md``.
 Protocol
 --------
 - Instances: ``synthetic(n, s, seed=0)`` from
-  :mod:`formulations.offloading_strategies` (3 links per device, 3 i.i.d.
+  :mod:`formulations.offloading.strategies` (3 links per device, 3 i.i.d.
   link states, Poisson arrivals) for 10 x 2, 100 x 10 and 1,000 x 50
   devices x servers. One process; wall-clock over the whole run.
-- ``dpp``: :class:`~solvers.algorithms.online.DriftPlusPenalty` (V = 50)
-  in :func:`formulations.offloading_sim.simulate` with every decision
+- ``dpp``: :class:`~solvers.algorithms.offloading.DriftPlusPenalty` (V = 50)
+  in :func:`formulations.offloading.simulator.simulate` with every decision
   checked, the simulator's own work (random inputs, queues, costs)
   included, for ``SLOTS`` slots.
 - ``python loop``: the same controller written as a user would, a Python
@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 import solvers
-from formulations.offloading_sim import simulate
-from formulations.offloading_strategies import synthetic
-from solvers.algorithms.online import DriftPlusPenalty
+from formulations.offloading.simulator import simulate
+from formulations.offloading.strategies import synthetic
+from solvers.algorithms.offloading import DriftPlusPenalty
 
 RESULTS = Path(__file__).resolve().parent / "results" / "offloading.md"
 SIZES = ((10, 2), (100, 10), (1000, 50))

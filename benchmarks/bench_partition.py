@@ -40,7 +40,7 @@ import numpy as np
 
 import solvers
 from formulations import PartitionProblem, load
-from formulations.generators import synthetic_dnn
+from formulations.partition.generators import synthetic_dnn
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "partition.md"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import solvers
 from formulations import load
-from formulations.taillard import TA_20x5, read_taillard
+from formulations.pipeline.taillard import TA_20x5, read_taillard
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "pipeline.md"

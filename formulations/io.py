@@ -32,7 +32,7 @@ KINDS: dict[str, str] = {
 
 #: file suffix -> "module:function" for non-JSON formats (e.g. Taillard text).
 TEXT_READERS: dict[str, str] = {
-    ".fsp": "formulations.taillard:read_taillard",
+    ".fsp": "formulations.pipeline.taillard:read_taillard",
 }
 
 

@@ -54,7 +54,7 @@ exits.__doc__ = "Solve an exit-placement problem (see ``solvers.algorithms.exits
 pipeline = front_end("pipeline")
 pipeline.__doc__ = "Solve a pipeline / flow-shop problem (see ``solvers.algorithms.pipeline``)."
 offloading = front_end("offloading")
-offloading.__doc__ = "Solve an online-offloading problem (see ``solvers.algorithms.online``)."
+offloading.__doc__ = "Solve an online-offloading problem (see ``solvers.algorithms.offloading``)."
 
 
 def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):

@@ -31,7 +31,7 @@ SOLVER_PACKAGES: dict[str, str] = {
     "partition": "solvers.algorithms.partition",
     "exits": "solvers.algorithms.exits",
     "pipeline": "solvers.algorithms.pipeline",
-    "offloading": "solvers.algorithms.online",
+    "offloading": "solvers.algorithms.offloading",
 }
 
 _REGISTRY: dict[str, dict[str, "Method"]] = {}

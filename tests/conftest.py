@@ -26,9 +26,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-ROOT = Path(__file__).resolve().parents[1]
-INSTANCES = ROOT / "instances"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from tests.helpers import FIXTURES, INSTANCES, ROOT  # noqa: E402,F401  (shared with the test modules)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Source: E. Taillard, "Benchmarks for basic scheduling problems", European
 Journal of Operational Research 64(2):278-285, 1993. The processing times
 come from the paper's portable generator and the published time seeds
-(:func:`formulations.taillard.taillard_times`); ta001's first machine row
+(:func:`formulations.pipeline.taillard.taillard_times`); ta001's first machine row
 matches the published instance (54 83 15 71 77 36 53 38 27 87 76 91 14 29
 12 77 32 87 68 94). The header's upper and lower bounds are both set to the
 optimal makespan known from the literature (1278, 1359, 1081, 1293, 1235,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import formulations
 import solvers
-from formulations.taillard import TA_20x5, format_taillard, taillard_times
+from formulations.pipeline.taillard import TA_20x5, format_taillard, taillard_times
 
 HERE = Path(__file__).resolve().parent
 

@@ -14,7 +14,7 @@
   an exit policy and 2 edge servers, derived from the exit-placement instance
   ``instances/exits/resnet18_2node.json`` and its proven-optimal plan (from
   ``solvers.exits(method="exact")``, checked against the optimum recorded in
-  the exits instance) by :func:`formulations.offloading_profiles.exit_task_profile`:
+  the exits instance) by :func:`formulations.offloading.profiles.exit_task_profile`:
   the expected device and server work per task under the plan's exits and
   thresholds (means over the instance's 1,000 samples by its own evaluator)
   and the input tensor sent when offloaded. The plan is stored in the
@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import formulations  # noqa: E402
 from formulations.offloading import task_profile  # noqa: E402
-from formulations.offloading_profiles import exit_task_profile, slot_terms  # noqa: E402
+from formulations.offloading.profiles import exit_task_profile, slot_terms  # noqa: E402
 
 SLOT_MS = 1000.0
 DEVICE_POWER_W = 2.0
@@ -183,7 +183,7 @@ def resnet18_exits_edge(plan: dict | None = None) -> dict:
         "devices": devices, "servers": servers, "links": links,
         "metadata": {
             "source": f"derived from {EXITS_SOURCE} and its optimal exit plan by instances/offloading/make_instances.py "
-                      "(formulations.offloading_profiles.exit_task_profile)",
+                      "(formulations.offloading.profiles.exit_task_profile)",
             "exit_plan": plan,
             "exit_plan_method": "exact (CP-SAT), objective = the exits instance's metadata.optimum",
             "profile": rounded,

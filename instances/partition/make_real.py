@@ -11,7 +11,7 @@ per fused group: conv + batch-norm (+ ReLU) is one ``conv`` layer; a ResNet
 ``add`` includes its ReLU; pools, fully connected layers, concats and the
 input are one layer each; dropout, LRN and softmax are omitted (negligible
 cost, no change of tensor). Costs come from the roofline model of
-``formulations.importers.profiles`` with the ``phone-cpu`` (device) and
+``formulations.partition.importers.profiles`` with the ``phone-cpu`` (device) and
 ``edge-gpu`` (server) profiles of ``formulations/data/device_profiles.json``
 (figures and sources are copied into each file's ``metadata``).
 
@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 import solvers
-from formulations.generators import ROOFLINE_DOC, GraphBuilder
+from formulations.partition.generators import ROOFLINE_DOC, GraphBuilder
 from formulations.partition import Network
 
 HERE = Path(__file__).resolve().parent

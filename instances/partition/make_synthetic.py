@@ -4,7 +4,7 @@ Usage::
 
     python instances/partition/make_synthetic.py
 
-The DAG comes from :func:`formulations.generators.synthetic_dnn` (seed 0,
+The DAG comes from :func:`formulations.partition.generators.synthetic_dnn` (seed 0,
 every block type: chains, residual, inception and dense blocks) with
 roofline costs for a phone CPU and an edge GPU, LTE uplink (5.85 Mbps). Its
 proven optimum at 1.1 / 5.85 / 18.88 / 100 Mbps is stored in
@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from formulations.generators import synthetic_dnn
+from formulations.partition.generators import synthetic_dnn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_real import HERE, store_optima  # noqa: E402

@@ -5,7 +5,7 @@ Each task runs one of the real-architecture partition instances of
 their roofline device/server profiles), re-timed for a Wi-Fi uplink of
 18.88 Mbps (Neurosurgeon's Wi-Fi figure). A task's configurations are its
 cut-vertex splits times the compression levels of
-``formulations.pipeline_configs.COMPRESSION_TABLE`` (5 kept per task, see
+``formulations.pipeline.configs.COMPRESSION_TABLE`` (5 kept per task, see
 ``task_configs``). Full-model accuracies: ImageNet top-1 of the torchvision
 model zoo (ResNet-18 69.758%, VGG-16 71.592%, GoogLeNet 69.778%). Which model each task runs is drawn with a fixed seed.
 
@@ -15,7 +15,7 @@ Run from the repository root: ``python instances/pipeline/make_streams.py``.
 from pathlib import Path
 
 import formulations
-from formulations.pipeline_configs import stream_problem
+from formulations.pipeline.configs import stream_problem
 
 HERE = Path(__file__).resolve().parent
 PARTITION = HERE.parent / "partition"

@@ -9,7 +9,7 @@ JSON files need neither)::
 For each model: build it with random weights (``weights=None``, no
 download), export it to ONNX (TorchScript exporter, opset 17; the
 transformers with opset 13, so LayerNorm stays operator-level), import it with
-:func:`formulations.importers.onnx.import_onnx` (device side measured on this
+:func:`formulations.partition.importers.onnx.import_onnx` (device side measured on this
 CPU by onnxruntime's profiler, one thread at real-time priority when
 permitted, median of ``--runs`` runs after warm-up; server side from the ``--server-profile`` roofline), time the whole
 model and the prefixes ending at cut vertices, import it once more with the
@@ -83,7 +83,7 @@ def export(name: str, path: Path) -> tuple[list[int], dict]:
     """Export model ``name`` to ``path``; return its input shape and provenance."""
     import torch
 
-    from formulations.importers.torchfx import default_input_shape, export_onnx, torchvision_model
+    from formulations.partition.importers.torchfx import default_input_shape, export_onnx, torchvision_model
 
     if name in TRANSFORMERS:
         layers, width, heads, seq = TRANSFORMERS[name]
@@ -150,7 +150,7 @@ def dump(problem, path: Path) -> None:
 
 
 def build(name: str, args) -> dict:
-    from formulations.importers.onnx import import_onnx
+    from formulations.partition.importers.onnx import import_onnx
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

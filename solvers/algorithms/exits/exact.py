@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from formulations.exits_model import build_cpsat
+from formulations.exits.model import build_cpsat
 
 from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
@@ -63,7 +63,7 @@ def _tighten(problem, bound):
 def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact plan by CP-SAT: placement, kept exits and thresholds jointly.
 
-    Solves :func:`formulations.exits_model.build_cpsat`, thresholds restricted
+    Solves :func:`formulations.exits.model.build_cpsat`, thresholds restricted
     without loss to the observed confidences of each exit.
 
     Parameters

@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
-from formulations.cutgraph import build_network
+from formulations.partition.cutgraph import build_network
 
 from ._maxflow import cut_value_by_block, min_cut
 

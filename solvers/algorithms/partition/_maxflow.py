@@ -1,4 +1,4 @@
-"""Max-flow backends for :class:`formulations.cutgraph.CutNetwork`."""
+"""Max-flow backends for :class:`formulations.partition.cutgraph.CutNetwork`."""
 
 from __future__ import annotations
 

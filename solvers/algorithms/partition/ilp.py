@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from formulations.partition_ilp import build_cpsat
+from formulations.partition.ilp import build_cpsat
 
 from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
@@ -17,7 +17,7 @@ __all__ = ["ilp"]
 def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact partitioning by CP-SAT; also handles ``device_budget``.
 
-    Solves the model of :func:`formulations.partition_ilp.build_cpsat`.
+    Solves the model of :func:`formulations.partition.ilp.build_cpsat`.
     Without a budget, the QDMP optimum is given as a hint (warm start).
 
     Parameters

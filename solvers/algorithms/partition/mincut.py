@@ -15,7 +15,7 @@ __all__ = ["mincut"]
 def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResult:
     """Exact min s-t cut over the whole DAG (DADS construction).
 
-    Builds :func:`formulations.cutgraph.build_network` for all layers and
+    Builds :func:`formulations.partition.cutgraph.build_network` for all layers and
     solves one max-flow. The RTT, a constant paid iff any layer is on the
     server, is handled exactly: if the min cut ``D*`` puts a layer on the
     server, the answer is the better of ``cut(D*) + rtt`` and all-device

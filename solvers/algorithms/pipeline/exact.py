@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from formulations.pipeline import ACCURACY_TOL, rate_from_load
-from formulations.pipeline_model import build_cpsat
+from formulations.pipeline.model import build_cpsat
 
 from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
@@ -53,7 +53,7 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
           enumerate_limit: int = ENUMERATE_LIMIT) -> MethodResult:
     """Exact: CP-SAT interval model with a proven bound; enumeration for small ``"rate"`` instances.
 
-    ``"makespan"``: the model of :func:`formulations.pipeline_model.build_cpsat`
+    ``"makespan"``: the model of :func:`formulations.pipeline.model.build_cpsat`
     (one optional interval per configuration and stage, no-overlap per
     stage, one order shared by all stages through precedence literals), warm-started
     from NEH. ``"rate"``: enumeration when the product of admissible

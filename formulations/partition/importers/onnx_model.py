@@ -1,0 +1,185 @@
+"""Reading ONNX models and fixing their shapes (part of the ONNX importer).
+
+:func:`read_model` loads and checks a file, naming it in every error;
+:func:`prepare_model` fixes the input shapes (a dynamic input without a given
+shape is an error asking for ``--input-shape``), optionally applies
+onnxruntime's basic graph optimizations, names every node uniquely and runs
+ONNX shape inference. Needs the ``onnx`` extra.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ...errors import InstanceError
+
+__all__ = ["read_model", "parse_input_shape", "prepare_model", "graph_inputs", "is_static", "require_onnx"]
+
+
+def require_onnx():
+    """Import onnx or raise an ImportError naming the extra."""
+    try:
+        import onnx
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("ONNX import needs the onnx extra: pip install 'coinfer[onnx]'") from None
+    return onnx
+
+
+# ----------------------------------------------------------------- reading
+def read_model(source) -> Any:
+    """Load an ONNX model from a path, bytes or ``ModelProto`` and check it.
+
+    Raises
+    ------
+    InstanceError
+        Naming the file, for a missing, truncated, corrupt or invalid model.
+    """
+    onnx = require_onnx()
+    if isinstance(source, onnx.ModelProto):
+        model, file = source, None
+    else:
+        file = None if isinstance(source, (bytes, bytearray)) else str(source)
+        try:
+            data = bytes(source) if file is None else Path(file).read_bytes()
+        except FileNotFoundError:
+            raise InstanceError("no such file", file=file) from None
+        except OSError as exc:
+            raise InstanceError(f"cannot read: {exc}", file=file) from None
+        if not data:
+            raise InstanceError("empty file, not an ONNX model", file=file)
+        try:
+            model = onnx.load_model_from_string(data)
+        except Exception as exc:  # protobuf's DecodeError and friends
+            raise InstanceError(f"not a valid ONNX model (truncated or corrupt?): {exc}", file=file) from None
+    if not model.graph.node:
+        raise InstanceError("the ONNX graph has no nodes (truncated or not an ONNX model?)", field="graph.node",
+                            file=file)
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:  # onnx.checker.ValidationError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InstanceError(f"invalid ONNX model: {first}", field="graph", file=file) from None
+    return model
+
+
+def parse_input_shape(text: str | Mapping | Sequence | None) -> dict[str, list[int]] | list[int] | None:
+    """Parse ``--input-shape``: ``"1,3,224,224"`` or ``"x:1,3,224,224;mask:1,128"``.
+
+    Returns a list (the shape of the single dynamic input) or a dict by input
+    name. Mappings and sequences pass through (validated later).
+    """
+    if text is None or not isinstance(text, str):
+        return text  # type: ignore[return-value]
+
+    def dims(part: str, fld: str) -> list[int]:
+        try:
+            out = [int(d) for d in part.replace("x", ",").split(",") if d.strip()]
+        except ValueError:
+            raise InstanceError(f"expected comma-separated integers, got {part!r}", field=fld) from None
+        if not out or any(d <= 0 for d in out):
+            raise InstanceError(f"dimensions must be positive integers, got {part!r}", field=fld)
+        return out
+
+    if ":" not in text:
+        return dims(text, "input_shape")
+    shapes = {}
+    for item in text.split(";"):
+        if item.strip():
+            name, _, part = item.rpartition(":")
+            shapes[name.strip()] = dims(part, f"input_shape.{name.strip()}")
+    return shapes
+
+
+def graph_inputs(model) -> list:
+    """The graph inputs that are not initializers."""
+    inits = {t.name for t in model.graph.initializer}
+    return [i for i in model.graph.input if i.name not in inits]
+
+
+def _fix_inputs(model, input_shape) -> None:
+    """Set every graph input's dims in place; error when one stays dynamic."""
+    inputs = graph_inputs(model)
+    if isinstance(input_shape, (list, tuple)):
+        dynamic = [i.name for i in inputs if not is_static(i)]
+        if len(inputs) == 1:
+            input_shape = {inputs[0].name: list(input_shape)}
+        elif len(dynamic) == 1:
+            input_shape = {dynamic[0]: list(input_shape)}
+        else:
+            raise InstanceError(f"the model has inputs {[i.name for i in inputs]}; name them, e.g. "
+                                f"--input-shape '{inputs[0].name}:1,3,224,224;...'", field="input_shape")
+    input_shape = dict(input_shape or {})
+    known = {i.name for i in inputs}
+    for nm in input_shape:
+        if nm not in known:
+            raise InstanceError(f"no graph input named {nm!r}; inputs: {sorted(known)}", field="input_shape")
+    for inp in inputs:
+        dims = inp.type.tensor_type.shape.dim
+        if inp.name in input_shape:
+            shape = [int(d) for d in input_shape[inp.name]]
+            if len(dims) and len(dims) != len(shape):
+                raise InstanceError(f"input {inp.name!r} has rank {len(dims)}, got shape {shape}",
+                                    field=f"input_shape.{inp.name}")
+            del dims[:]
+            for d in shape:
+                dims.add().dim_value = d
+        elif not is_static(inp):
+            shown = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims]
+            raise InstanceError(
+                f"input {inp.name!r} has a dynamic shape {shown}; give a static shape with "
+                f"--input-shape (e.g. --input-shape {inp.name}:"
+                f"{','.join(str(s) if isinstance(s, int) and s > 0 else '1' for s in shown) or '1'})",
+                field="input_shape")
+
+
+def is_static(value_info) -> bool:
+    """Whether a value info has a fully known, positive shape."""
+    tt = value_info.type.tensor_type
+    if not tt.HasField("shape"):
+        return False
+    return all(d.HasField("dim_value") and d.dim_value > 0 for d in tt.shape.dim)
+
+
+def prepare_model(model, *, input_shape=None, optimize: str = "basic"):
+    """Static-shaped copy of ``model``, optimized, with unique node names.
+
+    Parameters
+    ----------
+    input_shape : list or dict, optional
+        Shapes for dynamic inputs (see :func:`parse_input_shape`).
+    optimize : {"basic", "fuse", "none"}
+        ``"basic"``: onnxruntime's basic graph optimizations first (needs
+        onnxruntime; folds constants, fuses Conv+BatchNorm), so each layer is
+        what the runtime executes. ``"fuse"``: the same here (the importer
+        then also merges the groups the runtime fuses, see
+        :func:`formulations.partition.importers.onnx_graph.fuse_groups`). ``"none"``:
+        the graph as written.
+
+    Raises
+    ------
+    InstanceError
+        For a dynamic input without a given shape (asks for ``--input-shape``).
+    """
+    onnx = require_onnx()
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    _fix_inputs(model, parse_input_shape(input_shape))
+    if optimize in ("basic", "fuse"):
+        from .profiling import optimize_model
+
+        model = onnx.load_model_from_string(optimize_model(model.SerializeToString(), "basic"))
+    elif optimize != "none":
+        raise ValueError(f"`optimize` must be 'basic', 'fuse' or 'none', got {optimize!r}")
+    used: set[str] = set()
+    for k, node in enumerate(model.graph.node):
+        base = node.name or f"{node.op_type}_{k}"
+        name, j = base, 1
+        while name in used:
+            name, j = f"{base}_{j}", j + 1
+        used.add(name)
+        node.name = name
+    try:
+        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception as exc:  # shape inference errors in a malformed model
+        raise InstanceError(f"ONNX shape inference failed: {str(exc).splitlines()[0]}", field="graph") from None
+    return model

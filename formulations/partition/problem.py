@@ -1,0 +1,698 @@
+"""DNN DAG partitioning between an end device and a server.
+
+A DNN is a DAG of layers. Each layer ``v`` has ``device_ms`` (time on the end
+device), ``server_ms`` (time on the server) and ``output_bytes`` (size of its
+output tensor). A partition is the set ``D`` of layers run on the device; it
+contains every input and is closed under predecessors. Its latency in ms is::
+
+    latency(D) = sum_{v in D} device_ms[v] + sum_{v not in D} server_ms[v]
+               + sum_{v in D with a successor not in D} output_bytes[v]*8 / (uplink_mbps*1000)
+               + sum_{v not in D without successor} output_bytes[v]*8 / (downlink_mbps*1000)
+               + (rtt_ms if D != all layers else 0)
+
+This module holds the data, its validation, and the independent evaluator
+(:meth:`PartitionProblem.latency`, :meth:`PartitionProblem.evaluate`,
+:meth:`PartitionProblem.breakdown`). Models for solvers live in
+:mod:`formulations.partition.cutgraph` (min-cut network) and
+:mod:`formulations.partition.ilp` (CP-SAT model).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .dag import Topology
+from ..errors import InfeasibleAssignmentError, InstanceError
+from ..validate import (
+    as_bytes,
+    as_list,
+    as_mapping,
+    as_name,
+    as_nonneg,
+    as_positive,
+    check_header,
+    naming_file,
+    reject_unknown,
+    require,
+)
+
+__all__ = ["Layer", "Network", "PartitionProblem", "RESOURCE_FIELDS", "transfer_ms"]
+
+#: Optional per-layer resource fields that a ``device_budget`` may limit.
+RESOURCE_FIELDS = ("memory_bytes", "flops")
+
+_LAYER_FIELDS = {"name", "device_ms", "server_ms", "output_bytes", "op", "meta", *RESOURCE_FIELDS}
+_TOP_FIELDS = {"kind", "version", "name", "layers", "edges", "network", "pinned", "device_budget", "metadata"}
+
+
+def transfer_ms(nbytes, mbps: float):
+    """Time in ms to send ``nbytes`` bytes at ``mbps`` megabits per second.
+
+    ``nbytes * 8 / (mbps * 1000)``: 1 Mbps carries 1000 bits per ms.
+
+    >>> transfer_ms(1000, 8.0)
+    1.0
+    """
+    return nbytes * 8.0 / (mbps * 1000.0)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One DNN layer (a node of the DAG).
+
+    Attributes
+    ----------
+    name : str
+    device_ms, server_ms : float
+        Compute time on the end device and on the server, in ms (>= 0).
+    output_bytes : int
+        Size of the layer's output tensor, in bytes.
+    memory_bytes, flops : float, optional
+        Resource use on the device, limited by ``device_budget``.
+    op : str, optional
+        Operator type (informational).
+    """
+
+    name: str
+    device_ms: float
+    server_ms: float
+    output_bytes: int
+    memory_bytes: float | None = None
+    flops: float | None = None
+    op: str | None = None
+    meta: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Network:
+    """The link between device and server.
+
+    Attributes
+    ----------
+    uplink_mbps : float
+        Device-to-server bandwidth in Mbps (> 0).
+    downlink_mbps : float, optional
+        Server-to-device bandwidth in Mbps; defaults to ``uplink_mbps``.
+    rtt_ms : float
+        Round-trip time paid once whenever any layer runs on the server.
+    """
+
+    uplink_mbps: float
+    downlink_mbps: float | None = None
+    rtt_ms: float = 0.0
+
+    @property
+    def effective_downlink_mbps(self) -> float:
+        return self.uplink_mbps if self.downlink_mbps is None else self.downlink_mbps
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"uplink_mbps": self.uplink_mbps}
+        if self.downlink_mbps is not None:
+            out["downlink_mbps"] = self.downlink_mbps
+        if self.rtt_ms:
+            out["rtt_ms"] = self.rtt_ms
+        return out
+
+
+@dataclass
+class _Data:
+    """Validated arrays, indexed by layer index (order of ``layers``)."""
+
+    names: list[str]
+    device_ms: np.ndarray
+    server_ms: np.ndarray
+    output_bytes: np.ndarray
+    resources: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class PartitionProblem:
+    """A DNN partitioning instance (``kind: "partition"``).
+
+    Build one with :meth:`from_dict`, :meth:`from_json`, :meth:`from_lists`,
+    :meth:`from_networkx`, or :func:`formulations.load`. Instances are
+    immutable; :meth:`with_network` returns a copy for another network that
+    shares the graph structure.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+    edges : sequence of (str, str)
+        ``(producer, consumer)`` layer names.
+    network : Network
+    pinned : mapping, optional
+        ``{"device": [names], "server": [names]}``.
+    device_budget : mapping, optional
+        ``{resource: limit}`` for resources in :data:`RESOURCE_FIELDS`;
+        the device's layers may use at most ``limit`` in total (a layer
+        without the field uses 0).
+    metadata : mapping, optional
+        Provenance, units, known ``optimum`` etc. Not used by solvers.
+    name : str, optional
+
+    Raises
+    ------
+    InstanceError
+        For any invalid field (the message names the field).
+    """
+
+    kind = "partition"
+    sense = "min"
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        edges: Iterable[tuple[str, str]],
+        network: Network,
+        *,
+        pinned: Mapping[str, Sequence[str]] | None = None,
+        device_budget: Mapping[str, float] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        _topology: Topology | None = None,
+    ):
+        self.layers = tuple(layers)
+        self.network = network
+        self.metadata = dict(metadata or {})
+        self.name = name
+        if not self.layers:
+            raise InstanceError("the graph has no layers", field="layers")
+        self._data = self._arrays(self.layers)
+        self.index = {name: i for i, name in enumerate(self._data.names)}
+        self.edges = self._edges(edges)
+        self._check_network(network)
+        self.pinned = self._pins(pinned or {})
+        self.device_budget = self._budget(device_budget or {})
+        if _topology is None:
+            src = np.fromiter((self.index[u] for u, _ in self.edges), dtype=np.int64, count=len(self.edges))
+            dst = np.fromiter((self.index[v] for _, v in self.edges), dtype=np.int64, count=len(self.edges))
+            try:
+                _topology = Topology(len(self.layers), src, dst)
+            except ValueError as exc:
+                cycle = [self._data.names[i] for i in getattr(exc, "cycle", None) or []]
+                raise InstanceError(
+                    "the graph has a cycle: " + " -> ".join(cycle + cycle[:1]), field="edges"
+                ) from None
+        self.topology = _topology
+
+    # ------------------------------------------------------------------ build
+    @staticmethod
+    def _arrays(layers: Sequence[Layer]) -> _Data:
+        names: list[str] = []
+        seen: set[str] = set()
+        for i, layer in enumerate(layers):
+            name = as_name(layer.name, f"layers[{i}].name")
+            if name in seen:
+                raise InstanceError(f"duplicate layer name {name!r}", field=f"layers[{i}].name")
+            seen.add(name)
+            names.append(name)
+            as_nonneg(layer.device_ms, f"layers[{i}].device_ms")
+            as_nonneg(layer.server_ms, f"layers[{i}].server_ms")
+            as_bytes(layer.output_bytes, f"layers[{i}].output_bytes")
+            for res in RESOURCE_FIELDS:
+                if getattr(layer, res) is not None:
+                    as_nonneg(getattr(layer, res), f"layers[{i}].{res}")
+        data = _Data(
+            names=names,
+            device_ms=np.array([float(l.device_ms) for l in layers]),
+            server_ms=np.array([float(l.server_ms) for l in layers]),
+            output_bytes=np.array([int(l.output_bytes) for l in layers], dtype=np.int64),
+        )
+        for res in RESOURCE_FIELDS:
+            if any(getattr(l, res) is not None for l in layers):
+                data.resources[res] = np.array([float(getattr(l, res) or 0.0) for l in layers])
+        return data
+
+    def _edges(self, edges: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        out: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for k, edge in enumerate(edges):
+            fld = f"edges[{k}]"
+            if not isinstance(edge, (list, tuple)) or len(edge) != 2:
+                raise InstanceError(f"expected [from, to], got {edge!r}", field=fld)
+            u, v = edge
+            for end, val in (("from", u), ("to", v)):
+                if not isinstance(val, str) or val not in self.index:
+                    raise InstanceError(f"unknown layer {val!r} ({end})", field=fld)
+            if u == v:
+                raise InstanceError(f"self-loop on {u!r} (a cycle)", field=fld)
+            if (u, v) not in seen:
+                seen.add((u, v))
+                out.append((u, v))
+        return tuple(out)
+
+    @staticmethod
+    def _check_network(network: Network) -> None:
+        as_positive(network.uplink_mbps, "network.uplink_mbps")
+        if network.downlink_mbps is not None:
+            as_positive(network.downlink_mbps, "network.downlink_mbps")
+        as_nonneg(network.rtt_ms, "network.rtt_ms")
+
+    def _pins(self, pinned: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+        pinned = as_mapping(pinned, "pinned")
+        out: dict[str, tuple[str, ...]] = {"device": (), "server": ()}
+        for side, names in pinned.items():
+            if side not in out:
+                raise InstanceError(f"unknown side {side!r}; use 'device' or 'server'", field="pinned")
+            names = as_list(names, f"pinned.{side}")
+            for k, nm in enumerate(names):
+                if nm not in self.index:
+                    raise InstanceError(f"unknown layer {nm!r}", field=f"pinned.{side}[{k}]")
+            out[side] = tuple(dict.fromkeys(names))
+        both = set(out["device"]) & set(out["server"])
+        if both:
+            raise InstanceError(f"layers pinned to both sides: {sorted(both)}", field="pinned")
+        return out
+
+    @staticmethod
+    def _budget(budget: Mapping[str, float]) -> dict[str, float]:
+        budget = as_mapping(budget, "device_budget")
+        out = {}
+        for res, limit in budget.items():
+            if res not in RESOURCE_FIELDS:
+                raise InstanceError(
+                    f"unknown resource {res!r}; known: {list(RESOURCE_FIELDS)}", field="device_budget"
+                )
+            out[res] = as_nonneg(limit, f"device_budget.{res}")
+        return out
+
+    # ----------------------------------------------------------- constructors
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, file: str | None = None, base_dir=None) -> "PartitionProblem":
+        """Build from an instance dict (the JSON format, see README).
+
+        Raises
+        ------
+        InstanceError
+            Naming ``file`` (if given) and the invalid field.
+        """
+        with naming_file(file):
+            check_header(data, "partition")
+            reject_unknown(data, _TOP_FIELDS, "<root>")
+            raw_layers = as_list(require(data, "layers", "layers"), "layers", nonempty=True)
+            layers = []
+            for i, raw in enumerate(raw_layers):
+                raw = as_mapping(raw, f"layers[{i}]")
+                reject_unknown(raw, _LAYER_FIELDS, f"layers[{i}]")
+                layers.append(
+                    Layer(
+                        name=as_name(require(raw, "name", f"layers[{i}].name"), f"layers[{i}].name"),
+                        device_ms=as_nonneg(require(raw, "device_ms", f"layers[{i}].device_ms"), f"layers[{i}].device_ms"),
+                        server_ms=as_nonneg(require(raw, "server_ms", f"layers[{i}].server_ms"), f"layers[{i}].server_ms"),
+                        output_bytes=as_bytes(require(raw, "output_bytes", f"layers[{i}].output_bytes"), f"layers[{i}].output_bytes"),
+                        memory_bytes=raw.get("memory_bytes"),
+                        flops=raw.get("flops"),
+                        op=raw.get("op"),
+                        meta=raw.get("meta"),
+                    )
+                )
+            edges = as_list(data.get("edges", []), "edges")
+            net = as_mapping(require(data, "network", "network"), "network")
+            reject_unknown(net, ("uplink_mbps", "downlink_mbps", "rtt_ms"), "network")
+            network = Network(
+                uplink_mbps=as_positive(require(net, "uplink_mbps", "network.uplink_mbps"), "network.uplink_mbps"),
+                downlink_mbps=None if net.get("downlink_mbps") is None else as_positive(net["downlink_mbps"], "network.downlink_mbps"),
+                rtt_ms=as_nonneg(net.get("rtt_ms", 0.0), "network.rtt_ms"),
+            )
+            metadata = as_mapping(data.get("metadata", {}), "metadata")
+            name = data.get("name") or (Path(file).stem if file else None)
+            return cls(
+                layers,
+                edges,
+                network,
+                pinned=data.get("pinned"),
+                device_budget=data.get("device_budget"),
+                metadata=metadata,
+                name=name,
+            )
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> "PartitionProblem":
+        """Read a ``kind: "partition"`` JSON file."""
+        from ..io import read_json
+
+        path = Path(path)
+        return cls.from_dict(read_json(path), file=str(path), base_dir=path.parent)
+
+    @classmethod
+    def from_lists(
+        cls,
+        names: Sequence[str],
+        device_ms: Sequence[float],
+        server_ms: Sequence[float],
+        output_bytes: Sequence[int],
+        edges: Iterable[tuple[str, str]],
+        *,
+        uplink_mbps: float,
+        downlink_mbps: float | None = None,
+        rtt_ms: float = 0.0,
+        **kwargs,
+    ) -> "PartitionProblem":
+        """Build from parallel lists (one entry per layer).
+
+        Examples
+        --------
+        >>> p = PartitionProblem.from_lists(
+        ...     ["in", "conv", "fc"], [0, 30, 5], [0, 3, 0.5], [150528, 4096, 40],
+        ...     [("in", "conv"), ("conv", "fc")], uplink_mbps=10)
+        >>> round(p.latency({"in"}), 3)
+        124.042
+        """
+        lengths = {len(names), len(device_ms), len(server_ms), len(output_bytes)}
+        if len(lengths) != 1:
+            raise InstanceError("names, device_ms, server_ms and output_bytes differ in length", field="layers")
+        layers = [Layer(n, d, s, b) for n, d, s, b in zip(names, device_ms, server_ms, output_bytes)]
+        return cls(layers, edges, Network(uplink_mbps, downlink_mbps, rtt_ms), **kwargs)
+
+    @classmethod
+    def from_networkx(
+        cls,
+        graph,
+        *,
+        uplink_mbps: float,
+        downlink_mbps: float | None = None,
+        rtt_ms: float = 0.0,
+        device_ms: str = "device_ms",
+        server_ms: str = "server_ms",
+        output_bytes: str = "output_bytes",
+        **kwargs,
+    ) -> "PartitionProblem":
+        """Build from a ``networkx.DiGraph`` whose nodes carry the costs.
+
+        Parameters
+        ----------
+        graph : networkx.DiGraph
+            Node names are converted with ``str``.
+        device_ms, server_ms, output_bytes : str
+            Names of the node attributes holding each cost. A missing
+            attribute is an error naming the node.
+        """
+        layers = []
+        for node, attrs in graph.nodes(data=True):
+            missing = [a for a in (device_ms, server_ms, output_bytes) if a not in attrs]
+            if missing:
+                raise InstanceError(f"node {node!r} lacks attribute(s) {missing}", field="nodes")
+            extra = {r: attrs[r] for r in RESOURCE_FIELDS if r in attrs}
+            layers.append(Layer(str(node), attrs[device_ms], attrs[server_ms], attrs[output_bytes], **extra))
+        edges = [(str(u), str(v)) for u, v in graph.edges()]
+        return cls(layers, edges, Network(uplink_mbps, downlink_mbps, rtt_ms), **kwargs)
+
+    def with_network(self, *, uplink_mbps=None, downlink_mbps=None, rtt_ms=None) -> "PartitionProblem":
+        """A copy with some network fields replaced, sharing the graph structure.
+
+        Fields left as ``None`` keep their value. Costs O(n) (no re-sort).
+        """
+        net = Network(
+            self.network.uplink_mbps if uplink_mbps is None else uplink_mbps,
+            self.network.downlink_mbps if downlink_mbps is None else downlink_mbps,
+            self.network.rtt_ms if rtt_ms is None else rtt_ms,
+        )
+        clone = object.__new__(type(self))
+        clone.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if k not in ("network", "upload_ms", "download_ms")}
+        )
+        self._check_network(net)
+        clone.network = net
+        return clone
+
+    def to_dict(self) -> dict:
+        """The instance as a JSON-ready dict (``kind: "partition"``, version 1)."""
+        layers = []
+        for layer in self.layers:
+            item: dict[str, Any] = {
+                "name": layer.name,
+                "device_ms": float(layer.device_ms),
+                "server_ms": float(layer.server_ms),
+                "output_bytes": int(layer.output_bytes),
+            }
+            for key in (*RESOURCE_FIELDS, "op", "meta"):
+                if getattr(layer, key) is not None:
+                    item[key] = getattr(layer, key)
+            layers.append(item)
+        out: dict[str, Any] = {"kind": "partition", "version": 1}
+        if self.name:
+            out["name"] = self.name
+        out["network"] = self.network.to_dict()
+        out["layers"] = layers
+        out["edges"] = [list(e) for e in self.edges]
+        if any(self.pinned.values()):
+            out["pinned"] = {k: list(v) for k, v in self.pinned.items() if v}
+        if self.device_budget:
+            out["device_budget"] = dict(self.device_budget)
+        if self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+    def to_networkx(self):
+        """The layer DAG as a ``networkx.DiGraph`` with cost attributes."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        for layer in self.layers:
+            graph.add_node(layer.name, device_ms=layer.device_ms, server_ms=layer.server_ms, output_bytes=layer.output_bytes)
+        graph.add_edges_from(self.edges)
+        return graph
+
+    # ------------------------------------------------------------- properties
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def names(self) -> list[str]:
+        return self._data.names
+
+    @property
+    def device_ms(self) -> np.ndarray:
+        return self._data.device_ms
+
+    @property
+    def server_ms(self) -> np.ndarray:
+        return self._data.server_ms
+
+    @property
+    def output_bytes(self) -> np.ndarray:
+        return self._data.output_bytes
+
+    @property
+    def resources(self) -> dict[str, np.ndarray]:
+        """Per-layer resource arrays (only those some layer declares)."""
+        return self._data.resources
+
+    @cached_property
+    def upload_ms(self) -> np.ndarray:
+        """Per layer: time to send its output over the uplink, in ms."""
+        return transfer_ms(self.output_bytes.astype(float), self.network.uplink_mbps)
+
+    @cached_property
+    def download_ms(self) -> np.ndarray:
+        """Per layer: time to send its output back over the downlink if it is
+        an output computed on the server, else 0; in ms."""
+        out = np.zeros(self.n_layers)
+        sinks = self.topology.sinks
+        out[sinks] = transfer_ms(self.output_bytes[sinks].astype(float), self.network.effective_downlink_mbps)
+        return out
+
+    @property
+    def inputs(self) -> list[str]:
+        """Layers without predecessors (always on the device)."""
+        return [self.names[i] for i in self.topology.inputs]
+
+    @property
+    def outputs(self) -> list[str]:
+        """Layers without successors."""
+        return [self.names[i] for i in self.topology.sinks]
+
+    @property
+    def cut_vertices(self) -> list[str]:
+        """Layers every input-to-output path passes through, in topological order."""
+        return [self.names[i] for i in self.topology.order[self.topology.cut_positions]]
+
+    # ------------------------------------------------------------- evaluation
+    def device_mask(self, assignment) -> np.ndarray:
+        """Boolean mask (by layer index) of the device set of ``assignment``.
+
+        ``assignment`` is ``{"device": [...], "server": [...]}`` (``server``
+        optional; if given, the two must be disjoint and cover every layer),
+        an iterable of device layer names, or a boolean array.
+
+        Raises
+        ------
+        InfeasibleAssignmentError
+            For unknown names or sides that overlap or miss layers.
+        """
+        if isinstance(assignment, np.ndarray) and assignment.dtype == bool:
+            if assignment.shape != (self.n_layers,):
+                raise InfeasibleAssignmentError(f"mask must have shape ({self.n_layers},)")
+            return assignment
+        server = None
+        if isinstance(assignment, Mapping):
+            unknown_keys = set(assignment) - {"device", "server"}
+            if unknown_keys:
+                raise InfeasibleAssignmentError(f"unknown assignment key(s) {sorted(unknown_keys)}")
+            device = assignment.get("device", [])
+            server = assignment.get("server")
+        else:
+            device = assignment
+        mask = self._names_mask(device, "device")
+        if server is not None:
+            smask = self._names_mask(server, "server")
+            if (mask & smask).any():
+                both = [self.names[i] for i in np.flatnonzero(mask & smask)]
+                raise InfeasibleAssignmentError(f"layers on both sides: {both[:5]}")
+            if not (mask | smask).all():
+                missing = [self.names[i] for i in np.flatnonzero(~(mask | smask))]
+                raise InfeasibleAssignmentError(f"layers on neither side: {missing[:5]}")
+        return mask
+
+    def _names_mask(self, names, side: str) -> np.ndarray:
+        index = self.index
+        try:
+            idx = [index[nm] for nm in names]
+        except (KeyError, TypeError):
+            bad = next(nm for nm in names if not isinstance(nm, str) or nm not in index)
+            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
+        mask = np.zeros(self.n_layers, dtype=bool)
+        mask[idx] = True
+        return mask
+
+    def violations(self, assignment) -> list[str]:
+        """Every constraint the assignment violates, in words (empty if feasible)."""
+        mask = self.device_mask(assignment)
+        out = []
+        topo = self.topology
+        missing = [self.names[i] for i in topo.inputs if not mask[i]]
+        if missing:
+            out.append(f"inputs not on the device: {missing[:5]}")
+        back = mask[topo.dst] & ~mask[topo.src]
+        if back.any():
+            k = int(np.flatnonzero(back)[0])
+            out.append(
+                f"not closed under predecessors: {self.names[topo.dst[k]]!r} on device "
+                f"but its predecessor {self.names[topo.src[k]]!r} on server"
+            )
+        for nm in self.pinned["device"]:
+            if not mask[self.index[nm]]:
+                out.append(f"{nm!r} is pinned to the device")
+        for nm in self.pinned["server"]:
+            if mask[self.index[nm]]:
+                out.append(f"{nm!r} is pinned to the server")
+        for res, limit in self.device_budget.items():
+            used = float(self.resources.get(res, np.zeros(self.n_layers))[mask].sum())
+            if used > limit * (1 + 1e-12):
+                out.append(f"device {res} {used:g} exceeds the budget {limit:g}")
+        return out
+
+    def is_feasible(self, assignment) -> bool:
+        """Whether ``assignment`` satisfies every constraint."""
+        return not self.violations(assignment)
+
+    def breakdown(self, assignment) -> dict[str, float]:
+        """The latency of ``assignment`` term by term (ms), plus bytes moved.
+
+        Does not check feasibility (see :meth:`violations`).
+        """
+        mask = self.device_mask(assignment)
+        topo = self.topology
+        on_server = ~mask
+        crossing = mask[topo.src] & on_server[topo.dst]
+        senders = np.unique(topo.src[crossing])
+        returned = topo.sinks[on_server[topo.sinks]]
+        up_bytes = int(self.output_bytes[senders].sum())
+        down_bytes = int(self.output_bytes[returned].sum())
+        terms = {
+            "device_compute_ms": float(self.device_ms[mask].sum()),
+            "server_compute_ms": float(self.server_ms[on_server].sum()),
+            "uplink_ms": transfer_ms(up_bytes, self.network.uplink_mbps),
+            "downlink_ms": transfer_ms(down_bytes, self.network.effective_downlink_mbps),
+            "rtt_ms": self.network.rtt_ms if on_server.any() else 0.0,
+        }
+        terms["total_ms"] = math.fsum(terms.values())
+        terms["uplink_bytes"] = up_bytes
+        terms["downlink_bytes"] = down_bytes
+        terms["device_layers"] = int(mask.sum())
+        return terms
+
+    def latency(self, assignment) -> float:
+        """Latency in ms of a feasible assignment.
+
+        Computed from the formula alone, independent of every solver.
+
+        Raises
+        ------
+        InfeasibleAssignmentError
+            If the assignment violates a constraint (the message says which).
+        """
+        mask = self.device_mask(assignment)
+        problems = self.violations(mask)
+        if problems:
+            raise InfeasibleAssignmentError("; ".join(problems))
+        return self.breakdown(mask)["total_ms"]
+
+    evaluate = latency
+
+    # ------------------------------------------------------------ solver aids
+    def assignment(self, mask: np.ndarray) -> dict[str, list[str]]:
+        """``{"device": [...], "server": [...]}`` from a boolean mask (layer order)."""
+        names = self.names
+        return {
+            "device": [names[i] for i in np.flatnonzero(mask)],
+            "server": [names[i] for i in np.flatnonzero(~mask)],
+        }
+
+    def infeasibility_reason(self) -> str | None:
+        """Why no partition is feasible (contradicting pins or budget), or None.
+
+        The least device set is the closure of the inputs and the device
+        pins; the instance is feasible iff that set holds no server pin and
+        fits the budget (resources are non-negative).
+        """
+        least = self.least_device_mask()
+        for nm in self.pinned["server"]:
+            if least[self.index[nm]]:
+                if self.index[nm] in set(self.topology.inputs.tolist()):
+                    return f"input layer {nm!r} is pinned to the server"
+                return f"{nm!r} is pinned to the server but a device-pinned layer depends on it"
+        for res, limit in self.device_budget.items():
+            used = float(self.resources.get(res, np.zeros(self.n_layers))[least].sum())
+            if used > limit * (1 + 1e-12):
+                return f"the inputs and device pins alone use {res} {used:g} > budget {limit:g}"
+        return None
+
+    def least_device_mask(self) -> np.ndarray:
+        """The smallest candidate device set: inputs, device pins and their ancestors."""
+        if "_least" not in self.__dict__:
+            if self.pinned["device"]:
+                seeds = list(self.topology.inputs) + [self.index[nm] for nm in self.pinned["device"]]
+                least = self.topology.closure_of(seeds)
+            else:
+                least = np.zeros(self.n_layers, dtype=bool)
+                least[self.topology.inputs] = True
+            least.flags.writeable = False
+            self.__dict__["_least"] = least
+        return self.__dict__["_least"]
+
+    def summarize(self, assignment) -> str:
+        """A one-line description of a partition for tables."""
+        b = self.breakdown(assignment)
+        return f"{b['device_layers']}/{self.n_layers} on device, {_fmt_bytes(b['uplink_bytes'])} up"
+
+    def __repr__(self) -> str:
+        return (
+            f"PartitionProblem(name={self.name!r}, layers={self.n_layers}, edges={len(self.edges)}, "
+            f"uplink_mbps={self.network.uplink_mbps})"
+        )
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n} B"

@@ -1,0 +1,78 @@
+"""Hypothesis strategies for pipeline / flow-shop instances.
+
+Instances are built by construction (never filtered): integer stage times
+make objective equality exact, and sizes are capped so that brute force
+(every order times every configuration vector) stays fast.
+
+>>> from hypothesis import given
+>>> from formulations.pipeline.strategies import pipeline_problems
+>>> @given(pipeline_problems(max_tasks=4))
+... def test(problem):
+...     assert problem.n <= 4
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from .problem import Config, PipelineProblem, Task
+
+__all__ = ["pipeline_problems", "flowshop_problems"]
+
+
+@st.composite
+def pipeline_problems(
+    draw,
+    *,
+    max_tasks: int = 6,
+    min_stages: int = 1,
+    max_stages: int = 4,
+    max_configs: int = 3,
+    max_ms: int = 9,
+    objectives=("makespan", "rate"),
+    releases: bool = True,
+    constraints: bool = True,
+):
+    """Random :class:`PipelineProblem` instances with integer times.
+
+    With ``constraints``, an accuracy floor is drawn between the lowest and
+    highest reachable mean accuracy (sometimes slightly above the highest,
+    so infeasible instances occur), and a deadline sometimes. The product
+    of configurations is capped at ``3**4`` when ``n >= 5`` to keep brute
+    force fast.
+    """
+    n = draw(st.integers(1, max_tasks))
+    m = draw(st.integers(min_stages, max_stages))
+    cap = max_configs if n <= 4 else min(max_configs, 2)
+    objective = draw(st.sampled_from(list(objectives)))
+    tasks = []
+    for j in range(n):
+        c = draw(st.integers(1, cap))
+        configs = []
+        for i in range(c):
+            ms = tuple(float(x) for x in draw(st.lists(st.integers(0, max_ms), min_size=m, max_size=m)))
+            acc = draw(st.integers(50, 100)) / 100.0
+            configs.append(Config(f"c{i}", ms, acc))
+        release = float(draw(st.integers(0, 2 * max_ms))) if releases and draw(st.booleans()) else 0.0
+        tasks.append(Task(f"t{j}", tuple(configs), release))
+    accuracy_min = deadline = None
+    if constraints and draw(st.booleans()):
+        lo = sum(min(c.accuracy for c in t.configs) for t in tasks) / n
+        hi = sum(max(c.accuracy for c in t.configs) for t in tasks) / n
+        step = draw(st.integers(0, 10))
+        accuracy_min = min(1.0, round(lo + (hi - lo) * step / 8, 4))
+    if constraints and draw(st.booleans()):
+        deadline = float(draw(st.integers(1, 4 * max_ms * m)))
+    return PipelineProblem(
+        [f"s{k}" for k in range(m)], tasks, objective=objective, accuracy_min=accuracy_min, deadline_ms=deadline
+    )
+
+
+@st.composite
+def flowshop_problems(draw, *, max_tasks: int = 6, min_stages: int = 1, max_stages: int = 4, max_ms: int = 9, releases: bool = False):
+    """Random flow shops (one configuration per task), integer times."""
+    n = draw(st.integers(1, max_tasks))
+    m = draw(st.integers(min_stages, max_stages))
+    ms = [draw(st.lists(st.integers(0, max_ms), min_size=m, max_size=m)) for _ in range(n)]
+    rel = [float(draw(st.integers(0, 2 * max_ms))) for _ in range(n)] if releases else None
+    return PipelineProblem.from_matrix(ms, release_ms=rel)

@@ -1,0 +1,7 @@
+"""``python -m solvers.cli``: the same as the ``coinfer`` command."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

@@ -1,0 +1,70 @@
+"""``coinfer exits-holdout``: choose exit thresholds on validation samples, run them on test samples.
+
+Usage::
+
+    coinfer exits-holdout FILE [--test FILE2 | --fraction F --seed S] [--method M]
+                               [--time-limit S] [--json]
+
+With ``--test``, FILE's samples are the validation set and FILE2's the test
+set (same blocks and exits). Otherwise FILE's samples are split at random:
+``--fraction`` (default 0.5) to validation. Prints one row per sample set
+(mean latency in ms, accuracy, whether the constraints hold). Exit code 2
+on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["add_commands", "cmd_holdout"]
+
+
+def cmd_holdout(args) -> int:
+    import formulations
+    from solvers.algorithms.exits.holdout import holdout
+    from .framework import UsageError, format_table
+
+    problem = formulations.load(args.file)
+    if problem.kind != "exits":
+        raise UsageError(f"exits-holdout needs an exits instance, got {problem.kind!r}")
+    test = None
+    if args.test:
+        test = formulations.load(args.test)
+        if test.kind != "exits":
+            raise UsageError(f"--test needs an exits instance, got {test.kind!r}")
+    options = {} if args.seed_solver is None else {"seed": args.seed_solver}
+    try:
+        report = holdout(problem, args.method, test=test, fraction=args.fraction, seed=args.seed,
+                         time_limit=args.time_limit, **options)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+        return 0
+    sol = report.solution
+    print(f"method {sol.method}: {sol.status.value} on validation; plan {json.dumps(sol.assignment)}")
+    rows = []
+    for tag, n, ev in (("validation", report.n_validation, report.validation), ("test", report.n_test, report.test)):
+        if ev is None:
+            rows.append({"set": tag, "n": n, "lat": "-", "acc": "-", "ok": "-"})
+            continue
+        rows.append({"set": tag, "n": n, "lat": f"{ev.mean_latency_ms:.4g}", "acc": f"{ev.accuracy:.4f}",
+                     "ok": "yes" if ev.feasible else "no: " + "; ".join(ev.violations)})
+    cols = [("set", "Samples", "<"), ("n", "N", ">"), ("lat", "Mean latency (ms)", ">"), ("acc", "Accuracy", ">"),
+            ("ok", "Constraints hold", "<")]
+    print(format_table(rows, cols))
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Register ``exits-holdout`` on the ``coinfer`` sub-parsers."""
+    p = subparsers.add_parser("exits-holdout", help="choose exit thresholds on validation samples, measure on test samples")
+    p.add_argument("file", metavar="FILE", help="exits instance (its samples: validation, or both when split)")
+    p.add_argument("--test", default=None, metavar="FILE2", help="second instance whose samples are the test set")
+    p.add_argument("--fraction", type=float, default=0.5, help="validation share when splitting FILE (default 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random split")
+    p.add_argument("--method", "-m", default=None, help="exits method (default: the kind's default)")
+    p.add_argument("--solver-seed", dest="seed_solver", type=int, default=None, help="seed passed to the method")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_holdout)

@@ -1,0 +1,92 @@
+"""What every ``coinfer`` command shares: exit codes, errors, tables, JSON, progress.
+
+Kind modules (:mod:`.partition`, :mod:`.partition_import`, :mod:`.exits`,
+:mod:`.pipeline`, :mod:`.offloading`) import from here and never from each
+other; :mod:`.app` builds the parser from all of them.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Sequence
+
+__all__ = ["EXIT_OK", "EXIT_INTERNAL", "EXIT_INPUT", "UsageError", "fmt_number", "format_table", "ProgressBar"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit code 2)."""
+
+
+def fmt_number(x, digits: int = 2) -> str:
+    """A table cell for a number: ``-`` for None, ``inf``, 3 significant digits below 0.1."""
+    if x is None:
+        return "-"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    if x != 0 and abs(x) < 0.1:
+        return f"{x:.3g}"  # keep microsecond-scale objectives readable
+    return f"{x:.{digits}f}"
+
+
+def format_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> str:
+    """Render ``rows`` as a fixed-width text table.
+
+    ``columns`` are ``(key, header, align)`` with align ``"<"`` or ``">"``.
+    """
+    widths = [max([len(h)] + [len(str(r.get(k, ""))) for r in rows]) for k, h, _ in columns]
+    lines = ["  ".join(f"{h:{a}{w}}" for (k, h, a), w in zip(columns, widths)).rstrip()]
+    for r in rows:
+        lines.append("  ".join(f"{str(r.get(k, '')):{a}{w}}" for (k, h, a), w in zip(columns, widths)).rstrip())
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """The one progress bar of the CLI, on a stream (stderr by default).
+
+    Call it as ``bar(done, total)`` or ``bar(done, total, label)``. On a
+    terminal the line is redrawn in place with the percentage and, after a
+    second, an ETA; otherwise (a log, a pipe) only each stage's completion is
+    printed, so logs get one line per stage and never a ``\\r`` frame.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where to draw; ``sys.stderr`` when omitted.
+    width : int
+        Characters of the bar.
+    label : str
+        Default label when a call gives none (e.g. ``"slots"``).
+    """
+
+    def __init__(self, stream=None, width: int = 30, label: str = ""):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.label = label
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._stage: str | None = None
+        self._started = time.perf_counter()
+
+    def _eta(self, done: int, total: int) -> str:
+        elapsed = time.perf_counter() - self._started
+        if done <= 0 or done >= total or elapsed < 1.0:
+            return ""
+        return f" ETA {elapsed * (total - done) / done:.0f} s"
+
+    def __call__(self, done: int, total: int, label: str | None = None) -> None:
+        label = self.label if label is None else label
+        if label != self._stage:
+            self._stage, self._started = label, time.perf_counter()
+        total = max(int(total), 1)
+        if self.tty:
+            filled = int(self.width * min(done, total) / total)
+            bar = "#" * filled + "." * (self.width - filled)
+            end = "\n" if done >= total else ""
+            self.stream.write(f"\r[{bar}] {100 * done // total:3d}% {done}/{total} {label}{self._eta(done, total)}{end}")
+            self.stream.flush()
+        elif done >= total:
+            self.stream.write(f"[{'#' * self.width}] {total}/{total} {label}\n")
+            self.stream.flush()

@@ -1,0 +1,126 @@
+"""``coinfer gantt``: solve a pipeline / flow-shop file and print its schedule.
+
+    coinfer gantt FILE [--method M] [--time-limit S] [--seed N] [--width W] [--plot OUT.png]
+
+The text chart has one row per stage; each task's operations are drawn with
+its own letter (legend below), ``.`` marks idle time. ``--plot`` also
+writes a matplotlib figure (needs the ``plot`` extra).
+"""
+
+from __future__ import annotations
+
+import string
+
+__all__ = ["add_commands", "gantt_text", "gantt_plot", "cmd_gantt"]
+
+_SYMBOLS = string.ascii_uppercase + string.ascii_lowercase + string.digits
+
+
+def gantt_text(problem, schedule, *, width: int = 72) -> str:
+    """A text Gantt chart of ``schedule`` (from ``problem.evaluate``).
+
+    Each of ``width`` columns covers ``makespan / width`` ms; a cell shows
+    the task occupying most of it. O(width * n * m).
+    """
+    if width < 10:
+        raise ValueError(f"`width` must be >= 10, got {width}")
+    horizon = max(schedule.makespan_ms, 1e-12)
+    step = horizon / width
+    label = max(len(s) for s in problem.stages)
+    lines = []
+    for k, stage in enumerate(problem.stages):
+        cells = []
+        for col in range(width):
+            lo, hi = col * step, (col + 1) * step
+            best, cover = ".", 0.0
+            for pos in range(len(schedule.order)):
+                s, e = schedule.start_ms[pos, k], schedule.end_ms[pos, k]
+                overlap = min(e, hi) - max(s, lo)
+                if overlap > cover:
+                    best, cover = _SYMBOLS[pos % len(_SYMBOLS)], overlap
+            cells.append(best)
+        lines.append(f"{stage:>{label}} |{''.join(cells)}|")
+    lines.append(f"{'':>{label}}  0{'':{width - 1}}{schedule.makespan_ms:.6g} ms")
+    legend = [
+        f"{_SYMBOLS[pos % len(_SYMBOLS)]}={name}" + (f"[{schedule.configs[name]}]" if problem.has_choice else "")
+        for pos, name in enumerate(schedule.order)
+    ]
+    lines.append("  ".join(legend))
+    return "\n".join(lines)
+
+
+def gantt_plot(problem, schedule, path) -> None:
+    """Write a Gantt chart image with matplotlib (extra ``plot``)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("--plot needs matplotlib: pip install 'coinfer[plot]'") from None
+    fig, ax = plt.subplots(figsize=(10, 1 + 0.6 * problem.m))
+    cmap = plt.get_cmap("tab20")
+    for pos, name in enumerate(schedule.order):
+        for k in range(problem.m):
+            s, e = schedule.start_ms[pos, k], schedule.end_ms[pos, k]
+            ax.barh(k, e - s, left=s, color=cmap(pos % 20), edgecolor="black", linewidth=0.5)
+            if e - s > 0.03 * schedule.makespan_ms:
+                ax.text((s + e) / 2, k, name, ha="center", va="center", fontsize=7)
+    ax.set_yticks(range(problem.m), labels=list(problem.stages))
+    ax.invert_yaxis()
+    ax.set_xlabel("time (ms)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def cmd_gantt(args) -> int:
+    import formulations
+    import solvers
+
+    from .framework import UsageError, fmt_number
+
+    problem = formulations.load(args.file)
+    if problem.kind != "pipeline":
+        raise UsageError(f"gantt needs a pipeline or flowshop instance, got {problem.kind!r}")
+    options = {} if args.seed is None else {"seed": args.seed}
+    try:
+        sol = solvers.solve(problem, method=args.method, time_limit=args.time_limit, **options)
+    except TypeError as exc:
+        raise UsageError(f"method {args.method!r} does not take --seed") from None if "unexpected keyword" in str(exc) else exc
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    unit = "ms" if problem.objective == "makespan" else "tasks/s"
+    print(f"{problem.name}: {sol.method} {sol.status.value}, {problem.objective} {fmt_number(sol.objective)} {unit}, "
+          f"bound {fmt_number(sol.bound)}, {sol.runtime_s:.3f} s")
+    if sol.assignment is None:
+        print(f"no schedule: {sol.message}")
+        return 0
+    schedule = problem.evaluate(sol.assignment)
+    try:
+        print(gantt_text(problem, schedule, width=args.width))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if problem.objective == "rate" or problem.has_choice:
+        loads = ", ".join(f"{s} {v:.2f}" for s, v in zip(problem.stages, schedule.stage_load_ms))
+        acc = "-" if schedule.mean_accuracy is None else f"{schedule.mean_accuracy:.4f}"
+        print(f"stage loads (ms): {loads}; rate {schedule.rate_per_s:.3f} tasks/s; mean accuracy {acc}")
+    if args.plot:
+        try:
+            gantt_plot(problem, schedule, args.plot)
+        except ImportError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Register ``gantt`` on the ``coinfer`` command line."""
+    p = subparsers.add_parser("gantt", help="solve a pipeline/flowshop file and print its schedule as a Gantt chart")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--method", "-m", default=None, help="method name (default: the kind's default)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--width", type=int, default=72, help="chart width in characters")
+    p.add_argument("--plot", default=None, metavar="OUT.png", help="also write an image (needs matplotlib)")
+    p.set_defaults(func=cmd_gantt)

@@ -1,0 +1,1 @@
+"""coinfer tests, one folder per problem kind plus ``common``."""
