@@ -7,9 +7,13 @@ mathematical models (min-cut network, CP-SAT) as data a solver consumes.
 >>> problem = formulations.load("instances/partition/tiny_chain.json")  # doctest: +SKIP
 """
 
+from .base import Evaluation, Problem
 from .errors import InfeasibleAssignmentError, InstanceError
 from .io import KINDS, load, load_dict, read_json, register_kind, save
+from .exits import ExitProblem
+from .offloading import OffloadingProblem
 from .partition import Layer, Network, PartitionProblem
+from .pipeline import PipelineProblem
 
 __all__ = [
     "load",
@@ -20,7 +24,12 @@ __all__ = [
     "KINDS",
     "InstanceError",
     "InfeasibleAssignmentError",
+    "Problem",
+    "Evaluation",
     "PartitionProblem",
+    "ExitProblem",
+    "PipelineProblem",
+    "OffloadingProblem",
     "Layer",
     "Network",
 ]

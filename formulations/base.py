@@ -1,0 +1,148 @@
+"""The contract every problem kind follows.
+
+Every problem class derives from :class:`Problem` and provides:
+
+- ``from_dict(data, *, file=None, base_dir=None)`` (validating, errors name the
+  field) and ``to_dict()``; :meth:`Problem.from_json` is written once, here;
+- ``evaluate(assignment)``: an independent evaluation returning an object with
+  ``.objective`` (float) and ``.feasible`` (bool; always True from
+  ``evaluate``, which raises :class:`~formulations.errors.InfeasibleAssignmentError`
+  for a malformed or infeasible assignment and :class:`TypeError` for an
+  assignment of the wrong type);
+- ``violations(assignment)``: every violated constraint in words (empty when
+  feasible); :meth:`Problem.is_feasible` is written once, here;
+- ``replace(**changes)``: the one way to get a changed copy (re-validated,
+  caches dropped).
+
+Problems are immutable: assigning an attribute raises ``AttributeError`` and
+every numpy array they hold is read-only, so a solver's cached quantities can
+never go stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from .errors import InfeasibleAssignmentError
+
+__all__ = ["Problem", "Evaluation", "freeze_arrays", "require_mapping"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """A plain evaluation: the objective and, for kinds with nothing richer, its terms.
+
+    Attributes
+    ----------
+    objective : float
+        The objective value in the kind's unit (e.g. latency in ms).
+    feasible : bool
+        True when returned by ``evaluate`` (which raises otherwise).
+    violations : tuple of str
+        Violated constraints in words (empty when feasible).
+    """
+
+    objective: float
+    feasible: bool = True
+    violations: tuple[str, ...] = ()
+
+    def __float__(self) -> float:
+        return float(self.objective)
+
+
+def freeze_arrays(value: Any, _depth: int = 0) -> None:
+    """Make every numpy array reachable from ``value`` read-only (in place).
+
+    Walks arrays, tuples, lists, dict values and dataclass fields, two levels
+    deep from a problem's attributes. O(number of objects visited).
+    """
+    if _depth > 3:
+        return
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            if isinstance(item, (np.ndarray, tuple, list)) or dataclasses.is_dataclass(item):
+                freeze_arrays(item, _depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            freeze_arrays(item, _depth + 1)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            freeze_arrays(getattr(value, f.name), _depth + 1)
+
+
+def require_mapping(assignment: Any, expected: str) -> Mapping:
+    """``assignment`` if it is a mapping, else ``TypeError`` saying what was expected."""
+    if not isinstance(assignment, Mapping):
+        raise TypeError(f"assignment must be {expected}, got {type(assignment).__name__}")
+    return assignment
+
+
+class Problem:
+    """Base of every problem class (see the module docstring for the contract).
+
+    Subclasses set :attr:`kind` and call :meth:`_freeze` at the end of
+    ``__init__``; from then on attribute assignment raises.
+    """
+
+    #: The ``kind`` field of the instance files of this class.
+    kind: ClassVar[str] = ""
+    #: ``"min"`` or ``"max"``: the sense of ``evaluate(...).objective``.
+    sense: ClassVar[str] = "min"
+
+    # ---------------------------------------------------------------- immutability
+    def _freeze(self) -> None:
+        for value in self.__dict__.values():
+            freeze_arrays(value)
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(
+                f"{type(self).__name__} is immutable: cannot set {name!r}; use .replace({name}=...) for a changed copy"
+            )
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(f"{type(self).__name__} is immutable: cannot delete {name!r}")
+        object.__delattr__(self, name)
+
+    # --------------------------------------------------------------------- I/O
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, file: str | None = None, base_dir=None) -> "Problem":
+        raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> "Problem":
+        """Read one instance file of this kind (errors name the file and the field)."""
+        from .io import read_json
+
+        path = Path(path)
+        return cls.from_dict(read_json(path), file=str(path), base_dir=path.parent)
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- evaluation
+    def evaluate(self, assignment):
+        raise NotImplementedError
+
+    def violations(self, assignment) -> list[str]:
+        raise NotImplementedError
+
+    def is_feasible(self, assignment) -> bool:
+        """Whether ``assignment`` is well formed and violates no constraint."""
+        try:
+            return not self.violations(assignment)
+        except (InfeasibleAssignmentError, TypeError):
+            return False
+
+    def replace(self, **changes) -> "Problem":
+        raise NotImplementedError
