@@ -7,8 +7,9 @@ Every problem class derives from :class:`Problem` and provides:
 - ``evaluate(assignment)``: an independent evaluation returning an object with
   ``.objective`` (float) and ``.feasible`` (bool; always True from
   ``evaluate``, which raises :class:`~formulations.errors.InfeasibleAssignmentError`
-  for a malformed or infeasible assignment and :class:`TypeError` for an
-  assignment of the wrong type);
+  for a malformed or infeasible assignment, and :class:`AssignmentTypeError`
+  (both an ``InfeasibleAssignmentError`` and a ``TypeError``) for an
+  assignment of the wrong type, saying what was expected);
 - ``violations(assignment)``: every violated constraint in words (empty when
   feasible); :meth:`Problem.is_feasible` is written once, here;
 - ``replace(**changes)``: the one way to get a changed copy (re-validated,
@@ -22,6 +23,7 @@ never go stale.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -30,7 +32,7 @@ import numpy as np
 
 from .errors import InfeasibleAssignmentError
 
-__all__ = ["Problem", "Evaluation", "freeze_arrays", "require_mapping"]
+__all__ = ["Problem", "Evaluation", "AssignmentTypeError", "cached_property", "freeze_arrays", "require_mapping"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,10 +79,28 @@ def freeze_arrays(value: Any, _depth: int = 0) -> None:
             freeze_arrays(getattr(value, f.name), _depth + 1)
 
 
+class AssignmentTypeError(InfeasibleAssignmentError, TypeError):
+    """An assignment of the wrong type; both an ``InfeasibleAssignmentError`` and a ``TypeError``."""
+
+
+class cached_property(functools.cached_property):
+    """:func:`functools.cached_property` whose value's numpy arrays are made read-only.
+
+    Problems compute derived arrays lazily (e.g. upload times); freezing them
+    on first use keeps the problem immutable.
+    """
+
+    def __get__(self, instance, owner=None):
+        value = super().__get__(instance, owner)
+        if instance is not None:
+            freeze_arrays(value)
+        return value
+
+
 def require_mapping(assignment: Any, expected: str) -> Mapping:
-    """``assignment`` if it is a mapping, else ``TypeError`` saying what was expected."""
+    """``assignment`` if it is a mapping, else :class:`AssignmentTypeError` saying what was expected."""
     if not isinstance(assignment, Mapping):
-        raise TypeError(f"assignment must be {expected}, got {type(assignment).__name__}")
+        raise AssignmentTypeError(f"an assignment is {expected}, got {type(assignment).__name__}")
     return assignment
 
 
@@ -141,7 +161,7 @@ class Problem:
         """Whether ``assignment`` is well formed and violates no constraint."""
         try:
             return not self.violations(assignment)
-        except (InfeasibleAssignmentError, TypeError):
+        except InfeasibleAssignmentError:
             return False
 
     def replace(self, **changes) -> "Problem":

@@ -41,13 +41,20 @@ _CHOOSERS: dict[str, Callable[[Any], str | None]] = {}
 
 @dataclass
 class MethodResult:
-    """What a method returns (before evaluation)."""
+    """What a method returns (before evaluation).
+
+    ``simulation`` is for online policies only: the one
+    :class:`~formulations.offloading.simulator.SimulationResult` of the run
+    (produced by the formulation's simulator, independent of the policy);
+    the registry reports its objective instead of calling ``evaluate``.
+    """
 
     status: Status
     assignment: Any = None
     bound: float | None = None
     message: str = ""
     details: dict = field(default_factory=dict)
+    simulation: Any = None
 
 
 @dataclass(frozen=True)
@@ -154,14 +161,17 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
         raise ValueError(f"`time_limit` must be > 0, got {time_limit!r}")
     start = time.perf_counter()
     result = meth.func(problem, time_limit=time_limit, **options)
-    objective = None
+    objective = evaluation = None
     details = dict(result.details)
-    if result.assignment is not None:
+    if result.simulation is not None:
+        evaluation = result.simulation
+        objective = float(evaluation.objective)
+    elif result.assignment is not None:
         try:
-            value = problem.evaluate(result.assignment)
+            evaluation = problem.evaluate(result.assignment)
         except InfeasibleAssignmentError as exc:
             raise RuntimeError(f"method {name!r} returned an infeasible assignment: {exc}") from exc
-        objective = float(getattr(value, "objective", value))
+        objective = float(evaluation.objective)
     runtime = time.perf_counter() - start
     status = Status(result.status)
     message = result.message
@@ -184,6 +194,7 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
         kind=problem.kind,
         sense=sense,
         details=details,
+        evaluation=evaluation,
     )
 
 

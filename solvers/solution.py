@@ -58,6 +58,11 @@ class Solution:
         ``"min"`` or ``"max"``.
     details : dict
         Method- and problem-specific extras (e.g. a latency breakdown).
+    evaluation : object, optional
+        What the formulation's own evaluator returned for the assignment
+        (e.g. a ``PartitionEvaluation``, ``Schedule``, ``ExitEvaluation``),
+        or, for an online policy, the one ``SimulationResult`` of its run.
+        Not serialized by :meth:`to_dict` beyond ``objective``.
     """
 
     status: Status
@@ -70,6 +75,7 @@ class Solution:
     kind: str = ""
     sense: str = "min"
     details: dict = field(default_factory=dict)
+    evaluation: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         self.status = Status(self.status)

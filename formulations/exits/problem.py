@@ -46,12 +46,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..base import cached_property, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import (
     as_bytes,
@@ -139,10 +140,11 @@ class ExitEvaluation:
     violations: tuple = ()
 
 
-class ExitProblem:
+class ExitProblem(Problem):
     """An exit placement / threshold / split instance (``kind: "exits"``).
 
     Build with :meth:`from_dict`, :meth:`from_json` or :func:`formulations.load`.
+    Immutable: :meth:`replace` returns a changed copy.
 
     Parameters
     ----------
@@ -201,14 +203,15 @@ class ExitProblem:
         self.exits = tuple(exits)
         self.name = name
         self.samples_file = samples_file
-        self.metadata = dict(metadata or {})
+        self.metadata = MappingProxyType(dict(metadata or {}))
         self._check_structure()
         self.confidence, self.correct = self._check_samples(confidence, correct)
         if objective not in OBJECTIVES:
             raise InstanceError(f"expected one of {list(OBJECTIVES)}, got {objective!r}", field="objective")
         self.objective = objective
         self.sense = "min" if objective == "latency" else "max"
-        self.constraints = self._check_constraints(constraints or {})
+        self.constraints = MappingProxyType(self._check_constraints(constraints or {}))
+        self._freeze()
 
     # ------------------------------------------------------------ validation
     def _check_structure(self) -> None:
@@ -385,14 +388,6 @@ class ExitProblem:
                 samples_file=samples_file,
             )
 
-    @classmethod
-    def from_json(cls, path: str | os.PathLike) -> "ExitProblem":
-        """Read a ``kind: "exits"`` JSON file (and its ``.npz`` samples, if named)."""
-        from ..io import read_json
-
-        path = Path(path)
-        return cls.from_dict(read_json(path), file=str(path), base_dir=path.parent)
-
     def to_dict(self, *, inline_samples: bool | None = None) -> dict:
         """The JSON instance dict; round-trips through :meth:`from_dict`.
 
@@ -425,13 +420,29 @@ class ExitProblem:
             out["name"] = self.name
         return out
 
+    def replace(self, **changes) -> "ExitProblem":
+        """A validated copy with some constructor arguments replaced.
+
+        ``changes`` may name any of ``nodes``, ``links``, ``input_bytes``,
+        ``result_bytes``, ``blocks``, ``exits``, ``confidence``, ``correct``,
+        ``objective``, ``constraints``, ``metadata``, ``name``, ``samples_file``.
+        """
+        args = dict(nodes=self.nodes, links=self.links, input_bytes=self.input_bytes, result_bytes=self.result_bytes,
+                    blocks=self.blocks, exits=self.exits, confidence=self.confidence, correct=self.correct,
+                    objective=self.objective, constraints=self.constraints, metadata=self.metadata, name=self.name,
+                    samples_file=self.samples_file)
+        unknown = set(changes) - set(args)
+        if unknown:
+            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
+        args.update(changes)
+        positional = [args.pop(k) for k in ("nodes", "links", "input_bytes", "result_bytes", "blocks", "exits")]
+        confidence = np.asarray(args.pop("confidence"), dtype=float)
+        correct = np.asarray(args.pop("correct"))
+        return ExitProblem(*positional, confidence, correct, **args)
+
     def with_samples(self, confidence, correct, **changes) -> "ExitProblem":
-        """A copy with other sample data (e.g. a holdout split); ``changes``
-        may replace ``objective``, ``constraints``, ``name``, ``metadata``."""
-        kw = dict(objective=self.objective, constraints=self.constraints, metadata=self.metadata, name=self.name)
-        kw.update(changes)
-        return ExitProblem(self.nodes, self.links, self.input_bytes, self.result_bytes, self.blocks, self.exits,
-                           np.asarray(confidence, dtype=float), np.asarray(correct), **kw)
+        """``replace(confidence=..., correct=..., **changes)``: other sample data (e.g. a holdout split)."""
+        return self.replace(confidence=confidence, correct=correct, **changes)
 
     # ------------------------------------------------------------ properties
     @property
@@ -544,8 +555,7 @@ class ExitProblem:
             finite number or differs from the exit's fixed threshold, or more
             kept exits than ``max_exits``.
         """
-        if not isinstance(assignment, Mapping):
-            raise InfeasibleAssignmentError("an assignment is {'placement': [...], 'thresholds': {...}}")
+        require_mapping(assignment, "{'placement': [node index per block], 'thresholds': {exit: tau}}")
         extra = set(assignment) - {"placement", "thresholds"}
         if extra:
             raise InfeasibleAssignmentError(f"unknown assignment key(s) {sorted(extra)}")
@@ -661,11 +671,15 @@ class ExitProblem:
             raise InfeasibleAssignmentError("; ".join(result.violations))
         return result
 
-    def is_feasible(self, assignment) -> bool:
-        try:
-            return self.measure(assignment).feasible
-        except InfeasibleAssignmentError:
-            return False
+    def violations(self, assignment) -> list[str]:
+        """Every constraint the plan violates, in words (empty if feasible).
+
+        Raises
+        ------
+        InfeasibleAssignmentError
+            For a malformed plan (see :meth:`parse`).
+        """
+        return list(self.measure(assignment).violations)
 
     def assignment(self, placement, kept, tau) -> dict:
         """Build the assignment dict from arrays (``kept``/``tau`` per exit)."""

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..base import cached_property, Evaluation, Problem
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, naming_file, reject_unknown, require
 
@@ -293,7 +294,7 @@ def _parse_link(raw: Any, k: int, base_dir) -> Link:
     )
 
 
-class OffloadingProblem:
+class OffloadingProblem(Problem):
     """An online offloading instance (``kind: "offloading"``).
 
     Parameters
@@ -324,7 +325,7 @@ class OffloadingProblem:
     ...     "links": [{"device": "d0", "server": "s0",
     ...                "states": [{"capacity": 2, "cost": 1.0}, {"capacity": 0, "cost": 0.0}],
     ...                "probs": [0.5, 0.5]}]})
-    >>> p.evaluate({"local": [0.5], "send": [[2.0, 0.0]]})
+    >>> p.evaluate({"local": [0.5], "send": [[2.0, 0.0]]}).objective
     3.0
     """
 
@@ -345,7 +346,7 @@ class OffloadingProblem:
         self.servers = tuple(servers)
         self.links = tuple(links)
         self.slot_ms = _slot_ms(slot_ms)
-        self.metadata = dict(metadata or {})
+        self.metadata = MappingProxyType(dict(metadata or {}))
         self.name = name
         if not self.devices:
             raise InstanceError("at least one device is needed", field="devices")
@@ -434,7 +435,7 @@ class OffloadingProblem:
             out["name"] = self.name
         out.update(slot_ms=self.slot_ms, devices=devs, servers=srvs, links=[l.to_dict() for l in self.links])
         if self.metadata:
-            out["metadata"] = self.metadata
+            out["metadata"] = dict(self.metadata)
         return out
 
     # ------------------------------------------------------------ arrays
@@ -617,7 +618,7 @@ class OffloadingProblem:
         if over.size:
             s = int(over[0])
             raise InfeasibleAssignmentError(f"server {self.servers[s].name!r} receives {load[s]:.6g} tasks/slot > capacity {cap_s[s]}")
-        return float(self.local_cost @ np.clip(local, 0, None) + (self.link_pi * self.link_cost * np.clip(send, 0, None)).sum())
+        return Evaluation(float(self.local_cost @ np.clip(local, 0, None) + (self.link_pi * self.link_cost * np.clip(send, 0, None)).sum()))
 
     def summarize(self, assignment) -> str:
         """One line: share of tasks run locally and the busiest server's load."""

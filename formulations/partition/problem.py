@@ -22,14 +22,16 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from functools import cached_property
+from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from .dag import Topology
+from ..base import AssignmentTypeError, cached_property, Evaluation, Problem
 from ..errors import InfeasibleAssignmentError, InstanceError
+from .dag import Topology
 from ..validate import (
     as_bytes,
     as_list,
@@ -43,7 +45,7 @@ from ..validate import (
     require,
 )
 
-__all__ = ["Layer", "Network", "PartitionProblem", "RESOURCE_FIELDS", "transfer_ms"]
+__all__ = ["Layer", "Network", "PartitionProblem", "PartitionEvaluation", "RESOURCE_FIELDS", "transfer_ms"]
 
 #: Optional per-layer resource fields that a ``device_budget`` may limit.
 RESOURCE_FIELDS = ("memory_bytes", "flops")
@@ -121,6 +123,27 @@ class Network:
         return out
 
 
+@dataclass(frozen=True)
+class PartitionEvaluation(Evaluation):
+    """What :meth:`PartitionProblem.evaluate` returns.
+
+    Attributes
+    ----------
+    objective : float
+        The latency in ms.
+    feasible : bool
+        Always True (``evaluate`` raises for an infeasible partition).
+    breakdown : mapping
+        The latency term by term (see :meth:`PartitionProblem.breakdown`).
+    """
+
+    breakdown: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def latency_ms(self) -> float:
+        return self.objective
+
+
 @dataclass
 class _Data:
     """Validated arrays, indexed by layer index (order of ``layers``)."""
@@ -132,13 +155,14 @@ class _Data:
     resources: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class PartitionProblem:
+class PartitionProblem(Problem):
     """A DNN partitioning instance (``kind: "partition"``).
 
     Build one with :meth:`from_dict`, :meth:`from_json`, :meth:`from_lists`,
     :meth:`from_networkx`, or :func:`formulations.load`. Instances are
-    immutable; :meth:`with_network` returns a copy for another network that
-    shares the graph structure.
+    immutable (assigning an attribute raises, arrays are read-only);
+    :meth:`replace` returns a changed copy, and :meth:`with_network` a copy
+    for another network that shares the graph structure.
 
     Parameters
     ----------
@@ -179,7 +203,7 @@ class PartitionProblem:
     ):
         self.layers = tuple(layers)
         self.network = network
-        self.metadata = dict(metadata or {})
+        self.metadata = MappingProxyType(dict(metadata or {}))
         self.name = name
         if not self.layers:
             raise InstanceError("the graph has no layers", field="layers")
@@ -200,6 +224,7 @@ class PartitionProblem:
                     "the graph has a cycle: " + " -> ".join(cycle + cycle[:1]), field="edges"
                 ) from None
         self.topology = _topology
+        self._freeze()
 
     # ------------------------------------------------------------------ build
     @staticmethod
@@ -268,7 +293,7 @@ class PartitionProblem:
         both = set(out["device"]) & set(out["server"])
         if both:
             raise InstanceError(f"layers pinned to both sides: {sorted(both)}", field="pinned")
-        return out
+        return MappingProxyType(out)
 
     @staticmethod
     def _budget(budget: Mapping[str, float]) -> dict[str, float]:
@@ -280,7 +305,7 @@ class PartitionProblem:
                     f"unknown resource {res!r}; known: {list(RESOURCE_FIELDS)}", field="device_budget"
                 )
             out[res] = as_nonneg(limit, f"device_budget.{res}")
-        return out
+        return MappingProxyType(out)
 
     # ----------------------------------------------------------- constructors
     @classmethod
@@ -331,14 +356,6 @@ class PartitionProblem:
                 metadata=metadata,
                 name=name,
             )
-
-    @classmethod
-    def from_json(cls, path: str | os.PathLike) -> "PartitionProblem":
-        """Read a ``kind: "partition"`` JSON file."""
-        from ..io import read_json
-
-        path = Path(path)
-        return cls.from_dict(read_json(path), file=str(path), base_dir=path.parent)
 
     @classmethod
     def from_lists(
@@ -418,8 +435,32 @@ class PartitionProblem:
             {k: v for k, v in self.__dict__.items() if k not in ("network", "upload_ms", "download_ms")}
         )
         self._check_network(net)
-        clone.network = net
+        clone.__dict__["network"] = net
         return clone
+
+    def replace(self, **changes) -> "PartitionProblem":
+        """A validated copy with some constructor arguments replaced.
+
+        Parameters
+        ----------
+        **changes
+            Any of ``layers``, ``edges``, ``network``, ``pinned``,
+            ``device_budget``, ``metadata``, ``name``.
+
+        Examples
+        --------
+        >>> p = PartitionProblem.from_lists(["in", "fc"], [0, 5], [0, 1], [100, 4], [("in", "fc")], uplink_mbps=10)
+        >>> p.replace(name="renamed").name
+        'renamed'
+        """
+        args = dict(layers=self.layers, edges=self.edges, network=self.network, pinned=self.pinned,
+                    device_budget=self.device_budget, metadata=self.metadata, name=self.name)
+        unknown = set(changes) - set(args)
+        if unknown:
+            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
+        args.update(changes)
+        layers, edges, network = args.pop("layers"), args.pop("edges"), args.pop("network")
+        return PartitionProblem(layers, edges, network, **args)
 
     def to_dict(self) -> dict:
         """The instance as a JSON-ready dict (``kind: "partition"``, version 1)."""
@@ -446,7 +487,7 @@ class PartitionProblem:
         if self.device_budget:
             out["device_budget"] = dict(self.device_budget)
         if self.metadata:
-            out["metadata"] = self.metadata
+            out["metadata"] = dict(self.metadata)
         return out
 
     def to_networkx(self):
@@ -553,11 +594,16 @@ class PartitionProblem:
 
     def _names_mask(self, names, side: str) -> np.ndarray:
         index = self.index
-        try:
-            idx = [index[nm] for nm in names]
-        except (KeyError, TypeError):
-            bad = next(nm for nm in names if not isinstance(nm, str) or nm not in index)
-            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
+        if isinstance(names, (str, bytes, Mapping)) or not isinstance(names, Iterable):
+            raise AssignmentTypeError(
+                f"the {side} set must be a list of layer names, got {type(names).__name__}; an assignment is "
+                "{'device': [names], 'server': [names]}, a list of device layer names, or a boolean mask"
+            )
+        names = list(names)
+        bad = next((nm for nm in names if not isinstance(nm, str) or nm not in index), None)
+        if bad is not None:
+            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set")
+        idx = [index[nm] for nm in names]
         mask = np.zeros(self.n_layers, dtype=bool)
         mask[idx] = True
         return mask
@@ -588,10 +634,6 @@ class PartitionProblem:
             if used > limit * (1 + 1e-12):
                 out.append(f"device {res} {used:g} exceeds the budget {limit:g}")
         return out
-
-    def is_feasible(self, assignment) -> bool:
-        """Whether ``assignment`` satisfies every constraint."""
-        return not self.violations(assignment)
 
     def breakdown(self, assignment) -> dict[str, float]:
         """The latency of ``assignment`` term by term (ms), plus bytes moved.
@@ -635,7 +677,37 @@ class PartitionProblem:
             raise InfeasibleAssignmentError("; ".join(problems))
         return self.breakdown(mask)["total_ms"]
 
-    evaluate = latency
+    def evaluate(self, assignment) -> PartitionEvaluation:
+        """Evaluate a partition independently of every solver.
+
+        Parameters
+        ----------
+        assignment : dict, iterable of str, or bool array
+            See :meth:`device_mask`.
+
+        Returns
+        -------
+        PartitionEvaluation
+            ``.objective`` is the latency in ms (:meth:`latency`),
+            ``.breakdown`` its terms.
+
+        Raises
+        ------
+        InfeasibleAssignmentError
+            For unknown layers or a violated constraint (the message says which).
+        TypeError
+            For an assignment of the wrong type (the message says what is expected).
+
+        Notes
+        -----
+        O(n + m).
+        """
+        mask = self.device_mask(assignment)
+        problems = self.violations(mask)
+        if problems:
+            raise InfeasibleAssignmentError("; ".join(problems))
+        terms = self.breakdown(mask)
+        return PartitionEvaluation(objective=terms["total_ms"], breakdown=MappingProxyType(terms))
 
     # ------------------------------------------------------------ solver aids
     def assignment(self, mask: np.ndarray) -> dict[str, list[str]]:
@@ -675,7 +747,7 @@ class PartitionProblem:
                 least = np.zeros(self.n_layers, dtype=bool)
                 least[self.topology.inputs] = True
             least.flags.writeable = False
-            self.__dict__["_least"] = least
+            self.__dict__["_least"] = least  # a cache: the problem itself is immutable
         return self.__dict__["_least"]
 
     def summarize(self, assignment) -> str:

@@ -25,7 +25,7 @@ and server times times ``(1 - q)``; accuracy ``q * exit_accuracy + (1 - q)
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -52,13 +52,15 @@ COMPRESSION_TABLE: dict[str, Any] = {
 }
 
 
-def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, max_mbps: float = 100.0) -> list[tuple[str, np.ndarray]]:
+def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, max_mbps: float = 100.0,
+                solve_map: Callable | None = None) -> list[tuple[str, np.ndarray]]:
     """Candidate device sets ``(label, mask)`` of a partition problem.
 
     ``how="cut_vertices"``: all on the device, and a split right after each
     cut vertex (only that vertex's output is sent). ``how="bandwidth_map"``:
-    the distinct optimal partitions of ``solvers.bandwidth_map`` over
-    ``[min_mbps, max_mbps]``, plus all on the device. O(n + m) resp. a few
+    the distinct optimal partitions of ``solve_map(problem, min_mbps,
+    max_mbps)`` (pass ``solve_map=solvers.bandwidth_map``: a formulation never
+    picks a solver itself), plus all on the device. O(n + m) resp. a few
     min-cuts per piece.
     """
     n = problem.n_layers
@@ -72,9 +74,9 @@ def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, ma
             mask[order[: p + 1]] = True
             out.append((f"cut@{problem.names[order[p]]}", mask))
     elif how == "bandwidth_map":
-        import solvers
-
-        bmap = solvers.bandwidth_map(problem, min_mbps, max_mbps)
+        if solve_map is None:
+            raise ValueError("how='bandwidth_map' needs the solver: pass solve_map=solvers.bandwidth_map")
+        bmap = solve_map(problem, min_mbps, max_mbps)
         for piece in bmap.pieces:
             mask = np.zeros(n, dtype=bool)
             mask[[problem.index[nm] for nm in piece.device]] = True
@@ -100,6 +102,7 @@ def task_configs(
     min_mbps: float = 1.0,
     max_mbps: float = 100.0,
     keep: int | None = None,
+    solve_map: Callable | None = None,
 ) -> list[Config]:
     """The configurations of one task running ``problem``'s DNN.
 
@@ -110,7 +113,8 @@ def task_configs(
     accuracy : float
         The full model's accuracy, in [0, 1].
     how : {"cut_vertices", "bandwidth_map"}
-        Split candidates (see :func:`split_masks`).
+        Split candidates (see :func:`split_masks`; ``"bandwidth_map"`` needs
+        ``solve_map=solvers.bandwidth_map``).
     compression : mapping, optional
         ``{"levels": {bits: {"size_factor", "accuracy_loss"}}, "source": ...}``;
         defaults to :data:`COMPRESSION_TABLE`.
@@ -141,7 +145,7 @@ def task_configs(
         as_probability(ex.get("exit_rate"), f"exits[{i}].exit_rate")
         as_probability(ex.get("accuracy"), f"exits[{i}].accuracy")
     configs: list[Config] = []
-    for label, mask in split_masks(problem, how=how, min_mbps=min_mbps, max_mbps=max_mbps):
+    for label, mask in split_masks(problem, how=how, min_mbps=min_mbps, max_mbps=max_mbps, solve_map=solve_map):
         b = problem.breakdown(mask)
         sends = b["uplink_bytes"] > 0
         options = list(levels.items()) if sends else [("32", {"size_factor": 1.0, "accuracy_loss": 0.0})]

@@ -35,10 +35,12 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..base import AssignmentTypeError, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import (
     as_list,
@@ -127,6 +129,9 @@ class Schedule:
     rate_per_s: float
     latency_ms: dict[str, float] = field(default_factory=dict)
     mean_accuracy: float | None = None
+    #: True when returned by ``evaluate`` (which raises otherwise); the
+    #: schedule of an infeasible assignment comes from ``schedule()``.
+    feasible: bool = True
 
     @property
     def bottleneck(self) -> int:
@@ -153,7 +158,7 @@ def _unique_name(name, seen: set, fld: str, what: str) -> None:
     seen.add(name)
 
 
-class PipelineProblem:
+class PipelineProblem(Problem):
     """A pipeline / flow-shop instance (``kind: "pipeline"`` or ``"flowshop"``).
 
     Parameters
@@ -172,6 +177,8 @@ class PipelineProblem:
     source_kind : {"pipeline", "flowshop"}
         The kind written by :meth:`to_dict`. Solvers dispatch on
         :attr:`kind`, always ``"pipeline"``.
+
+    Instances are immutable; :meth:`replace` returns a changed copy.
 
     Raises
     ------
@@ -202,18 +209,19 @@ class PipelineProblem:
         self.sense = OBJECTIVES[objective]
         self.accuracy_min = None if accuracy_min is None else as_probability(accuracy_min, "constraints.accuracy_min")
         self.deadline_ms = None if deadline_ms is None else as_positive(deadline_ms, "constraints.deadline_ms")
-        self.metadata = dict(metadata or {})
+        self.metadata = MappingProxyType(dict(metadata or {}))
         self.name = name
         self.source_kind = source_kind
         self.tasks = tuple(tasks)
         self._validate_tasks()
         self.index = {t.name: j for j, t in enumerate(self.tasks)}
-        self.config_index = [{c.name: i for i, c in enumerate(t.configs)} for t in self.tasks]
-        self.times = [np.array([c.ms for c in t.configs], dtype=float).reshape(len(t.configs), self.m) for t in self.tasks]
-        self.accuracy = [
+        self.config_index = tuple(MappingProxyType({c.name: i for i, c in enumerate(t.configs)}) for t in self.tasks)
+        self.times = tuple(np.array([c.ms for c in t.configs], dtype=float).reshape(len(t.configs), self.m) for t in self.tasks)
+        self.accuracy = tuple(
             np.array([np.nan if c.accuracy is None else c.accuracy for c in t.configs], dtype=float) for t in self.tasks
-        ]
+        )
         self.release_ms = np.array([t.release_ms for t in self.tasks], dtype=float)
+        self._freeze()
 
     def _validate_tasks(self) -> None:
         if not self.tasks:
@@ -316,14 +324,6 @@ class PipelineProblem:
         return Task(name=name, configs=tuple(configs), release_ms=release, meta=raw.get("meta"))
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike) -> "PipelineProblem":
-        """Read a ``kind: "pipeline"`` or ``"flowshop"`` JSON file."""
-        from ..io import read_json
-
-        path = Path(path)
-        return cls.from_dict(read_json(path), file=str(path), base_dir=path.parent)
-
-    @classmethod
     def from_matrix(cls, ms, *, release_ms=None, stages=None, name=None, metadata=None, **kwargs) -> "PipelineProblem":
         """A flow shop (one configuration per task) from an ``(n, m)`` matrix of ms.
 
@@ -379,16 +379,19 @@ class PipelineProblem:
         if cons:
             out["constraints"] = cons
         if self.metadata:
-            out["metadata"] = self.metadata
+            out["metadata"] = dict(self.metadata)
         return out
 
     def replace(self, **changes) -> "PipelineProblem":
-        """A copy with some of ``tasks``, ``objective``, ``accuracy_min``,
-        ``deadline_ms``, ``stages``, ``name``, ``metadata`` replaced."""
+        """A validated copy with some of ``tasks``, ``objective``, ``accuracy_min``,
+        ``deadline_ms``, ``stages``, ``name``, ``metadata``, ``source_kind`` replaced."""
         args = dict(
             stages=self.stages, tasks=self.tasks, objective=self.objective, accuracy_min=self.accuracy_min,
             deadline_ms=self.deadline_ms, metadata=self.metadata, name=self.name, source_kind=self.source_kind,
         )
+        unknown = set(changes) - set(args)
+        if unknown:
+            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
         args.update(changes)
         stages, tasks = args.pop("stages"), args.pop("tasks")
         return PipelineProblem(stages, tasks, **args)
@@ -441,17 +444,18 @@ class PipelineProblem:
             If the order is not a permutation of the tasks, or a configuration
             is unknown or missing for a task with several.
         """
-        if not isinstance(assignment, Mapping):
-            raise InfeasibleAssignmentError('an assignment is {"order": [...], "configs": {...}}')
+        require_mapping(assignment, '{"order": [task names], "configs": {task: configuration}}')
         extra = set(assignment) - {"order", "configs"}
         if extra:
             raise InfeasibleAssignmentError(f"unknown assignment key(s) {sorted(extra)}")
         order_names = assignment.get("order")
         if order_names is None:
             raise InfeasibleAssignmentError("the assignment has no `order`")
+        if isinstance(order_names, (str, bytes, Mapping)) or not isinstance(order_names, (list, tuple, np.ndarray)):
+            raise AssignmentTypeError(f"`order` must be a list of task names, got {type(order_names).__name__}")
         order = []
         for nm in order_names:
-            if nm not in self.index:
+            if not isinstance(nm, str) or nm not in self.index:
                 raise InfeasibleAssignmentError(f"unknown task {nm!r} in order")
             order.append(self.index[nm])
         if len(order) != self.n or len(set(order)) != self.n:
@@ -460,9 +464,11 @@ class PipelineProblem:
         chosen = assignment.get("configs") or {}
         if not isinstance(chosen, Mapping):
             raise InfeasibleAssignmentError("`configs` must map task names to configuration names")
-        for nm in chosen:
-            if nm not in self.index:
+        for nm, cname in chosen.items():
+            if not isinstance(nm, str) or nm not in self.index:
                 raise InfeasibleAssignmentError(f"unknown task {nm!r} in configs")
+            if not isinstance(cname, str):
+                raise InfeasibleAssignmentError(f"configs[{nm!r}] must be a configuration name, got {cname!r}")
         config = []
         for j, task in enumerate(self.tasks):
             if task.name in chosen:
@@ -557,13 +563,6 @@ class PipelineProblem:
         if problems:
             raise InfeasibleAssignmentError("; ".join(problems))
         return self.schedule(assignment)
-
-    def is_feasible(self, assignment) -> bool:
-        """Whether ``assignment`` satisfies every constraint."""
-        try:
-            return not self.violations(assignment)
-        except InfeasibleAssignmentError:
-            return False
 
     def max_mean_accuracy(self) -> float | None:
         """Best mean accuracy over deadline-admissible configurations (None without accuracies)."""

@@ -176,14 +176,10 @@ def exact_optimum(problem) -> dict:
 
 def store_optima(problem):
     """Write the proven optimum at every uplink of :data:`UPLINKS_MBPS` into ``metadata``."""
-    problem.metadata["optimum"] = {
-        f"{mbps:g}": exact_optimum(problem.with_network(uplink_mbps=mbps)) for mbps in UPLINKS_MBPS
-    }
-    problem.metadata["optimum_note"] = (
-        "keyed by uplink_mbps (3G, LTE, Wi-Fi, 100 Mbps; downlink = uplink, rtt 0): "
-        "proven optimal latency_ms and its device set; qdmp, mincut and ilp agreed"
-    )
-    return problem
+    optimum = {f"{mbps:g}": exact_optimum(problem.with_network(uplink_mbps=mbps)) for mbps in UPLINKS_MBPS}
+    note = ("keyed by uplink_mbps (3G, LTE, Wi-Fi, 100 Mbps; downlink = uplink, rtt 0): "
+            "proven optimal latency_ms and its device set; qdmp, mincut and ilp agreed")
+    return problem.replace(metadata={**problem.metadata, "optimum": optimum, "optimum_note": note})
 
 
 def build(name: str):

@@ -30,7 +30,8 @@ SEED = 0
 def build():
     """The 700-layer instance with its optima (ms) by uplink (Mbps)."""
     problem = synthetic_dnn(N_LAYERS, seed=SEED, uplink_mbps=5.85, name="synthetic_700")
-    problem.metadata["generator_call"] = f"synthetic_dnn({N_LAYERS}, seed={SEED}, uplink_mbps=5.85)"
+    problem = problem.replace(metadata={**problem.metadata,
+                                        "generator_call": f"synthetic_dnn({N_LAYERS}, seed={SEED}, uplink_mbps=5.85)"})
     return store_optima(problem)
 
 

@@ -51,7 +51,7 @@ def test_exit_gives_expected_stage_times():
 
 def test_bandwidth_map_configs_are_optimal_partitions():
     p = chain()
-    splits = split_masks(p, how="bandwidth_map", min_mbps=0.5, max_mbps=500)
+    splits = split_masks(p, how="bandwidth_map", min_mbps=0.5, max_mbps=500, solve_map=solvers.bandwidth_map)
     assert splits[0][0] == "device"
     found = {frozenset(p.names[i] for i, on in enumerate(mask) if on) for _, mask in splits}
     pieces = {frozenset(piece.device) for piece in solvers.bandwidth_map(p, 0.5, 500).pieces}

@@ -167,7 +167,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         if prefixes:
             with realtime_priority(realtime):
                 latency["prefixes"] = _prefixes(problem, prepared, graph, prefixes, threads, progress)
-        problem.metadata["latency"] = latency
+        problem = problem.replace(metadata={**problem.metadata, "latency": latency})
     return problem
 
 
