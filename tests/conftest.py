@@ -1,8 +1,11 @@
 """Test configuration: Hypothesis profiles and shared fixtures.
 
-The ``ci`` profile (selected when ``CI`` is set, or with
-``--hypothesis-profile=ci``) is derandomized with no example database and no
-deadline, so CI runs are reproducible. ``dev`` is the same with more examples.
+The profile is chosen by the environment variable ``HYPOTHESIS_PROFILE``
+(default ``ci``; ``.ci/run`` sets it explicitly). Every profile is
+derandomized, with no example database and no deadline, so runs are
+reproducible. ``ci`` runs each property test with the example count the test
+asks for; ``dev`` multiplies every count by 4 and ``thorough`` by 20 (see
+``tests.helpers.examples``), for long local runs.
 """
 
 import os

@@ -268,58 +268,21 @@ def synthetic_dnn(
     if not mix or any(kind not in BLOCK_KINDS for kind in mix):
         raise ValueError(f"`mix` must be a non-empty subset of {BLOCK_KINDS}, got {mix!r}")
     rng = np.random.default_rng(seed)
-    b = GraphBuilder()
-    head = b.add("input", "input", [], 3, image_side)
-    tail_layers = 2  # global pool + fc
+    builder = GraphBuilder()
+    head = builder.add("input", "input", [], 3, image_side)
+    n_tail_layers = 2  # global pool + fc
     if n_layers >= 5:
-        head = b.add("stem_conv", "conv", [head], 64, image_side // 2, k=7)
-        head = b.add("stem_pool", "pool", [head], 64, image_side // 4, k=3)
-    body = n_layers - len(b.names) - tail_layers
-    start = len(b.names)
-    stages = 4
-    kinds = rng.integers(len(mix), size=body + 1)
-    widths = rng.integers(3, 7, size=body + 1)
-    counts = {kind: 0 for kind in BLOCK_KINDS}
-    blk = 0
-    while len(b.names) - start < body:
-        left = body - (len(b.names) - start)
-        kind, width = mix[int(kinds[blk])], int(widths[blk])
-        if _block_size(kind, width) > left:
-            kind = "chain"
-        s = _stage(len(b.names) - start, body, stages)
-        ch, side = 64 << s, max(1, (image_side // 4) >> s)
-        tag = f"b{blk}_{kind}"
-        if kind == "chain":
-            head = b.add(f"{tag}_conv", "conv", [head], ch, side, k=3)
-        elif kind == "residual":
-            c1 = b.add(f"{tag}_conv1", "conv", [head], ch, side, k=3)
-            c2 = b.add(f"{tag}_conv2", "conv", [c1], ch, side, k=3)
-            head = b.add(f"{tag}_add", "add", [c2, head], ch, side)
-        elif kind == "inception":
-            q = ch // 4
-            p1 = b.add(f"{tag}_1x1", "conv", [head], q, side)
-            r3 = b.add(f"{tag}_3x3_reduce", "conv", [head], q // 2, side)
-            p3 = b.add(f"{tag}_3x3", "conv", [r3], q, side, k=3)
-            r5 = b.add(f"{tag}_5x5_reduce", "conv", [head], q // 4, side)
-            p5 = b.add(f"{tag}_5x5", "conv", [r5], q, side, k=5)
-            pl = b.add(f"{tag}_pool", "pool", [head], b.channels[head], side, k=3)
-            pp = b.add(f"{tag}_pool_proj", "conv", [pl], ch - 3 * q, side)
-            head = b.add(f"{tag}_concat", "concat", [p1, p3, p5, pp], ch, side)
-        else:  # dense
-            feed = [head]
-            for i in range(width):
-                feed.append(b.add(f"{tag}_conv{i}", "conv", list(feed), 32, side, k=3))
-            head = b.add(f"{tag}_transition", "conv", feed, ch, side)
-        counts[kind] += 1
-        blk += 1
-    head = b.add("global_pool", "pool", [head], b.channels[head], 1, k=b.sides[head])
-    b.add("fc", "fc", [head], 1000, 1)
+        head = builder.add("stem_conv", "conv", [head], 64, image_side // 2, k=7)
+        head = builder.add("stem_pool", "pool", [head], 64, image_side // 4, k=3)
+    head, block_counts = _add_body(builder, head, n_layers - len(builder.names) - n_tail_layers, mix, rng, image_side)
+    head = builder.add("global_pool", "pool", [head], builder.channels[head], 1, k=builder.sides[head])
+    builder.add("fc", "fc", [head], 1000, 1)
 
     jitter = rng.uniform(0.8, 1.25, size=(2, n_layers))
     metadata = {
         "source": "formulations.partition.generators.synthetic_dnn",
         "generator": {"n_layers": n_layers, "mix": list(mix), "seed": int(seed), "image_side": image_side},
-        "blocks": counts,
+        "blocks": block_counts,
         "units": {
             "device_ms": "ms",
             "server_ms": "ms",
@@ -328,7 +291,7 @@ def synthetic_dnn(
         },
         "costs": ROOFLINE_DOC + "; times a per-layer jitter in [0.8, 1.25]",
     }
-    return b.problem(
+    return builder.problem(
         Network(uplink_mbps, downlink_mbps, rtt_ms),
         device=device,
         server=server,
@@ -336,3 +299,50 @@ def synthetic_dnn(
         metadata=metadata,
         name=name or f"synthetic_{n_layers}_s{seed}",
     )
+
+
+def _add_block(builder: "GraphBuilder", kind: str, tag: str, head: int, channels: int, side: int, width: int) -> int:
+    """Add one block of ``kind`` after layer ``head``; return the block's output layer."""
+    if kind == "chain":
+        return builder.add(f"{tag}_conv", "conv", [head], channels, side, k=3)
+    if kind == "residual":
+        conv1 = builder.add(f"{tag}_conv1", "conv", [head], channels, side, k=3)
+        conv2 = builder.add(f"{tag}_conv2", "conv", [conv1], channels, side, k=3)
+        return builder.add(f"{tag}_add", "add", [conv2, head], channels, side)
+    if kind == "inception":
+        quarter = channels // 4
+        branch1 = builder.add(f"{tag}_1x1", "conv", [head], quarter, side)
+        reduce3 = builder.add(f"{tag}_3x3_reduce", "conv", [head], quarter // 2, side)
+        branch3 = builder.add(f"{tag}_3x3", "conv", [reduce3], quarter, side, k=3)
+        reduce5 = builder.add(f"{tag}_5x5_reduce", "conv", [head], quarter // 4, side)
+        branch5 = builder.add(f"{tag}_5x5", "conv", [reduce5], quarter, side, k=5)
+        pool = builder.add(f"{tag}_pool", "pool", [head], builder.channels[head], side, k=3)
+        pool_proj = builder.add(f"{tag}_pool_proj", "conv", [pool], channels - 3 * quarter, side)
+        return builder.add(f"{tag}_concat", "concat", [branch1, branch3, branch5, pool_proj], channels, side)
+    feed = [head]  # dense
+    for i in range(width):
+        feed.append(builder.add(f"{tag}_conv{i}", "conv", list(feed), 32, side, k=3))
+    return builder.add(f"{tag}_transition", "conv", feed, channels, side)
+
+
+def _add_body(builder: "GraphBuilder", head: int, n_body_layers: int, mix, rng, image_side: int) -> tuple[int, dict]:
+    """Add exactly ``n_body_layers`` layers of blocks drawn from ``mix`` in four
+    stages (64/128/256/512 channels at side/4../32); return the last layer
+    and the number of blocks of each kind."""
+    n_stages = 4
+    start = len(builder.names)
+    kinds = rng.integers(len(mix), size=n_body_layers + 1)
+    widths = rng.integers(3, 7, size=n_body_layers + 1)
+    block_counts = {kind: 0 for kind in BLOCK_KINDS}
+    n_blocks = 0
+    while len(builder.names) - start < n_body_layers:
+        left = n_body_layers - (len(builder.names) - start)
+        kind, width = mix[int(kinds[n_blocks])], int(widths[n_blocks])
+        if _block_size(kind, width) > left:
+            kind = "chain"
+        stage = _stage(len(builder.names) - start, n_body_layers, n_stages)
+        channels, side = 64 << stage, max(1, (image_side // 4) >> stage)
+        head = _add_block(builder, kind, f"b{n_blocks}_{kind}", head, channels, side, width)
+        block_counts[kind] += 1
+        n_blocks += 1
+    return head, block_counts

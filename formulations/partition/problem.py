@@ -179,6 +179,9 @@ class PartitionProblem(Problem):
     metadata : mapping, optional
         Provenance, units, known ``optimum`` etc. Not used by solvers.
     name : str, optional
+    node_ids : mapping, optional
+        Layer name -> the user's own node id (set by :meth:`from_networkx`;
+        see :meth:`to_node_ids`). Not written by :meth:`to_dict`.
 
     Raises
     ------
@@ -199,8 +202,10 @@ class PartitionProblem(Problem):
         device_budget: Mapping[str, float] | None = None,
         metadata: Mapping[str, Any] | None = None,
         name: str | None = None,
+        node_ids: Mapping[str, Any] | None = None,
         _topology: Topology | None = None,
     ):
+        self.node_ids = None if node_ids is None else MappingProxyType(dict(node_ids))
         self.layers = tuple(layers)
         self.network = network
         self.metadata = MappingProxyType(dict(metadata or {}))
@@ -379,13 +384,15 @@ class PartitionProblem(Problem):
         ...     ["in", "conv", "fc"], [0, 30, 5], [0, 3, 0.5], [150528, 4096, 40],
         ...     [("in", "conv"), ("conv", "fc")], uplink_mbps=10)
         >>> round(p.latency({"in"}), 3)
-        124.042
+        123.954
         """
+        names, device_ms, server_ms, output_bytes = (_plain_list(v) for v in (names, device_ms, server_ms, output_bytes))
         lengths = {len(names), len(device_ms), len(server_ms), len(output_bytes)}
         if len(lengths) != 1:
             raise InstanceError("names, device_ms, server_ms and output_bytes differ in length", field="layers")
         layers = [Layer(n, d, s, b) for n, d, s, b in zip(names, device_ms, server_ms, output_bytes)]
-        return cls(layers, edges, Network(uplink_mbps, downlink_mbps, rtt_ms), **kwargs)
+        edges = [tuple(_plain_list(e)) if isinstance(e, (list, tuple, np.ndarray)) else e for e in edges]
+        return cls(layers, edges, _network(uplink_mbps, downlink_mbps, rtt_ms), **kwargs)
 
     @classmethod
     def from_networkx(
@@ -405,20 +412,51 @@ class PartitionProblem(Problem):
         Parameters
         ----------
         graph : networkx.DiGraph
-            Node names are converted with ``str``.
+            Nodes may be any hashable (ints, tuples, strings); layer names
+            are ``str(node)``, and :meth:`to_node_ids` maps an assignment
+            back to the graph's own nodes.
         device_ms, server_ms, output_bytes : str
-            Names of the node attributes holding each cost. A missing
-            attribute is an error naming the node.
+            Names of the node attributes holding each cost (numbers or
+            numpy scalars). A missing or invalid attribute is an error
+            naming the node and the attribute.
+
+        Examples
+        --------
+        >>> import networkx as nx, numpy as np
+        >>> g = nx.DiGraph()
+        >>> g.add_node(0, device_ms=0.0, server_ms=0.0, output_bytes=np.int64(150528))
+        >>> g.add_node(1, device_ms=np.float32(30), server_ms=3.0, output_bytes=4096)
+        >>> g.add_edge(0, 1)
+        >>> p = PartitionProblem.from_networkx(g, uplink_mbps=np.float32(10))
+        >>> p.to_node_ids({"device": ["0"], "server": ["1"]})
+        {'device': [0], 'server': [1]}
         """
-        layers = []
+        layers, node_ids = [], {}
         for node, attrs in graph.nodes(data=True):
-            missing = [a for a in (device_ms, server_ms, output_bytes) if a not in attrs]
-            if missing:
-                raise InstanceError(f"node {node!r} lacks attribute(s) {missing}", field="nodes")
-            extra = {r: attrs[r] for r in RESOURCE_FIELDS if r in attrs}
-            layers.append(Layer(str(node), attrs[device_ms], attrs[server_ms], attrs[output_bytes], **extra))
+            name = str(node)
+            if name in node_ids:
+                raise InstanceError(f"nodes {node_ids[name]!r} and {node!r} have the same name {name!r}", field=f"node {node!r}")
+            node_ids[name] = node
+            values = {}
+            for role, attr in (("device_ms", device_ms), ("server_ms", server_ms), ("output_bytes", output_bytes),
+                               *((r, r) for r in RESOURCE_FIELDS)):
+                if attr not in attrs:
+                    if role in RESOURCE_FIELDS:
+                        continue
+                    raise InstanceError(f"lacks attribute {attr!r} ({role})", field=f"node {node!r}")
+                check = as_bytes if role == "output_bytes" else as_nonneg
+                values[role] = check(_plain(attrs[attr]), f"node {node!r} attribute {attr!r}")
+            layers.append(Layer(name, **values))
         edges = [(str(u), str(v)) for u, v in graph.edges()]
-        return cls(layers, edges, Network(uplink_mbps, downlink_mbps, rtt_ms), **kwargs)
+        return cls(layers, edges, _network(uplink_mbps, downlink_mbps, rtt_ms), node_ids=node_ids, **kwargs)
+
+    def to_node_ids(self, assignment) -> dict[str, list]:
+        """An assignment with the original node ids of :meth:`from_networkx`
+        (layer names for a problem built otherwise)."""
+        mask = self.device_mask(assignment)
+        ids = self.node_ids or {}
+        named = self.assignment(mask)
+        return {side: [ids.get(nm, nm) for nm in layer_names] for side, layer_names in named.items()}
 
     def with_network(self, *, uplink_mbps=None, downlink_mbps=None, rtt_ms=None) -> "PartitionProblem":
         """A copy with some network fields replaced, sharing the graph structure.
@@ -454,7 +492,7 @@ class PartitionProblem(Problem):
         'renamed'
         """
         args = dict(layers=self.layers, edges=self.edges, network=self.network, pinned=self.pinned,
-                    device_budget=self.device_budget, metadata=self.metadata, name=self.name)
+                    device_budget=self.device_budget, metadata=self.metadata, name=self.name, node_ids=self.node_ids)
         unknown = set(changes) - set(args)
         if unknown:
             raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
@@ -760,6 +798,24 @@ class PartitionProblem(Problem):
             f"PartitionProblem(name={self.name!r}, layers={self.n_layers}, edges={len(self.edges)}, "
             f"uplink_mbps={self.network.uplink_mbps})"
         )
+
+
+def _plain(value):
+    """A numpy scalar or 0-d array as the Python number it holds; anything else unchanged."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    return value
+
+
+def _plain_list(values) -> list:
+    """A sequence (list, tuple, numpy array) as a list of plain Python values."""
+    if isinstance(values, np.ndarray):
+        return values.tolist()
+    return [_plain(v) for v in values]
+
+
+def _network(uplink_mbps, downlink_mbps, rtt_ms) -> Network:
+    return Network(_plain(uplink_mbps), _plain(downlink_mbps), _plain(rtt_ms))
 
 
 def _fmt_bytes(n: float) -> str:

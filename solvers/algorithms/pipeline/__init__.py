@@ -17,7 +17,7 @@ The default is ``exact`` for up to 8 tasks, else ``ig``.
 """
 
 from ...registry import register_default_chooser
-from . import bounds, brute_force, configs, exact, johnson, neh  # noqa: F401  (registration)
+from . import relaxations, brute_force, exact, johnson, neh  # noqa: F401, I001  (registration)
 
 #: Largest number of tasks for which ``exact`` is the default method.
 EXACT_DEFAULT_MAX_TASKS = 8

@@ -19,7 +19,6 @@ __all__ = [
     "makespan",
     "heads",
     "best_insertion",
-    "prepare",
     "finish",
     "stage_loads",
     "TOL",
@@ -104,23 +103,6 @@ def best_insertion(seq, x, P, release) -> tuple[int, float]:
         if value < best_v:
             best_t, best_v = t, value
     return best_t, best_v
-
-
-def prepare(problem, configs: str):
-    """Shared start of the heuristics: an early :class:`MethodResult` (the
-    instance is evidently infeasible), or ``(config, bound, which)`` with a
-    configuration choice by ``configs`` and the proven objective bound."""
-    from .bounds import bound_and_prices
-    from .configs import choose_configs
-
-    reason = problem.infeasibility_reason()
-    if reason:
-        return MethodResult(Status.INFEASIBLE, message=reason)
-    bound, which, mu = bound_and_prices(problem)
-    config = choose_configs(problem, configs, mu)
-    if config is None:
-        return MethodResult(Status.INFEASIBLE, message="the accuracy floor cannot be met")
-    return config, bound, which
 
 
 def finish(problem, order, config, *, bound=None, message="", details=None) -> MethodResult:

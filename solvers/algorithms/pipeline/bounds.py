@@ -13,8 +13,6 @@ import numpy as np
 
 from formulations.pipeline import ACCURACY_TOL, rate_from_load
 
-from ...registry import MethodResult, register
-from ...solution import Status
 
 __all__ = ["Lagrangian", "choice_lagrangian", "LoadBound", "stage_load_bound", "makespan_bound", "bound_and_prices", "objective_bound", "lower_bound"]
 
@@ -285,29 +283,3 @@ def objective_bound(problem) -> tuple[float, str]:
     """The proven bound on the objective (see :func:`bound_and_prices`)."""
     bound, which, _ = bound_and_prices(problem)
     return bound, which
-
-
-@register("pipeline", "lower_bound", exact=False)
-def lower_bound(problem, *, time_limit=None) -> MethodResult:
-    """Best of the stage-load and task-length bounds, with configuration choice and accuracy floor.
-
-    The bound never exceeds the optimum (never falls below it for the
-    rate): each part is a relaxation (see :func:`makespan_bound`,
-    :func:`stage_load_bound`). A cheap schedule is returned with it, the
-    Lagrangian configuration choice in release order, when it is feasible;
-    it is tagged ``optimal`` when it meets the bound.
-
-    Notes
-    -----
-    One LP with ``n C + 1`` variables (HiGHS), then O(n C m).
-    """
-    from ._core import finish
-    from .configs import lagrangian_choice
-
-    reason = problem.infeasibility_reason()
-    if reason:
-        return MethodResult(Status.INFEASIBLE, message=reason)
-    bound, which, mu = bound_and_prices(problem)
-    config = lagrangian_choice(problem, mu).choice
-    order = sorted(range(problem.n), key=lambda j: (problem.release_ms[j], j))
-    return finish(problem, order, config, bound=bound, message=which, details={"bound_from": which})

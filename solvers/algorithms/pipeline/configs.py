@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...registry import MethodResult, register
-from .bounds import Lagrangian, choice_lagrangian
+from ...registry import MethodResult
+from ...solution import Status
+from .bounds import Lagrangian, bound_and_prices, choice_lagrangian, stage_load_bound
 
-__all__ = ["lagrangian_choice", "bottleneck_relief", "choose_configs", "lagrangian", "bottleneck"]
+__all__ = ["lagrangian_choice", "bottleneck_relief", "choose_configs", "prepare"]
 
 
 def lagrangian_choice(problem, mu=None) -> Lagrangian:
@@ -27,8 +28,6 @@ def lagrangian_choice(problem, mu=None) -> Lagrangian:
     between task ``j``'s largest and smallest weighted work.
     """
     if mu is None:
-        from .bounds import stage_load_bound
-
         mu = stage_load_bound(problem).mu
     w = [problem.times[j] @ np.asarray(mu, dtype=float) for j in range(problem.n)]
     target = None if problem.accuracy_min is None else problem.n * problem.accuracy_min
@@ -89,44 +88,15 @@ def choose_configs(problem, how: str = "lagrangian", mu=None):
     return bottleneck_relief(problem, base)
 
 
-def _run(problem, how: str, *, time_limit=None, seed: int = 0):
-    from ._core import finish, prepare
-    from .neh import neh_order
-
-    prep = prepare(problem, how)
-    if isinstance(prep, MethodResult):
-        return prep
-    config, bound, which = prep
-    if problem.objective == "makespan":
-        order = neh_order(problem, config)
-    else:
-        order = list(range(problem.n))
-    return finish(problem, order, config, bound=bound, message=f"bound: {which}", details={"configs_by": how})
-
-
-@register("pipeline", "lagrangian", exact=False)
-def lagrangian(problem, *, time_limit=None) -> MethodResult:
-    """Lagrangian relaxation of the accuracy floor for the configurations, then NEH.
-
-    Configurations minimize the work weighted by the LP's stage prices under
-    the floor (:func:`lagrangian_choice`); ``bound`` is the certified
-    Lagrangian bound of :func:`~.bounds.objective_bound`.
-
-    Guarantees: the weighted work is within ``max_j spread_j`` of its
-    Lagrangian bound (see :func:`lagrangian_choice`); the schedule has
-    ``Cmax <= max_j r_j + sum_k L_k`` (any permutation schedule); the bound
-    never exceeds the optimum. O(LP + B n C + n^2 m).
-    """
-    return _run(problem, "lagrangian")
-
-
-@register("pipeline", "bottleneck", exact=False)
-def bottleneck(problem, *, time_limit=None) -> MethodResult:
-    """Greedy bottleneck relief of the configurations (from the Lagrangian choice), then NEH.
-
-    Guarantee: the bottleneck load, hence for ``"rate"`` the rate, is never
-    worse than that of the Lagrangian choice; for ``"makespan"``,
-    ``Cmax <= max_j r_j + sum_k L_k`` (any permutation schedule).
-    O(n^2 C^2 m + n^2 m).
-    """
-    return _run(problem, "bottleneck")
+def prepare(problem, configs: str):
+    """Shared start of the heuristics: an early :class:`MethodResult` (the
+    instance is evidently infeasible), or ``(config, bound, which)`` with a
+    configuration choice by ``configs`` and the proven objective bound."""
+    reason = problem.infeasibility_reason()
+    if reason:
+        return MethodResult(Status.INFEASIBLE, message=reason)
+    bound, which, mu = bound_and_prices(problem)
+    config = choose_configs(problem, configs, mu)
+    if config is None:
+        return MethodResult(Status.INFEASIBLE, message="the accuracy floor cannot be met")
+    return config, bound, which

@@ -14,6 +14,8 @@ from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from .bounds import objective_bound
+from .configs import choose_configs
+from .neh import neh_order
 
 __all__ = ["exact", "enumerate_rate", "ENUMERATE_LIMIT"]
 
@@ -149,8 +151,6 @@ def units_exact(units: int, problem) -> bool:
 
 def _add_hint(problem, built):
     """Hint the NEH schedule (configurations, precedences, starts); return its assignment or None."""
-    from .configs import choose_configs
-    from .neh import neh_order
 
     config = choose_configs(problem, "bottleneck")
     if config is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._core import chosen_times, finish, prepare
+from ._core import chosen_times, finish
+from .configs import prepare
 
 __all__ = ["johnson_order", "dominance", "johnson"]
 

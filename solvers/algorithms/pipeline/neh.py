@@ -7,7 +7,8 @@ import random
 import time
 
 from ...registry import MethodResult, register
-from ._core import best_insertion, chosen_times, finish, makespan, prepare
+from ._core import best_insertion, chosen_times, finish, makespan
+from .configs import prepare
 
 __all__ = ["neh_order", "iterated_greedy", "neh", "ig"]
 
