@@ -14,19 +14,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    database=None,
-    deadline=None,
-    max_examples=60,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.register_profile(
-    "dev", derandomize=True, database=None, deadline=None, max_examples=200,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+from tests.helpers import EXAMPLE_SCALE, examples  # noqa: E402
+
+for _name in EXAMPLE_SCALE:
+    settings.register_profile(
+        _name,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        max_examples=examples(60, profile=_name),  # tests without their own count
+        suppress_health_check=[HealthCheck.too_slow],
+        print_blob=True,
+    )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 from tests.helpers import FIXTURES, INSTANCES, ROOT  # noqa: E402,F401  (shared with the test modules)

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 import formulations
 from formulations.errors import InstanceError
-from tests.helpers import INSTANCES
+from tests.helpers import INSTANCES, examples
 
 FILES = sorted(p for p in INSTANCES.rglob("*.json") if p.stat().st_size < 60_000)
 BAD = [None, -1, -2.5, float("nan"), float("inf"), "x", "", [], {}, 0, True, 1e300, 10**30, [1, "a"], {"a": 1}]
@@ -54,7 +54,7 @@ def test_there_are_instances_of_every_kind():
     assert {"partition", "exits", "pipeline", "flowshop", "offloading"} <= kinds
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(mutations())
 def test_mutated_files_raise_instance_errors_only(case):
     path, data = case

@@ -15,6 +15,7 @@ import ast
 from pathlib import Path
 
 import networkx as nx
+import pytest
 
 from tests.helpers import ROOT
 
@@ -120,3 +121,13 @@ def test_the_checks_catch_a_deferred_solvers_import_a_cycle_and_a_long_function(
     sources = read_sources()
     sources["solvers.solution"] += "\n\ndef _long():\n" + "    x = 1\n" * MAX_FUNCTION_LINES + "    return x\n"
     assert f"solvers.solution._long: {MAX_FUNCTION_LINES + 2} lines" in long_functions(sources)
+
+
+def test_hypothesis_profiles_scale_every_example_count():
+    from tests.helpers import examples
+
+    assert examples(50, profile="ci") == 50
+    assert examples(50, profile="dev") == 200
+    assert examples(50, profile="thorough") == 1000
+    with pytest.raises(ValueError, match="HYPOTHESIS_PROFILE"):
+        examples(50, profile="nope")

@@ -13,6 +13,7 @@ from solvers.algorithms.exits._common import Plan, argbest, best_placement, plac
 from solvers.algorithms.exits.dp import global_threshold_sweep, is_nested, pass_matrix
 from solvers.algorithms.exits.heuristics import sweep_exit
 from solvers.algorithms.exits.rates import rate_model_dp, rate_model_enumerate, rate_model_latency
+from tests.helpers import examples
 
 
 def key_of(problem, res, n_kept):
@@ -37,7 +38,7 @@ def problem_and_plan(draw, **kw):
     return problem, Plan(problem, place, kept, tau)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(problem_and_plan())
 def test_best_placement_is_the_fastest(case):
     problem, plan = case
@@ -49,7 +50,7 @@ def test_best_placement_is_the_fastest(case):
     assert math.isclose(float(counts @ problem.exit_latency_ms(place, plan.kept)), best, rel_tol=1e-12, abs_tol=1e-9)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(problem_and_plan(), st.integers(0, 3))
 def test_sweep_exit_is_an_exact_1d_search(case, e):
     problem, plan = case
@@ -72,7 +73,7 @@ def test_sweep_exit_is_an_exact_1d_search(case, e):
     assert math.isclose(viol, best[0], abs_tol=1e-9) and math.isclose(obj, best[1], rel_tol=1e-12, abs_tol=1e-9)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(problem_and_plan())
 def test_global_threshold_sweep_tries_every_breakpoint(case):
     problem, plan = case
@@ -91,7 +92,7 @@ def test_global_threshold_sweep_tries_every_breakpoint(case):
     assert math.isclose(got[0], best[0], abs_tol=1e-9) and math.isclose(got[1], best[1], rel_tol=1e-12, abs_tol=1e-9)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(exit_problems(max_samples=15, dp_exact=True))
 def test_dp_exact_strategy_gives_nested_pass_sets(problem):
     tau = np.array([problem.exits[e].threshold for e in range(problem.n_exits - 1)], dtype=float)
@@ -108,7 +109,7 @@ def test_argbest_is_lexicographic():
     assert argbest([1.0, 0.0, 0.0], [0.0, 5.0, 3.0]) == 2
 
 
-@settings(max_examples=80)
+@settings(max_examples=examples(80))
 @given(exit_problems(max_samples=2, max_exits=4, max_nodes=3, max_blocks=5, constrained=False),
        st.lists(st.sampled_from((0.0, 0.1, 0.25, 0.5, 0.9, 1.0)), min_size=3, max_size=3),
        st.one_of(st.none(), st.integers(0, 3)))

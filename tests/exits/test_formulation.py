@@ -17,7 +17,7 @@ import formulations
 from formulations.errors import InfeasibleAssignmentError, InstanceError
 from formulations.exits import ExitProblem
 from formulations.exits.strategies import exit_problems
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, examples
 
 BROKEN = FIXTURES / "broken" / "exits"
 
@@ -78,7 +78,7 @@ def problems_and_plans(draw):
     return problem, {"placement": place, "thresholds": thresholds}
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(problems_and_plans())
 def test_evaluator_matches_the_formula_sample_by_sample(case):
     problem, plan = case
@@ -167,7 +167,7 @@ def test_fixed_threshold_is_enforced():
         p.evaluate({"placement": [0, 0], "thresholds": {"e1": 0.5}})
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(exit_problems(max_samples=10))
 def test_round_trip_through_dict_and_json(problem):
     again = ExitProblem.from_dict(json.loads(json.dumps(problem.to_dict())))

@@ -16,6 +16,7 @@ from formulations.exits.strategies import exit_problems
 from solvers.algorithms.exits._common import placements
 from solvers.algorithms.exits.dp import rates_plan
 from solvers.algorithms.exits.rates import (
+from tests.helpers import examples
     estimate_rates,
     rate_model_accuracy,
     rate_model_brute_force,
@@ -71,7 +72,7 @@ def _assert_same(problem, rates, accuracies, got, ref, **kw):
         assert math.isclose(got.accuracy, ref.accuracy, abs_tol=1e-12)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(rate_models(), st.one_of(st.none(), st.sampled_from(PROBS)), st.one_of(st.none(), st.integers(0, 3)))
 def test_latency_with_floor_equals_enumeration(model, accuracy_min, max_exits):
     problem, rates, accuracies = model
@@ -81,7 +82,7 @@ def test_latency_with_floor_equals_enumeration(model, accuracy_min, max_exits):
     _assert_same(problem, rates, accuracies, got, ref, **kw)
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(rate_models(), st.floats(0.0, 1.5), st.one_of(st.none(), st.integers(0, 3)))
 def test_accuracy_objective_equals_enumeration(model, frac, max_exits):
     problem, rates, accuracies = model
@@ -94,7 +95,7 @@ def test_accuracy_objective_equals_enumeration(model, frac, max_exits):
     _assert_same(problem, rates, accuracies, got, ref, **kw)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(rate_models(), st.one_of(st.none(), st.integers(0, 3)))
 def test_front_is_the_pareto_front_of_enumeration(model, max_exits):
     problem, rates, accuracies = model
@@ -111,7 +112,7 @@ def test_front_is_the_pareto_front_of_enumeration(model, max_exits):
     assert math.isclose(acc[-1], top.accuracy, abs_tol=1e-12)
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(rate_models(), st.sampled_from(PROBS), st.integers(1, 4))
 def test_shortlist_starts_at_the_model_optimum(model, accuracy_min, width):
     problem, rates, accuracies = model
@@ -142,7 +143,7 @@ def test_floor_changes_the_plan_on_a_hand_checked_chain():
     assert rate_model_plan(problem, rates, accuracies, objective="accuracy", latency_max_ms=5.0) is None
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(exit_problems(max_samples=20, max_exits=4, max_nodes=2, max_blocks=4))
 def test_estimated_rates_are_pass_fractions_and_passer_accuracies(problem):
     tau = np.array([float(np.median(problem.confidence[:, e])) for e in range(problem.n_exits - 1)])
@@ -170,7 +171,7 @@ def test_model_arguments_are_checked():
         rate_model_plan(problem, [0.5], [0.5, 0.5], objective="speed", accuracy_min=0.1)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(exit_problems(max_samples=30, max_exits=4, max_nodes=3, max_blocks=5))
 def test_dp_rate_model_stays_a_heuristic_on_samples(problem):
     ref = solvers.solve(problem, method="brute_force")

@@ -14,6 +14,7 @@ from formulations.exits.strategies import exit_problems
 from solvers.algorithms.exits import lagrangian_bound
 from solvers.algorithms.exits._common import plan_of
 from solvers.registry import methods
+from tests.helpers import examples
 
 KIND = "exits"
 EXACT = [m.name for m in methods(KIND) if m.exact and not m.oracle]
@@ -35,7 +36,7 @@ def check_solution(problem, sol):
         assert close(sol.objective, problem.evaluate(sol.assignment).objective)
 
 
-@settings(max_examples=250)
+@settings(max_examples=examples(250))
 @given(exit_problems(max_samples=30, max_exits=4, max_nodes=3, max_blocks=5))
 def test_exact_methods_equal_brute_force(problem):
     oracle = solvers.solve(problem, method="brute_force")
@@ -50,7 +51,7 @@ def test_exact_methods_equal_brute_force(problem):
         check_solution(problem, sol)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(exit_problems(max_samples=30, max_exits=4, max_nodes=3, max_blocks=5, dp_exact=True))
 def test_dp_equals_exact_where_its_condition_holds(problem):
     ref = solvers.solve(problem, method="brute_force")
@@ -62,7 +63,7 @@ def test_dp_equals_exact_where_its_condition_holds(problem):
         assert "exact DP" in sol.message
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(exit_problems(max_samples=30, max_exits=4, max_nodes=3, max_blocks=5))
 def test_heuristics_never_beat_optimum_and_bound_holds(problem):
     ref = solvers.solve(problem, method="brute_force")
@@ -86,7 +87,7 @@ def test_heuristics_never_beat_optimum_and_bound_holds(problem):
         assert better_or_equal(problem, g.objective, base.result.objective)
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(exit_problems(max_samples=30, max_exits=4, max_nodes=3, max_blocks=5, constrained=True))
 def test_lagrangian_bound_never_crosses_optimum(problem):
     ref = solvers.solve(problem, method="brute_force")
@@ -160,7 +161,7 @@ def test_default_method_is_exact_and_front_end_rejects_other_kinds():
         solvers.exits(problem, method="nope")
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(exit_problems(max_samples=30, max_exits=4, max_nodes=3, max_blocks=5, nested=False))
 def test_dp_never_better_than_optimum_off_its_condition(problem):
     ref = solvers.solve(problem, method="brute_force")
@@ -172,7 +173,7 @@ def test_dp_never_better_than_optimum_off_its_condition(problem):
         assert close(sol.objective, ref.objective)
 
 
-@settings(max_examples=80)
+@settings(max_examples=examples(80))
 @given(exit_problems(max_samples=30, max_exits=4, max_nodes=3, max_blocks=5))
 def test_dp_rate_model_is_a_feasible_heuristic(problem):
     ref = solvers.solve(problem, method="brute_force")

@@ -14,7 +14,7 @@ from formulations.offloading.simulator import drift_check, simulate
 from formulations.offloading.strategies import slot_views, tiny_offloading
 from solvers.algorithms.offloading import BASELINES, DriftPlusPenalty
 from solvers.algorithms.offloading.dpp import slot_objective
-from tests.helpers import INSTANCES
+from tests.helpers import INSTANCES, examples
 
 INST = INSTANCES / "offloading"
 
@@ -36,7 +36,7 @@ def brute_force_slot(problem, view, v):
     return best
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(st.data(), tiny_offloading(max_states=2), st.sampled_from([0.5, 1.0, 3.0, 10.0]))
 def test_per_slot_choice_equals_brute_force(data, problem, v):
     view = data.draw(slot_views(problem))
@@ -158,7 +158,7 @@ def test_dpp_rejects_bad_v():
 CHECKED = []
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(tiny_offloading(max_states=2))
 def test_dpp_bound_on_random_instances(problem):
     """On random tiny instances with slack: p* - margin <= dpp's average cost <= p* + B/V + margin."""

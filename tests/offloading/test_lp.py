@@ -9,6 +9,7 @@ from formulations.offloading.lp import capacity_slack
 from formulations.offloading.strategies import tiny_offloading
 from solvers.algorithms.offloading.brute_force import deterministic_policies
 from solvers.registry import methods
+from tests.helpers import examples
 
 EXACT = [m.name for m in methods("offloading") if m.exact and not m.oracle]
 
@@ -20,7 +21,7 @@ def test_registry_lists_the_methods():
     assert solvers.registry.default_method(type("P", (), {"kind": "offloading"})()) == "stationary_lp"
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(tiny_offloading())
 def test_exact_methods_equal_brute_force(problem):
     oracle = solvers.solve(problem, method="brute_force")
@@ -37,7 +38,7 @@ def test_exact_methods_equal_brute_force(problem):
                 assert sol.objective <= best + 1e-6
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(tiny_offloading())
 def test_every_feasible_deterministic_policy_costs_at_least_p_star(problem):
     """Independent check without any LP on the oracle side: every feasible deterministic policy costs >= p*."""
@@ -49,7 +50,7 @@ def test_every_feasible_deterministic_policy_costs_at_least_p_star(problem):
             assert problem.evaluate({"local": local, "send": [send[k, : l.n_states] for k, l in enumerate(problem.links)]}) >= sol.objective - 1e-6
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(tiny_offloading())
 def test_slack_sign_matches_feasibility(problem):
     eps = capacity_slack(problem)

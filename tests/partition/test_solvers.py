@@ -10,6 +10,7 @@ import solvers
 from formulations import PartitionProblem
 from formulations.partition.strategies import partition_problems
 from solvers.registry import methods
+from tests.helpers import examples
 
 EXACT = [m.name for m in methods("partition") if m.exact and not m.oracle]
 ALL = [m.name for m in methods("partition")]
@@ -100,7 +101,7 @@ def test_networkx_backend_agrees(problem):
     assert approx(a.objective, b.objective)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(partition_problems(max_layers=10), st.lists(st.floats(0.05, 2000), min_size=1, max_size=4))
 def test_bandwidth_map_agrees_with_solving(problem, probes):
     if problem.infeasibility_reason():
