@@ -15,7 +15,7 @@ methods(kind)
 from .registry import MethodResult, front_end, get_method, methods, solve
 from .solution import Solution, Status
 
-partition = front_end("partition", "qdmp")
+partition = front_end("partition")  # default: qdmp (ilp with a budget); k-tier: mincut (ilp with constraints)
 partition.__name__ = "partition"
 partition.__doc__ = """Solve a :class:`~formulations.partition.PartitionProblem`.
 
@@ -57,6 +57,13 @@ offloading = front_end("offloading")
 offloading.__doc__ = "Solve an online-offloading problem (see ``solvers.algorithms.offloading``)."
 
 
+def pareto(problem, **kwargs):
+    """See :func:`solvers.pareto.pareto` (exact latency-energy Pareto front of a k-tier instance)."""
+    from .pareto import pareto as _pareto
+
+    return _pareto(problem, **kwargs)
+
+
 def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     """See :func:`solvers.algorithms.partition.bandwidth.bandwidth_map`."""
     from .algorithms.partition.bandwidth import bandwidth_map as _bandwidth_map
@@ -64,4 +71,4 @@ def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
 
-__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "methods", "get_method", "Solution", "Status", "MethodResult"]
+__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult"]

@@ -292,6 +292,10 @@ class PartitionProblem:
         InstanceError
             Naming ``file`` (if given) and the invalid field.
         """
+        from .tiers import TieredPartitionProblem, is_tiered_data  # k-tier form (docs/tiers.md)
+
+        if cls is PartitionProblem and is_tiered_data(data):
+            return TieredPartitionProblem.from_dict(data, file=file, base_dir=base_dir)
         with naming_file(file):
             check_header(data, "partition")
             reject_unknown(data, _TOP_FIELDS, "<root>")

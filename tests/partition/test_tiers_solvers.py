@@ -1,0 +1,76 @@
+"""k-tier partition methods against brute force over every monotone tier assignment."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import solvers
+from formulations.partition import PartitionProblem, TieredPartitionProblem
+from formulations.partition.strategies import partition_problems
+from formulations.partition.tier_cutgraph import objective_terms
+from formulations.partition.tier_strategies import tiered_instances
+from solvers.algorithms.partition.tier_brute_force import monotone_assignments
+
+
+def close(a, b):
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def check_against_brute_force(problem, method):
+    truth = solvers.solve(problem, method="brute_force")
+    sol = solvers.solve(problem, method=method)
+    assert sol.status.value == truth.status.value, (sol.message, truth.message)
+    if truth.status.value == "optimal":
+        assert close(sol.objective, truth.objective), (sol.objective, truth.objective)
+        assert sol.bound <= sol.objective + 1e-6 * max(1.0, sol.objective)
+        assert sol.bound <= truth.objective + 1e-6 * max(1.0, truth.objective)
+        assert problem.is_feasible(sol.assignment)
+
+
+@given(tiered_instances())
+def test_mincut_equals_brute_force(problem):
+    check_against_brute_force(problem, "mincut")
+
+
+@given(tiered_instances(constraints=True))
+def test_ilp_equals_brute_force_with_constraints(problem):
+    check_against_brute_force(problem, "ilp")
+
+
+@settings(max_examples=30)
+@given(tiered_instances(n_tiers=(3, 4), constraints=True), st.data())
+def test_ilp_with_limits_at_attained_values(problem, data):
+    """Limits equal to values some assignment attains (the boundary case of the float check)."""
+    points = [problem.measures(t) for t in monotone_assignments(problem) if not problem.structural_violations(t)]
+    if not points:
+        return
+    latency, energy, _ = data.draw(st.sampled_from(points))
+    limits = {"latency_max_ms": latency}
+    if problem.energy is not None and data.draw(st.booleans()):
+        limits = {"energy_max_mj": energy}
+    check_against_brute_force(problem.replace(constraints=limits), "ilp")
+
+
+@given(tiered_instances(objectives=("weighted",)))
+def test_cost_decomposition_matches_the_evaluator(problem):
+    a, b = problem.objective_weights
+    terms = objective_terms(problem, a, b)
+    for tiers in list(monotone_assignments(problem))[:50]:
+        latency, energy, _ = problem.measures(tiers)
+        assert close(terms.value(problem, tiers), a * latency + b * energy)
+
+
+@given(partition_problems())
+def test_two_tiers_equal_the_partition_solver(problem):
+    if problem.device_budget:
+        return
+    tiered = TieredPartitionProblem.from_partition(problem)
+    old = solvers.partition(problem)
+    new = solvers.partition(tiered)
+    assert new.status.value == old.status.value
+    if old.status.value == "optimal":
+        assert close(new.objective, old.objective)
+        mask = problem.device_mask(set(new.assignment["device"]))
+        assert close(problem.latency(mask), old.objective)
