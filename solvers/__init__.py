@@ -57,18 +57,13 @@ offloading = front_end("offloading")
 offloading.__doc__ = "Solve an online-offloading problem (see ``solvers.algorithms.offloading``)."
 
 
-def pareto(problem, **kwargs):
-    """See :func:`solvers.pareto.pareto` (exact latency-energy Pareto front of a k-tier instance)."""
-    from .pareto import pareto as _pareto
-
-    return _pareto(problem, **kwargs)
-
-
 def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     """See :func:`solvers.algorithms.partition.bandwidth.bandwidth_map`."""
     from .algorithms.partition.bandwidth import bandwidth_map as _bandwidth_map
 
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
+
+from .pareto import pareto  # noqa: E402  (exact latency-energy front of k-tier instances; binds the function, not the module)
 
 __all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult"]

@@ -11,7 +11,7 @@ from formulations.partition import PartitionProblem, TieredPartitionProblem
 from formulations.partition.strategies import partition_problems
 from formulations.partition.tier_cutgraph import objective_terms
 from formulations.partition.tier_strategies import tiered_instances
-from solvers.algorithms.partition.tier_brute_force import monotone_assignments
+from solvers.algorithms.partition.tier_brute_force import brute_force_front, monotone_assignments
 
 
 def close(a, b):
@@ -74,3 +74,40 @@ def test_two_tiers_equal_the_partition_solver(problem):
         assert close(new.objective, old.objective)
         mask = problem.device_mask(set(new.assignment["device"]))
         assert close(problem.latency(mask), old.objective)
+
+
+def hull_vertices(points):
+    """Indices of the vertices of the lower-left convex hull of (latency, energy) points sorted by latency."""
+    hull = []
+    for i, (x, y) in enumerate(points):
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = points[hull[-2]], points[hull[-1]]
+            if (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1) <= 0:  # not a strict left turn: drop the middle
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return hull
+
+
+@settings(max_examples=40)
+@given(tiered_instances(objectives=("latency", "energy"), constraints=True))
+def test_pareto_front_equals_brute_force_front(problem):
+    truth = brute_force_front(problem)
+    front = solvers.pareto(problem)
+    got = [(s.details["latency_ms"], s.details["energy_mj"]) for s in front]
+    assert got == [(lat, en) for lat, en, _ in truth]  # dyadic data: exact equality
+    for sol in front:
+        value = problem.evaluate(sol.assignment)
+        assert (value.latency_ms, value.energy_mj) == (sol.details["latency_ms"], sol.details["energy_mj"])
+    hull = hull_vertices(got)
+    for i, sol in enumerate(front):
+        if i in hull:
+            assert sol.details["supported"], (i, got)
+        if sol.details["supported"] and 0 < i < len(got) - 1:
+            # on or below the chord of its neighbours' hull vertices
+            left = max(h for h in hull if h <= i)
+            right = min(h for h in hull if h >= i)
+            if left != right:
+                (x1, y1), (x2, y2), (x, y) = got[left], got[right], got[i]
+                assert (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1) <= 1e-9
