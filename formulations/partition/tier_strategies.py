@@ -23,7 +23,7 @@ def _quarters(st, high: int):
 
 def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy: bool = True,
                      objectives=("latency", "energy", "weighted"), constraints: bool = False,
-                     pins: bool = True):
+                     pins: bool = True, budget: bool = False):
     """A strategy of :class:`TieredPartitionProblem` instances.
 
     Parameters
@@ -40,6 +40,8 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
         Sometimes draw ``latency_max_ms`` / ``energy_max_mj`` (0..120).
     pins : bool
         Sometimes pin a few layers.
+    budget : bool
+        Give layers ``memory_bytes`` (0..10) and a tier-0 ``device_budget`` (0..30).
 
     Notes
     -----
@@ -63,7 +65,8 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
         for i in range(n):
             ms = tuple(draw(_quarters(st, 20)) for _ in range(k))
             mj = draw(st.none() | _quarters(st, 30)) if with_energy else None
-            layers.append(TierLayer(names[i], ms, 125 * draw(st.integers(0, 40)), device_mj=mj))
+            memory = draw(st.integers(0, 10)) if budget else None
+            layers.append(TierLayer(names[i], ms, 125 * draw(st.integers(0, 40)), device_mj=mj, memory_bytes=memory))
         order = draw(st.permutations(range(n)))
         layers = [layers[i] for i in order]
         links = [
@@ -92,6 +95,7 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
         return TieredPartitionProblem(
             [f"T{j}" for j in range(k)], layers, edges, links, pinned=pinned, energy=power,
             objective=objective, constraints=limits, name="random",
+            device_budget={"memory_bytes": draw(st.integers(0, 30))} if budget else None,
         )
 
     return build()

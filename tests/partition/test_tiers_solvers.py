@@ -1,6 +1,12 @@
-"""k-tier partition methods against brute force over every monotone tier assignment."""
+"""k-tier partition methods against brute force over every monotone tier assignment.
+
+Example counts follow the Hypothesis profile (tests/conftest.py); set
+``TIERS_EXAMPLES=N`` to run every property here on N examples (the
+"thousands of random instances" check of docs/tiers.md).
+"""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -12,6 +18,15 @@ from formulations.partition.strategies import partition_problems
 from formulations.partition.tier_cutgraph import objective_terms
 from formulations.partition.tier_strategies import tiered_instances
 from solvers.algorithms.partition.tier_brute_force import brute_force_front, monotone_assignments
+
+
+EXAMPLES = int(os.environ.get("TIERS_EXAMPLES", "0"))
+
+
+def examples(default=None):
+    """``settings(max_examples=...)``: ``TIERS_EXAMPLES`` if set, else ``default`` (else the profile's)."""
+    count = EXAMPLES or default
+    return settings(max_examples=count) if count else (lambda f: f)
 
 
 def close(a, b):
@@ -29,17 +44,19 @@ def check_against_brute_force(problem, method):
         assert problem.is_feasible(sol.assignment)
 
 
+@examples()
 @given(tiered_instances())
 def test_mincut_equals_brute_force(problem):
     check_against_brute_force(problem, "mincut")
 
 
+@examples(40)
 @given(tiered_instances(constraints=True))
 def test_ilp_equals_brute_force_with_constraints(problem):
     check_against_brute_force(problem, "ilp")
 
 
-@settings(max_examples=30)
+@examples(20)
 @given(tiered_instances(n_tiers=(3, 4), constraints=True), st.data())
 def test_ilp_with_limits_at_attained_values(problem, data):
     """Limits equal to values some assignment attains (the boundary case of the float check)."""
@@ -53,6 +70,7 @@ def test_ilp_with_limits_at_attained_values(problem, data):
     check_against_brute_force(problem.replace(constraints=limits), "ilp")
 
 
+@examples(30)
 @given(tiered_instances(objectives=("weighted",)))
 def test_cost_decomposition_matches_the_evaluator(problem):
     a, b = problem.objective_weights
@@ -62,6 +80,7 @@ def test_cost_decomposition_matches_the_evaluator(problem):
         assert close(terms.value(problem, tiers), a * latency + b * energy)
 
 
+@examples(40)
 @given(partition_problems())
 def test_two_tiers_equal_the_partition_solver(problem):
     if problem.device_budget:
@@ -90,7 +109,7 @@ def hull_vertices(points):
     return hull
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(tiered_instances(objectives=("latency", "energy"), constraints=True))
 def test_pareto_front_equals_brute_force_front(problem):
     truth = brute_force_front(problem)
@@ -111,3 +130,38 @@ def test_pareto_front_equals_brute_force_front(problem):
             if left != right:
                 (x1, y1), (x2, y2), (x, y) = got[left], got[right], got[i]
                 assert (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1) <= 1e-9
+
+
+@examples(25)
+@given(tiered_instances(n_tiers=(2, 3), budget=True, constraints=True))
+def test_ilp_with_device_budgets_equals_brute_force(problem):
+    check_against_brute_force(problem, "ilp")
+
+
+@examples(15)
+@given(tiered_instances(n_tiers=(2, 3), objectives=("energy",), budget=True, pins=False))
+def test_pareto_front_with_a_budget(problem):
+    truth = brute_force_front(problem)
+    got = [(s.details["latency_ms"], s.details["energy_mj"]) for s in solvers.pareto(problem)]
+    assert got == [(lat, en) for lat, en, _ in truth]
+
+
+@examples(20)
+@given(tiered_instances(n_tiers=(3,)))
+def test_networkx_backend_agrees(problem):
+    if problem.infeasibility_reason():
+        return
+    fast = solvers.solve(problem, method="mincut")
+    slow = solvers.solve(problem, method="mincut", backend="networkx")
+    assert close(fast.objective, slow.objective)
+
+
+def test_mincut_refuses_constraints_and_budgets():
+    from formulations import load
+    from tests.helpers import INSTANCES
+
+    problem = load(INSTANCES / "partition" / "tiers" / "worked_example.json")
+    with pytest.raises(ValueError, match="ilp"):
+        solvers.solve(problem.replace(constraints={"latency_max_ms": 100}), method="mincut")
+    assert solvers.solve(problem.replace(constraints={"latency_max_ms": 100})).method == "ilp"
+    assert solvers.partition(problem).method == "mincut"
