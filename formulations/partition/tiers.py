@@ -755,6 +755,24 @@ class TieredPartitionProblem(Problem):
             kwargs.pop("tiers"), kwargs.pop("layers"), kwargs.pop("edges"), kwargs.pop("links"), **kwargs
         )
 
+    def with_network(self, *, uplink_mbps=None, downlink_mbps=None, rtt_ms=None) -> "TieredPartitionProblem":
+        """A copy with fields of link 0 (tier 0 to tier 1) replaced (``None`` keeps a field).
+
+        The CLI's ``--uplink-mbps/--downlink-mbps/--rtt-ms`` use this. The
+        ``energy`` powers are kept as they are (rescale them with
+        :meth:`replace` if they depend on the rate).
+        """
+        first = self.links[0]
+        link = Link(
+            first.uplink_mbps if uplink_mbps is None else uplink_mbps,
+            first.downlink_mbps if downlink_mbps is None else downlink_mbps,
+            first.rtt_ms if rtt_ms is None else rtt_ms,
+        )
+        try:
+            return self.replace(links=(link, *self.links[1:]))
+        except InstanceError as exc:  # name the field as the two-tier form does
+            raise InstanceError(exc.message, field=(exc.field or "").replace("links[0].", "")) from None
+
     def __repr__(self) -> str:
         return (
             f"TieredPartitionProblem(name={self.name!r}, tiers={list(self.tiers)}, layers={self.n_layers}, "

@@ -161,3 +161,13 @@ def test_energy_objective_needs_an_energy_model():
     del data["energy"]
     with pytest.raises(InstanceError, match="energy"):
         formulations.load_dict(data)
+
+
+def test_with_network_changes_link_zero_only():
+    p = worked()
+    q = p.with_network(uplink_mbps=80, rtt_ms=1)
+    assert q.links[0].uplink_mbps == 80 and q.links[0].rtt_ms == 1 and q.links[1] == p.links[1]
+    assert q.evaluate({"phone": ["input"], "cloud": ["conv1", "conv2", "conv3", "fc"]}).terms["uplink_ms"][0] == 40.0
+    with pytest.raises(InstanceError) as info:
+        p.with_network(uplink_mbps=0)
+    assert info.value.field == "network.uplink_mbps"
