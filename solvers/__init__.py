@@ -15,7 +15,7 @@ methods(kind)
 from .registry import MethodResult, front_end, get_method, methods, solve
 from .solution import Solution, Status
 
-partition = front_end("partition", "qdmp")
+partition = front_end("partition")  # default: qdmp (ilp with a budget); k-tier: mincut (ilp with constraints)
 partition.__name__ = "partition"
 partition.__doc__ = """Solve a :class:`~formulations.partition.PartitionProblem`.
 
@@ -64,4 +64,6 @@ def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
 
-__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "methods", "get_method", "Solution", "Status", "MethodResult"]
+from .pareto import pareto  # noqa: E402  (exact latency-energy front of k-tier instances; binds the function, not the module)
+
+__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult"]

@@ -32,6 +32,7 @@ SOLVER_PACKAGES: dict[str, str] = {
     "exits": "solvers.algorithms.exits",
     "pipeline": "solvers.algorithms.pipeline",
     "offloading": "solvers.algorithms.offloading",
+    "tiers": "solvers.algorithms.partition.tiers",  # k-tier partitions (solver_kind "tiers")
 }
 
 _REGISTRY: dict[str, dict[str, "Method"]] = {}
@@ -110,12 +111,18 @@ def methods(kind: str) -> list[Method]:
     return list(_load(kind).values())
 
 
+def solver_kind(problem) -> str:
+    """The registry kind of ``problem``: its ``solver_kind`` if it has one, else its ``kind``."""
+    return getattr(problem, "solver_kind", None) or problem.kind
+
+
 def default_method(problem) -> str:
     """The default method name for ``problem`` (may depend on the instance)."""
-    _load(problem.kind)
-    chooser = _CHOOSERS.get(problem.kind)
+    kind = solver_kind(problem)
+    _load(kind)
+    chooser = _CHOOSERS.get(kind)
     choice = chooser(problem) if chooser else None
-    return choice or _DEFAULTS[problem.kind]
+    return choice or _DEFAULTS[kind]
 
 
 def register_default_chooser(kind: str, chooser: Callable[[Any], str | None]) -> None:
@@ -156,7 +163,7 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
     if options and method is None:
         raise TypeError(f"options {sorted(options)} need an explicit `method`")
     name = method or default_method(problem)
-    meth = get_method(problem.kind, name)
+    meth = get_method(solver_kind(problem), name)
     if time_limit is not None and not (time_limit > 0):
         raise ValueError(f"`time_limit` must be > 0, got {time_limit!r}")
     start = time.perf_counter()

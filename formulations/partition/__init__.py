@@ -5,5 +5,7 @@ this package hold the kind's models, strategies and helpers.
 """
 
 from .problem import Layer, Network, PartitionProblem, RESOURCE_FIELDS, transfer_ms
+from .tiers import EnergyModel, Link, TierLayer, TieredPartitionProblem
 
-__all__ = ['Layer', 'Network', 'PartitionProblem', 'RESOURCE_FIELDS', 'transfer_ms']
+__all__ = ['Layer', 'Network', 'PartitionProblem', 'RESOURCE_FIELDS', 'transfer_ms',
+           'TieredPartitionProblem', 'TierLayer', 'Link', 'EnergyModel']

@@ -292,7 +292,7 @@ class PartitionProblem(Problem):
                 raise InstanceError(f"unknown side {side!r}; use 'device' or 'server'", field="pinned")
             names = as_list(names, f"pinned.{side}")
             for k, nm in enumerate(names):
-                if nm not in self.index:
+                if not isinstance(nm, str) or nm not in self.index:
                     raise InstanceError(f"unknown layer {nm!r}", field=f"pinned.{side}[{k}]")
             out[side] = tuple(dict.fromkeys(names))
         both = set(out["device"]) & set(out["server"])
@@ -322,6 +322,10 @@ class PartitionProblem(Problem):
         InstanceError
             Naming ``file`` (if given) and the invalid field.
         """
+        from .tiers import TieredPartitionProblem, is_tiered_data  # k-tier form (docs/tiers.md)
+
+        if cls is PartitionProblem and is_tiered_data(data):
+            return TieredPartitionProblem.from_dict(data, file=file, base_dir=base_dir)
         with naming_file(file):
             check_header(data, "partition")
             reject_unknown(data, _TOP_FIELDS, "<root>")

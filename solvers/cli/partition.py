@@ -1,6 +1,8 @@
-"""``coinfer bandwidth-map``: the optimal partition as a function of uplink bandwidth.
+"""``coinfer bandwidth-map``: the optimal partition as a function of uplink bandwidth;
+``coinfer pareto``: the latency-energy Pareto front of a k-tier instance.
 
 coinfer bandwidth-map FILE [--min MBPS] [--max MBPS] [--method M] [--json]
+coinfer pareto FILE [--time-limit S] [--json]
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import json
 
 from .framework import EXIT_OK, UsageError, fmt_number, format_table
 
-__all__ = ["add_commands", "cmd_bandwidth_map"]
+__all__ = ["add_commands", "cmd_bandwidth_map", "cmd_pareto"]
 
 
 def cmd_bandwidth_map(args) -> int:
@@ -17,8 +19,8 @@ def cmd_bandwidth_map(args) -> int:
     import solvers
 
     problem = formulations.load(args.file)
-    if problem.kind != "partition":
-        raise UsageError(f"bandwidth-map needs a partition instance, got {problem.kind!r}")
+    if problem.kind != "partition" or getattr(problem, "solver_kind", None) == "tiers":
+        raise UsageError("bandwidth-map needs a two-tier partition instance (for k tiers see `coinfer pareto`)")
     try:
         bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
     except ValueError as exc:
@@ -50,8 +52,48 @@ def cmd_bandwidth_map(args) -> int:
     return EXIT_OK
 
 
+def cmd_pareto(args) -> int:
+    import formulations
+    import solvers
+
+    problem = formulations.load(args.file)
+    if getattr(problem, "solver_kind", None) != "tiers" or problem.energy is None:
+        raise UsageError(f"{args.file}: pareto needs a k-tier partition instance with an `energy` model")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise UsageError("--time-limit must be > 0")
+    front = solvers.pareto(problem, time_limit=args.time_limit)
+    if args.json:
+        print(json.dumps([sol.to_dict() for sol in front], indent=1))
+        return EXIT_OK
+    rows = [
+        {
+            "i": str(i),
+            "lat": fmt_number(sol.details["latency_ms"], 3),
+            "en": fmt_number(sol.details["energy_mj"], 3),
+            "tiers": "/".join(map(str, sol.details["layers_per_tier"])),
+            "sup": "yes" if sol.details["supported"] else "no",
+        }
+        for i, sol in enumerate(front)
+    ]
+    cols = [
+        ("i", "#", ">"),
+        ("lat", "Latency(ms)", ">"),
+        ("en", "Energy(mJ)", ">"),
+        ("tiers", "Layers " + "/".join(problem.tiers), ">"),
+        ("sup", "Supported", ">"),
+    ]
+    print(format_table(rows, cols))
+    print(f"  points: {len(front)}  supported: {sum(s.details['supported'] for s in front)}")
+    return EXIT_OK
+
+
 def add_commands(sub) -> None:
-    """Register ``bandwidth-map``."""
+    """Register ``bandwidth-map`` and ``pareto``."""
+    p = sub.add_parser("pareto", help="exact latency-energy Pareto front of a k-tier partition instance")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per CP-SAT step")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pareto)
     p = sub.add_parser("bandwidth-map", help="optimal partition as a function of uplink bandwidth")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--min", type=float, default=0.1, metavar="MBPS")

@@ -1,0 +1,200 @@
+"""The k-tier partition problem as a CP-SAT integer program.
+
+Variables (booleans): ``x[v][B] = 1`` iff ``t(v) >= B`` (``B = 1..k-1``);
+``y[u][B] = 1`` iff ``u`` sends its output over link ``B-1``; ``z[B] = 1``
+iff link ``B-1`` is used (its RTT is paid). Constraints::
+
+    x[v][B+1] <= x[v][B]                 nested tiers
+    x[u][B] <= x[w][B]                    every edge u -> w (outward only)
+    y[u][B] >= x[w][B] - x[u][B]          every edge u -> w
+    z[B] >= x[v][B]                       every output v
+    x[v][1] = 0 for inputs; pins fix x[v][.]
+    sum_v r[v] (1 - x[v][1]) <= budget_r  device_budget
+    LAT <= latency_max_ms,  EN <= energy_max_mj   (constraints)
+
+where a linear objective with coefficients :class:`TermCosts` is
+``sum_v c[v][0] + sum_B (c[v][B] - c[v][B-1]) x[v][B] + sum up*y + sum down*x
++ sum rtt*z``. The latency ``LAT``, energy ``EN`` and the objective each get
+their own floor-scaled integer coefficients (:mod:`formulations.scaling`):
+every integer value is at most the float value times its unit, so the
+integer optimum is a proven lower bound, and a constraint on the floored
+value is a relaxation (it keeps every truly feasible assignment; a solver
+re-checks the result in floats).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scaling import scale_ms
+from .ilp import _resource_ints
+from .tier_cutgraph import TermCosts, objective_terms
+from .tiers import TOLERANCE
+
+__all__ = ["TierModel", "IntTerms", "build_tier_cpsat", "int_terms"]
+
+
+@dataclass(frozen=True)
+class IntTerms:
+    """A :class:`TermCosts` floor-scaled to integers (``units`` per unit of the objective)."""
+
+    costs: TermCosts
+    units: int
+
+    def value(self, problem, tiers: np.ndarray) -> int:
+        """Integer value of a tier vector (exact integer arithmetic)."""
+        return int(round(self.costs.value(problem, tiers)))
+
+
+def int_terms(costs: TermCosts) -> IntTerms:
+    """Floor-scale every coefficient of ``costs`` with one common unit."""
+    parts = [costs.tier_cost.ravel(), costs.up.ravel(), costs.down.ravel(), costs.rtt.ravel()]
+    ints, units = scale_ms(np.concatenate(parts), reserve=4)
+    out, start = [], 0
+    for arr in (costs.tier_cost, costs.up, costs.down, costs.rtt):
+        out.append(ints[start : start + arr.size].reshape(arr.shape))
+        start += arr.size
+    return IntTerms(TermCosts(*out), units)
+
+
+@dataclass
+class TierModel:
+    """A CP-SAT model of a k-tier instance and its variables and integer expressions.
+
+    Attributes
+    ----------
+    model : CpModel
+    x : list of list
+        ``x[v][B - 1]`` is the variable of ``t(v) >= B``.
+    latency, energy, objective : IntTerms or None
+        The integer coefficients (``energy`` None without an energy model).
+    latency_expr, energy_expr, objective_expr : linear expressions or None
+    """
+
+    model: object
+    x: list
+    latency: IntTerms
+    energy: IntTerms | None
+    objective: IntTerms
+    latency_expr: object
+    energy_expr: object
+    objective_expr: object
+
+    def tiers(self, solver) -> np.ndarray:
+        """Tier vector of the solver's current solution."""
+        return np.array([sum(int(solver.value(var)) for var in row) for row in self.x], dtype=np.int64)
+
+    def hint(self, tiers: np.ndarray) -> None:
+        """Add a solution hint (warm start)."""
+        for v, row in enumerate(self.x):
+            for b, var in enumerate(row):
+                self.model.add_hint(var, int(tiers[v]) > b)
+
+    def forbid(self, tiers: np.ndarray) -> None:
+        """Exclude exactly this tier vector (a no-good cut)."""
+        lits = []
+        for v, row in enumerate(self.x):
+            for b, var in enumerate(row):
+                lits.append(var.Not() if int(tiers[v]) > b else var)
+        self.model.add_bool_or(lits)
+
+
+def _limit_int(limit: float, units: int) -> int:
+    """The integer cap of a float limit (with the evaluator's tolerance): a relaxation."""
+    return int(math.floor((limit + TOLERANCE * max(1.0, limit)) * units))
+
+
+def _expression(problem, x, y, z, terms: IntTerms):
+    c = terms.costs
+    n_bounds = problem.n_tiers - 1
+    expr = 0 * x[0][0] + int(c.tier_cost[:, 0].sum())  # a linear expression even when constant
+    sinks = problem.topology.sinks.tolist()
+    for v in range(problem.n_layers):
+        for bound in range(1, n_bounds + 1):
+            coef = int(c.tier_cost[v, bound] - c.tier_cost[v, bound - 1])
+            if coef:
+                expr += coef * x[v][bound - 1]
+    for bound in range(1, n_bounds + 1):
+        for (u, b), var in y.items():
+            if b == bound and c.up[bound - 1][u]:
+                expr += int(c.up[bound - 1][u]) * var
+        for v in sinks:
+            if c.down[bound - 1][v]:
+                expr += int(c.down[bound - 1][v]) * x[v][bound - 1]
+        if c.rtt[bound - 1]:
+            expr += int(c.rtt[bound - 1]) * z[bound - 1]
+    return expr
+
+
+def _structure(model, problem):
+    """Variables and the structural constraints (nesting, outward edges, inputs, pins)."""
+    n, n_bounds = problem.n_layers, problem.n_tiers - 1
+    topo = problem.topology
+    x = [[model.new_bool_var(f"x{v}_{b + 1}") for b in range(n_bounds)] for v in range(n)]
+    for v in range(n):
+        for b in range(n_bounds - 1):
+            model.add(x[v][b + 1] <= x[v][b])
+    for v in topo.inputs.tolist():
+        model.add(x[v][0] == 0)
+    for j, tier in enumerate(problem.tiers):
+        for nm in problem.pinned[tier]:
+            v = problem.index[nm]
+            for b in range(n_bounds):
+                model.add(x[v][b] == (1 if j > b else 0))
+    y = {}
+    for u, w in zip(topo.src.tolist(), topo.dst.tolist()):
+        for b in range(n_bounds):
+            model.add(x[u][b] <= x[w][b])
+            if (u, b + 1) not in y:
+                y[(u, b + 1)] = model.new_bool_var(f"y{u}_{b + 1}")
+            model.add(y[(u, b + 1)] >= x[w][b] - x[u][b])
+    z = [model.new_bool_var(f"z{b + 1}") for b in range(n_bounds)]
+    for v in topo.sinks.tolist():
+        for b in range(n_bounds):
+            model.add(z[b] >= x[v][b])
+    for res, limit in problem.device_budget.items():
+        usage = problem.resources.get(res, np.zeros(n))
+        coeffs, cap = _resource_ints(usage, limit)
+        model.add(sum(c * (1 - x[v][0]) for v, c in enumerate(coeffs) if c) <= cap)
+    return x, y, z
+
+
+def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
+                     energy_cap: int | None = None) -> TierModel:
+    """Build the CP-SAT model of ``problem`` (see module docstring). O(k (n + m)) variables.
+
+    Parameters
+    ----------
+    problem : TieredPartitionProblem
+    weights : (float, float), optional
+        ``(latency, energy)`` weights of the objective; default the instance's.
+    latency_cap, energy_cap : int, optional
+        Extra caps on the *integer* latency / energy (in their units), for
+        the Pareto enumeration.
+    """
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    x, y, z = _structure(model, problem)
+    latency = int_terms(objective_terms(problem, 1.0, 0.0))
+    energy = int_terms(objective_terms(problem, 0.0, 1.0)) if problem.energy is not None else None
+    weights = problem.objective_weights if weights is None else weights
+    objective = int_terms(objective_terms(problem, *weights))
+    latency_expr = _expression(problem, x, y, z, latency)
+    energy_expr = _expression(problem, x, y, z, energy) if energy is not None else None
+    objective_expr = _expression(problem, x, y, z, objective)
+    limit = problem.constraints.get("latency_max_ms")
+    if limit is not None:
+        model.add(latency_expr <= _limit_int(limit, latency.units))
+    limit = problem.constraints.get("energy_max_mj")
+    if limit is not None:
+        model.add(energy_expr <= _limit_int(limit, energy.units))
+    if latency_cap is not None:
+        model.add(latency_expr <= int(latency_cap))
+    if energy_cap is not None:
+        model.add(energy_expr <= int(energy_cap))
+    model.minimize(objective_expr)
+    return TierModel(model, x, latency, energy, objective, latency_expr, energy_expr, objective_expr)
