@@ -12,7 +12,7 @@ from .errors import InfeasibleAssignmentError, InstanceError
 from .io import KINDS, load, load_dict, read_json, register_kind, save
 from .exits import ExitProblem
 from .offloading import OffloadingProblem
-from .partition import Layer, Network, PartitionProblem
+from .partition import Layer, Network, PartitionProblem, TieredPartitionProblem
 from .pipeline import PipelineProblem
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Problem",
     "Evaluation",
     "PartitionProblem",
+    "TieredPartitionProblem",
     "ExitProblem",
     "PipelineProblem",
     "OffloadingProblem",

@@ -32,7 +32,7 @@ SOLVER_PACKAGES: dict[str, str] = {
     "exits": "solvers.algorithms.exits",
     "pipeline": "solvers.algorithms.pipeline",
     "offloading": "solvers.algorithms.offloading",
-    "tiers": "solvers.algorithms.partition.tiers",  # k-tier partitions (solver_kind "tiers")
+    "tiers": "solvers.algorithms.partition.tier_methods",  # k-tier partitions (solver_kind "tiers")
 }
 
 _REGISTRY: dict[str, dict[str, "Method"]] = {}

@@ -32,6 +32,7 @@ import numpy as np
 from ..base import AssignmentTypeError, cached_property, Evaluation, Problem
 from ..errors import InfeasibleAssignmentError, InstanceError
 from .dag import Topology
+from .units import RESOURCE_FIELDS, transfer_ms
 from ..validate import (
     as_bytes,
     as_list,
@@ -47,22 +48,9 @@ from ..validate import (
 
 __all__ = ["Layer", "Network", "PartitionProblem", "PartitionEvaluation", "RESOURCE_FIELDS", "transfer_ms"]
 
-#: Optional per-layer resource fields that a ``device_budget`` may limit.
-RESOURCE_FIELDS = ("memory_bytes", "flops")
 
 _LAYER_FIELDS = {"name", "device_ms", "server_ms", "output_bytes", "op", "meta", *RESOURCE_FIELDS}
 _TOP_FIELDS = {"kind", "version", "name", "layers", "edges", "network", "pinned", "device_budget", "metadata"}
-
-
-def transfer_ms(nbytes, mbps: float):
-    """Time in ms to send ``nbytes`` bytes at ``mbps`` megabits per second.
-
-    ``nbytes * 8 / (mbps * 1000)``: 1 Mbps carries 1000 bits per ms.
-
-    >>> transfer_ms(1000, 8.0)
-    1.0
-    """
-    return nbytes * 8.0 / (mbps * 1000.0)
 
 
 @dataclass(frozen=True)

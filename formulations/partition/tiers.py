@@ -62,7 +62,7 @@ from ..validate import (
     require,
 )
 from .dag import Topology
-from .problem import RESOURCE_FIELDS, transfer_ms
+from .units import RESOURCE_FIELDS, transfer_ms
 
 __all__ = [
     "TierLayer",

@@ -25,13 +25,20 @@ SHIPPED = {
     "exits": INSTANCES / "exits" / "worked_example.json",
     "pipeline": INSTANCES / "pipeline" / "coinfer_6tasks.json",
     "offloading": INSTANCES / "offloading" / "small_mixed.json",
+    "tiers": INSTANCES / "partition" / "tiers_energy.json",
 }
-FAST_METHOD = {"partition": "qdmp", "exits": "dp", "pipeline": "neh", "offloading": "stationary_lp"}
+FAST_METHOD = {"partition": "qdmp", "exits": "dp", "pipeline": "neh", "offloading": "stationary_lp", "tiers": "mincut"}
 
 
 @pytest.fixture(params=sorted(SHIPPED))
 def problem(request):
-    return formulations.load(SHIPPED[request.param])
+    loaded = formulations.load(SHIPPED[request.param])
+    assert label_of(loaded) == request.param
+    return loaded
+
+
+def label_of(problem) -> str:
+    return getattr(problem, "solver_kind", problem.kind)
 
 
 def test_every_problem_class_is_exported_and_follows_the_base(problem):
@@ -44,14 +51,14 @@ def test_every_problem_class_is_exported_and_follows_the_base(problem):
 
 
 def test_from_json_and_round_trip(problem):
-    path = SHIPPED[problem.kind]
+    path = SHIPPED[label_of(problem)]
     again = type(problem).from_json(path)
     assert again.to_dict() == problem.to_dict()
     assert type(problem).from_dict(problem.to_dict()).to_dict() == problem.to_dict()
 
 
 def test_evaluate_returns_objective_and_feasible(problem):
-    sol = solvers.solve(problem, method=FAST_METHOD[problem.kind])
+    sol = solvers.solve(problem, method=FAST_METHOD[label_of(problem)])
     ev = problem.evaluate(sol.assignment)
     assert ev.feasible is True
     assert isinstance(ev.objective, float)

@@ -9,6 +9,7 @@ from formulations.partition.tier_ilp import build_tier_cpsat
 from ...cpsat import run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
+from .tiers import weighted_min_cut
 
 __all__ = ["tier_ilp", "solve_tier_model"]
 
@@ -83,7 +84,6 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
         return MethodResult(Status.INFEASIBLE, message=reason)
     built = build_tier_cpsat(problem)
     if hint:
-        from .tiers import weighted_min_cut
 
         warm, _ = weighted_min_cut(problem, *problem.objective_weights)
         built.hint(warm)

@@ -20,7 +20,7 @@ import numpy as np
 
 from formulations.partition.tier_cutgraph import build_tier_network, objective_terms, tiers_from_side
 
-from ...registry import MethodResult, register, register_default_chooser
+from ...registry import MethodResult, register
 from ...solution import Status
 from ._maxflow import min_cut
 
@@ -98,8 +98,3 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
         Status.OPTIMAL, problem.assignment(tiers), bound=bound,
         details={"max_flows": 1, "layers_per_tier": np.bincount(tiers, minlength=problem.n_tiers).tolist()},
     )
-
-
-from . import tier_brute_force, tier_ilp  # noqa: E402,F401  (registration)
-
-register_default_chooser(KIND, lambda problem: "ilp" if (problem.constraints or problem.device_budget) else None)
