@@ -262,7 +262,7 @@ class PartitionProblem:
                 raise InstanceError(f"unknown side {side!r}; use 'device' or 'server'", field="pinned")
             names = as_list(names, f"pinned.{side}")
             for k, nm in enumerate(names):
-                if nm not in self.index:
+                if not isinstance(nm, str) or nm not in self.index:
                     raise InstanceError(f"unknown layer {nm!r}", field=f"pinned.{side}[{k}]")
             out[side] = tuple(dict.fromkeys(names))
         both = set(out["device"]) & set(out["server"])

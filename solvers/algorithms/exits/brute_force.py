@@ -7,6 +7,7 @@ import numpy as np
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import evaluation_details, n_placements, placements
+from formulations.errors import OptionError
 
 __all__ = ["brute_force", "outcomes", "MAX_EXITS", "MAX_SAMPLES", "MAX_PLACEMENTS"]
 
@@ -68,7 +69,7 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     ties keep the first plan found.
     """
     if problem.n_exits > MAX_EXITS or problem.n_samples > MAX_SAMPLES or n_placements(problem) > MAX_PLACEMENTS:
-        raise ValueError(
+        raise OptionError(
             f"brute_force handles at most {MAX_EXITS} exits, {MAX_SAMPLES} samples and "
             f"{MAX_PLACEMENTS} placements"
         )

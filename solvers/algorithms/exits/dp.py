@@ -8,6 +8,7 @@ from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import argbest, best_placement, evaluation_details, reach_counts, score
 from .rates import estimate_rates, rate_model_shortlist
+from formulations.errors import OptionError
 
 __all__ = ["dp", "dp_is_exact", "global_threshold_sweep", "is_nested", "nested_dp", "overlap_counts",
            "pass_matrix", "rates_plan"]
@@ -366,7 +367,7 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
         elif model == "samples":
             out = nested_dp(problem, tau)
         else:
-            raise ValueError(f"`model` must be 'samples' or 'rates', got {model!r}")
+            raise OptionError(f"`model` must be 'samples' or 'rates', got {model!r}")
         if out is None:
             if all_fixed and nested and model == "samples":
                 return MethodResult(Status.INFEASIBLE, message="no plan meets the constraints (exact DP: fixed nested thresholds)")

@@ -24,6 +24,7 @@ from . import stationary_lp, brute_force, dpp, baselines  # noqa: F401, I001  (r
 from .baselines import BASELINES, AllLocal, GreedyQueue, LeastLoaded, LPSampled
 from .dpp import DriftPlusPenalty, guarantee
 from .sweep import sweep
+from formulations.errors import OptionError
 
 register_policy("dpp", DriftPlusPenalty)
 for _name, _cls in BASELINES.items():
@@ -37,5 +38,5 @@ def make_policy(problem, name: str, **params):
     from formulations.offloading.simulator import POLICIES
 
     if name not in POLICIES:
-        raise ValueError(f"unknown `policy` {name!r}; choose from {sorted(POLICIES)}")
+        raise OptionError(f"unknown `policy` {name!r}; choose from {sorted(POLICIES)}")
     return POLICIES[name](problem, **params)

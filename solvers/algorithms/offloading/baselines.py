@@ -15,6 +15,7 @@ from formulations.offloading.simulator import SlotView, simulate
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._actions import OptionTable, fill_in_order
+from formulations.errors import OptionError
 
 __all__ = ["AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "BASELINES"]
 
@@ -85,7 +86,7 @@ class LPSampled(_Baseline):
         super().__init__(problem)
         arrays = lp_policy_arrays(problem)
         if arrays is None:
-            raise ValueError("`problem` has no stationary policy serving its rates (LP infeasible)")
+            raise OptionError("`problem` has no stationary policy serving its rates (LP infeasible)")
         self.local, self.send = arrays
         self.link_rows = np.arange(problem.n_links)
         self.rng = np.random.default_rng(0)

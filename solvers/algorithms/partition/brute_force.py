@@ -6,6 +6,7 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from formulations.errors import OptionError
 
 __all__ = ["brute_force", "closed_sets", "MAX_LAYERS"]
 
@@ -58,7 +59,7 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     than :data:`MAX_LAYERS` layers.
     """
     if problem.n_layers > MAX_LAYERS:
-        raise ValueError(f"brute_force handles at most {MAX_LAYERS} layers, got {problem.n_layers}")
+        raise OptionError(f"brute_force handles at most {MAX_LAYERS} layers, got {problem.n_layers}")
     best_mask, best_value, count = None, np.inf, 0
     for mask in closed_sets(problem):
         count += 1

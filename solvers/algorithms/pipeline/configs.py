@@ -11,6 +11,7 @@ import numpy as np
 
 from ...registry import MethodResult, register
 from .bounds import Lagrangian, choice_lagrangian
+from formulations.errors import OptionError
 
 __all__ = ["lagrangian_choice", "bottleneck_relief", "choose_configs", "lagrangian", "bottleneck"]
 
@@ -80,7 +81,7 @@ def choose_configs(problem, how: str = "lagrangian", mu=None):
     ``"bottleneck"``, ``"first"``); None if the floor is unreachable.
     ``mu``: stage prices for the Lagrangian choice (default: from the LP)."""
     if how not in ("lagrangian", "bottleneck", "first"):
-        raise ValueError(f"unknown `configs` {how!r}; use 'lagrangian', 'bottleneck' or 'first'")
+        raise OptionError(f"unknown `configs` {how!r}; use 'lagrangian', 'bottleneck' or 'first'")
     if how == "first" or not problem.has_choice:
         return [0] * problem.n
     base = lagrangian_choice(problem, mu).choice
