@@ -90,9 +90,9 @@ def as_number(value: Any, field: str) -> float:
     arrays are accepted; bools (Python or numpy), strings and arrays are
     refused. O(1).
     """
-    value = _scalar(value)
+    given, value = value, _scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InstanceError(f"expected a number, got {value!r}", field=field)
+        raise InstanceError(f"expected a number, got {given!r}", field=field)
     if isinstance(value, int):
         if abs(value) > MAX_MAGNITUDE:
             digits = len(str(abs(value))) if abs(value) < 10**60 else "over 60"

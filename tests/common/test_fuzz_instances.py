@@ -14,6 +14,7 @@ from hypothesis import assume, given, settings, strategies as st
 
 import formulations
 from formulations.errors import InstanceError
+from formulations.validate import MAX_MAGNITUDE
 from tests.helpers import INSTANCES
 
 FILES = sorted(p for p in INSTANCES.rglob("*.json") if p.stat().st_size < 60_000)
@@ -168,3 +169,49 @@ def test_a_batch_keeps_the_good_files(tmp_path, capsys):
     for record, path in zip(records[1:-1], bad):
         assert record["status"] == "error" and str(path) in record["message"]
         assert set(record) == {"status", "file", "message"}
+
+
+EXTREME = [MAX_MAGNITUDE, MAX_MAGNITUDE * 0.999, 1e12, 1e-300, 5e-324, 0, 0.0]
+FAST_FILES = [p for p in FILES if p.stat().st_size < 20_000]
+
+
+@st.composite
+def extreme_files(draw):
+    """A small shipped instance with 1-3 numeric fields set to extreme but allowed values."""
+    path = draw(st.sampled_from(FAST_FILES))
+    data = json.loads(path.read_text())
+    numeric = [w for w in field_paths(data) if "metadata" not in w]
+    for _ in range(draw(st.integers(1, 3))):
+        where = draw(st.sampled_from(numeric))
+        parent = data
+        for key in where[:-1]:
+            parent = parent[key]
+        current = parent[where[-1]]
+        if isinstance(current, (int, float)) and not isinstance(current, bool):
+            parent[where[-1]] = draw(st.sampled_from(EXTREME))
+    return path, data
+
+
+@settings(max_examples=12)
+@given(extreme_files())
+def test_loaded_files_never_end_in_an_internal_error(case):
+    """Through `coinfer solve`: exit 0 (solved) or 2 (bad input), never 1, for every kind."""
+    import contextlib
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from solvers.cli import main
+
+    source, data = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / source.name
+        path.write_text(json.dumps(data))
+        for side in source.parent.glob("*"):  # side files (.npz samples, traces) next to the instance
+            if side.suffix in (".npz", ".txt"):
+                (Path(tmp) / side.name).write_bytes(side.read_bytes())
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = main(["solve", "--time-limit", "1", str(path)])
+    assert code in (0, 2), err.getvalue()
+    assert "internal error" not in err.getvalue()
