@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-from numbers import Real
 from pathlib import Path
 from typing import Any, Callable
 
@@ -94,14 +93,27 @@ def _resolve(target: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
-def _json_depth(raw: bytes) -> int:
-    """Deepest bracket nesting of JSON text, strings skipped; O(len(raw)), no recursion."""
-    stripped = _STRING.sub(b'""', raw)
-    codes = np.frombuffer(stripped, dtype=np.uint8)
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+def _bracket_depth(raw: bytes) -> int:
+    codes = np.frombuffer(raw.translate(None, _NOT_BRACKETS), dtype=np.uint8)
     if codes.size == 0:
         return 0
-    steps = (np.isin(codes, (0x5B, 0x7B)).astype(np.int64) - np.isin(codes, (0x5D, 0x7D)).astype(np.int64))
-    return int(np.cumsum(steps).max(initial=0))
+    return int(np.cumsum(np.where((codes == 0x5B) | (codes == 0x7B), 1, -1)).max(initial=0))
+
+
+def _json_depth(raw: bytes) -> int:
+    """Deepest bracket nesting of JSON text, no recursion; O(len(raw)).
+
+    Counts every bracket first (fast); only when that exceeds
+    :data:`MAX_DEPTH` are brackets inside strings skipped for the exact
+    value (brackets in names must not cause a false refusal). Brackets in
+    strings that hide real depth cannot get past the parser either: it
+    raises ``RecursionError``, reported as an :class:`InstanceError`.
+    """
+    depth = _bracket_depth(raw)
+    return depth if depth <= MAX_DEPTH else _bracket_depth(_STRING.sub(b'""', raw))
 
 
 class _LongInt:
@@ -127,7 +139,8 @@ def read_json(path: str | os.PathLike) -> Any:
 
     The nesting depth is checked on the raw text first (O(size)); integer
     literals over :data:`MAX_INT_DIGITS` digits become placeholders that
-    :func:`check_limits` reports with their field.
+    :func:`check_limits` (run on the result) reports with their field, so
+    the ``from_json`` readers of every kind get the same limits.
     """
     path = Path(path)
     try:
@@ -144,18 +157,26 @@ def read_json(path: str | os.PathLike) -> Any:
     if depth > MAX_DEPTH:
         raise InstanceError(f"JSON nested {depth} levels deep; at most {MAX_DEPTH} are accepted", file=str(path))
     try:
-        return json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
+        data = json.loads(text, parse_int=_parse_int, parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
         raise InstanceError(
             f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", file=str(path)
         ) from None
     except (ValueError, RecursionError) as exc:  # defensive: limits of the json module itself
         raise InstanceError(f"not readable as JSON: {exc}", file=str(path)) from None
+    with naming_file(str(path)):
+        check_limits(data)
+    return data
 
 
-def _field(path: tuple) -> str:
+def _field(link) -> str:
+    """Render a path kept as nested ``(parent, key)`` pairs, e.g. ``layers[1].output_bytes``."""
+    keys = []
+    while link is not None:
+        link, key = link
+        keys.append(key)
     out = ""
-    for key in path:
+    for key in reversed(keys):
         out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
     return out or "<root>"
 
@@ -165,31 +186,33 @@ def check_limits(data: Any) -> None:
 
     Checks the nesting depth (:data:`MAX_DEPTH`), integer literal length
     (:data:`MAX_INT_DIGITS`), finiteness of every number and, outside
-    ``metadata``/``meta`` objects, magnitude (``MAX_MAGNITUDE``).
+    ``metadata``/``meta`` objects, magnitude (``MAX_MAGNITUDE``). Paths are
+    kept as ``(parent, key)`` links and only rendered for an error.
 
     Raises
     ------
     InstanceError
         Naming the first offending field, e.g. ``layers[1].output_bytes``.
     """
-    stack: list[tuple[Any, tuple, bool]] = [(data, (), False)]
+    stack: list[tuple[Any, Any, int, bool]] = [(data, None, 0, False)]
     while stack:
-        value, path, free = stack.pop()
+        value, link, depth, free = stack.pop()
         if isinstance(value, (dict, list, tuple)):
-            if len(path) >= MAX_DEPTH:
-                raise InstanceError(f"nested deeper than {MAX_DEPTH} levels", field=_field(path))
+            if depth >= MAX_DEPTH:
+                raise InstanceError(f"nested deeper than {MAX_DEPTH} levels", field=_field(link))
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, child in items:
-                stack.append((child, path + (key,), free or key in ("metadata", "meta")))
+                if isinstance(child, (dict, list, tuple, _LongInt, float, int, np.number)):
+                    stack.append((child, (link, key), depth + 1, free or key in ("metadata", "meta")))
         elif isinstance(value, _LongInt):
             raise InstanceError(
-                f"integer literal of {value.digits} digits; at most {MAX_INT_DIGITS} are accepted", field=_field(path)
+                f"integer literal of {value.digits} digits; at most {MAX_INT_DIGITS} are accepted", field=_field(link)
             )
-        elif isinstance(value, (Real, np.number)) and not isinstance(value, (bool, np.bool_)):
-            _check_number(value, path, free)
+        elif not isinstance(value, (bool, np.bool_)):
+            _check_number(value, link, free)
 
 
-def _check_number(value, path: tuple, free: bool) -> None:
+def _check_number(value, path, free: bool) -> None:
     if isinstance(value, (int, np.integer)):
         if not free and abs(int(value)) > MAX_MAGNITUDE:
             raise InstanceError(f"too large ({int(value)} > {MAX_MAGNITUDE:g})", field=_field(path))
@@ -201,15 +224,18 @@ def _check_number(value, path: tuple, free: bool) -> None:
         raise InstanceError(f"too large ({number!r} > {MAX_MAGNITUDE:g})", field=_field(path))
 
 
-def load_dict(data: Any, *, file: str | None = None, base_dir: str | os.PathLike | None = None):
+def load_dict(data: Any, *, file: str | None = None, base_dir: str | os.PathLike | None = None,
+              check: bool = True):
     """Build the problem object for an already-parsed instance dict.
 
-    The input limits (:func:`check_limits`) are checked first.
+    The input limits (:func:`check_limits`) are checked first unless
+    ``check=False`` (data from :func:`read_json`, already checked).
     """
     if not isinstance(data, dict):
         raise InstanceError("an instance must be a JSON object", file=file)
-    with naming_file(file):
-        check_limits(data)
+    if check:
+        with naming_file(file):
+            check_limits(data)
     kind = data.get("kind")
     if kind is None:
         raise InstanceError("missing required field", field="kind", file=file)
@@ -267,8 +293,8 @@ def load_all(path: str | os.PathLike) -> list:
     if fmt is not None:
         with naming_file(str(path)):
             return list(_resolve(TEXT_FORMATS[fmt][1])(path))
-    data = read_json(path)
-    return [load_dict(data, file=str(path), base_dir=path.parent)]
+    data = read_json(path)  # checks the input limits
+    return [load_dict(data, file=str(path), base_dir=path.parent, check=False)]
 
 
 def load(path: str | os.PathLike):
