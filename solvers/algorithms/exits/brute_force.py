@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import evaluation_details, n_placements, placements
-from formulations.errors import OptionError
 
 __all__ = ["brute_force", "outcomes", "MAX_EXITS", "MAX_SAMPLES", "MAX_PLACEMENTS"]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import argbest, best_placement, evaluation_details, reach_counts, score
 from .rates import estimate_rates, rate_model_shortlist
-from formulations.errors import OptionError
 
 __all__ = ["dp", "dp_is_exact", "global_threshold_sweep", "is_nested", "nested_dp", "overlap_counts",
            "pass_matrix", "rates_plan"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from formulations.errors import OptionError
 
 __all__ = ["holdout", "split_samples", "HoldoutReport"]

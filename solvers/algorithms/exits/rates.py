@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.exits import LATENCY_RTOL
 
 from ._common import placements
-from formulations.errors import OptionError
 
 __all__ = [
     "ACCURACY_ATOL",

@@ -18,13 +18,13 @@ replays; policies are also registered with
 :func:`formulations.offloading.simulator.register_policy` for ``coinfer simulate``.
 """
 
+from formulations.errors import OptionError
 from formulations.offloading.simulator import register_policy
 
 from . import stationary_lp, brute_force, dpp, baselines  # noqa: F401, I001  (registration order = listing order)
 from .baselines import BASELINES, AllLocal, GreedyQueue, LeastLoaded, LPSampled
 from .dpp import DriftPlusPenalty, guarantee
 from .sweep import sweep
-from formulations.errors import OptionError
 
 register_policy("dpp", DriftPlusPenalty)
 for _name, _cls in BASELINES.items():

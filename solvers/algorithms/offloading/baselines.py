@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.offloading.simulator import SlotView, simulate
 
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._actions import OptionTable, fill_in_order
-from formulations.errors import OptionError
 
 __all__ = ["AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "BASELINES"]
 

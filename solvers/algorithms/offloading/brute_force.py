@@ -6,10 +6,11 @@ import itertools
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from .stationary_lp import INFEASIBLE_MESSAGE
-from formulations.errors import OptionError
 
 __all__ = ["brute_force", "deterministic_policies", "MAX_POLICIES"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.offloading.simulator import SlotView, simulate
 
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._actions import OptionTable, fill_in_order
-from formulations.errors import OptionError
 
 __all__ = ["DriftPlusPenalty", "slot_objective", "dpp", "guarantee"]
 

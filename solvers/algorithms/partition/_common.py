@@ -7,10 +7,10 @@ from functools import cached_property
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.partition.cutgraph import build_network
 
 from ._maxflow import cut_value_by_block, min_cut
-from formulations.errors import OptionError
 
 __all__ = ["Costs", "solve_blocks", "infeasible_or_unsupported"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from ortools.graph.python import max_flow
 
-from formulations.scaling import int_capacities
 from formulations.errors import OptionError
+from formulations.scaling import int_capacities
 
 __all__ = ["min_cut", "BACKENDS"]
 

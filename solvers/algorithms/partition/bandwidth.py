@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formulations.partition import transfer_ms
 from formulations.errors import OptionError
+from formulations.partition import transfer_ms
 
 __all__ = ["BandwidthMap", "Piece", "bandwidth_map"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
-from formulations.errors import OptionError
 
 __all__ = ["brute_force", "closed_sets", "MAX_LAYERS"]
 

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.pipeline import ACCURACY_TOL, DEADLINE_TOL, rate_from_load
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from formulations.errors import OptionError
 
 __all__ = ["brute_force", "MAX_CANDIDATES"]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from .bounds import Lagrangian, choice_lagrangian
-from formulations.errors import OptionError
 
 __all__ = ["lagrangian_choice", "bottleneck_relief", "choose_configs", "lagrangian", "bottleneck"]
 

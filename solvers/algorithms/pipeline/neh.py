@@ -6,9 +6,10 @@ import math
 import random
 import time
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ._core import best_insertion, chosen_times, finish, makespan, prepare
-from formulations.errors import OptionError
 
 __all__ = ["neh_order", "iterated_greedy", "neh", "ig"]
 
