@@ -9,7 +9,7 @@ mathematical models (min-cut network, CP-SAT) as data a solver consumes.
 
 from .base import Evaluation, Problem
 from .errors import InfeasibleAssignmentError, InstanceError
-from .io import KINDS, load, load_dict, read_json, register_kind, save
+from .io import KINDS, load, load_all, load_dict, read_json, register_kind, save
 from .exits import ExitProblem
 from .offloading import OffloadingProblem
 from .partition import Layer, Network, PartitionProblem, TieredPartitionProblem
@@ -17,6 +17,7 @@ from .pipeline import PipelineProblem
 
 __all__ = [
     "load",
+    "load_all",
     "load_dict",
     "save",
     "read_json",

@@ -6,7 +6,7 @@ field, so that a user can fix the input without reading a traceback.
 
 from __future__ import annotations
 
-__all__ = ["InstanceError", "InfeasibleAssignmentError"]
+__all__ = ["InstanceError", "InfeasibleAssignmentError", "OptionError"]
 
 
 class InstanceError(ValueError):
@@ -44,3 +44,19 @@ class InstanceError(ValueError):
 
 class InfeasibleAssignmentError(ValueError):
     """A candidate solution violates the problem's constraints."""
+
+
+class OptionError(ValueError):
+    """A bad argument to a solver front-end or command: unknown method, bad limit, bad option.
+
+    Raised by the argument checks of the front-ends (``solvers.solve``,
+    ``solvers.bandwidth_map``, ...) before any work, so that the command
+    line can tell bad options (exit code 2) from a failure inside a solver
+    (exit code 1). A subclass of :class:`ValueError`, so ``except
+    ValueError`` still catches it.
+
+    Examples
+    --------
+    >>> isinstance(OptionError("`time_limit` must be > 0"), ValueError)
+    True
+    """

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InstanceError
+
 __all__ = ["UNITS_PER_MS", "scale_ms", "int_capacities", "LIMIT"]
 
 #: Default integer units per ms (nanoseconds).
@@ -53,7 +55,11 @@ def scale_ms(values_ms, *, reserve: int = 1) -> tuple[np.ndarray, int]:
     while units > 1 and total * units * (reserve + 1) > LIMIT:
         units //= 10
     if total * units * (reserve + 1) > LIMIT:
-        raise ValueError(f"costs too large for int64 scaling (total {total:g} ms)")
+        # input-caused (huge costs or tiny bandwidths): bad input, not a solver bug
+        raise InstanceError(
+            f"costs too large for the integer solvers: they add up to {total:g} ms, more than "
+            f"{LIMIT / (reserve + 1):.3g} ms; rescale the instance or use a method that works in floats"
+        )
     return np.floor(values * units).astype(np.int64), units
 
 

@@ -11,6 +11,8 @@ import math
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
+import numpy as np
+
 from .errors import InstanceError
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "as_list",
     "as_mapping",
     "check_header",
+    "MAX_MAGNITUDE",
+    "MAX_BYTES",
     "naming_file",
     "reject_unknown",
 ]
@@ -42,8 +46,14 @@ def naming_file(file: str | None) -> Iterator[None]:
         raise exc.with_file(file) if file and not exc.file else exc
 
 
-#: Largest byte count accepted (2**53: exact in a float, far beyond any tensor).
-MAX_BYTES = 2**53
+#: Largest magnitude accepted for any number of an instance (1e15: ~31,700
+#: years in ms, a petabyte in bytes). Larger finite values (``1e308``,
+#: ``2**63``, a 400-digit integer) are refused at load with the field named,
+#: instead of overflowing inside a solver (sums, integer scaling to ns).
+MAX_MAGNITUDE = 1e15
+
+#: Largest byte count accepted (10**15 bytes: exact in a float, far beyond any tensor).
+MAX_BYTES = 10**15
 
 
 def require(data: Mapping[str, Any], key: str, field: str) -> Any:
@@ -62,14 +72,37 @@ def reject_unknown(data: Mapping[str, Any], allowed, field: str) -> None:
         raise InstanceError(f"unknown field(s) {sorted(extra)}; known: {sorted(allowed)}", field=field)
 
 
+def _scalar(value: Any) -> Any:
+    """Unwrap a numpy scalar or 0-d array to the Python number it holds; O(1)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return value
+
+
 def as_number(value: Any, field: str) -> float:
-    """A finite real number (bools are refused)."""
+    """A finite real number with ``|value| <= MAX_MAGNITUDE``.
+
+    Python ``int``/``float``, numpy integer and floating scalars and 0-d
+    arrays are accepted; bools (Python or numpy), strings and arrays are
+    refused. O(1).
+    """
+    given, value = value, _scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InstanceError(f"expected a number, got {value!r}", field=field)
-    value = float(value)
+        raise InstanceError(f"expected a number, got {given!r}", field=field)
+    if isinstance(value, int):
+        if abs(value) > MAX_MAGNITUDE:
+            digits = len(str(abs(value))) if abs(value) < 10**60 else "over 60"
+            raise InstanceError(f"too large (an integer of {digits} digits > {MAX_MAGNITUDE:g})", field=field)
+        return float(value)
     if math.isnan(value) or math.isinf(value):
         raise InstanceError(f"must be finite, got {value!r}", field=field)
-    return value
+    if abs(value) > MAX_MAGNITUDE:
+        raise InstanceError(f"too large ({value!r} > {MAX_MAGNITUDE:g})", field=field)
+    return float(value)
 
 
 def as_nonneg(value: Any, field: str) -> float:
@@ -89,7 +122,7 @@ def as_positive(value: Any, field: str) -> float:
 
 
 def as_bytes(value: Any, field: str) -> int:
-    """A non-negative whole number of bytes (``3.0`` is accepted, ``3.5`` is not)."""
+    """A non-negative whole number of bytes (``3.0`` is accepted, ``3.5`` is not), at most ``MAX_BYTES``."""
     number = as_nonneg(value, field)
     if number != int(number):
         raise InstanceError(f"must be a whole number of bytes, got {value!r}", field=field)
@@ -114,7 +147,9 @@ def as_name(value: Any, field: str) -> str:
 
 
 def as_list(value: Any, field: str, *, nonempty: bool = False) -> list:
-    """A JSON array."""
+    """A JSON array (a list, tuple or 1-d numpy array; not a string or a mapping)."""
+    if isinstance(value, np.ndarray) and value.ndim >= 1:
+        value = list(value)
     if not isinstance(value, (list, tuple)):
         raise InstanceError(f"expected a list, got {type(value).__name__}", field=field)
     if nonempty and len(value) == 0:

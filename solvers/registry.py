@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from formulations.errors import InfeasibleAssignmentError
+from formulations.errors import InfeasibleAssignmentError, OptionError
 
 from .solution import Solution, Status
 
@@ -71,6 +71,9 @@ class Method:
         Returns proven optima (a status ``optimal``) when it finishes.
     oracle : bool
         A brute-force method meant for small instances and tests.
+    searches : bool
+        A search (CP-SAT / ILP) whose run time is not polynomially bounded;
+        ``coinfer solve`` gives it a default time limit.
     summary : str
         First line of the function's docstring.
     """
@@ -80,6 +83,7 @@ class Method:
     func: Callable[..., MethodResult]
     exact: bool
     oracle: bool = False
+    searches: bool = False
 
     @property
     def summary(self) -> str:
@@ -87,11 +91,12 @@ class Method:
         return doc.splitlines()[0] if doc else ""
 
 
-def register(kind: str, name: str, *, exact: bool, default: bool = False, oracle: bool = False):
+def register(kind: str, name: str, *, exact: bool, default: bool = False, oracle: bool = False,
+             searches: bool = False):
     """Decorator registering ``func`` as method ``name`` for problems of ``kind``."""
 
     def deco(func):
-        _REGISTRY.setdefault(kind, {})[name] = Method(kind, name, func, exact, oracle)
+        _REGISTRY.setdefault(kind, {})[name] = Method(kind, name, func, exact, oracle, searches)
         if default:
             _DEFAULTS[kind] = name
         return func
@@ -101,7 +106,7 @@ def register(kind: str, name: str, *, exact: bool, default: bool = False, oracle
 
 def _load(kind: str) -> dict[str, Method]:
     if kind not in SOLVER_PACKAGES:
-        raise ValueError(f"no solvers for problem kind {kind!r}")
+        raise OptionError(f"no solvers for problem kind {kind!r}")
     importlib.import_module(SOLVER_PACKAGES[kind])
     return _REGISTRY.get(kind, {})
 
@@ -134,7 +139,7 @@ def get_method(kind: str, name: str) -> Method:
     """The method ``name`` for ``kind``; ``ValueError`` listing the known ones."""
     table = _load(kind)
     if name not in table:
-        raise ValueError(f"unknown `method` {name!r} for {kind!r}; choose from {sorted(table)}")
+        raise OptionError(f"unknown `method` {name!r} for {kind!r}; choose from {sorted(table)}")
     return table[name]
 
 
@@ -165,7 +170,7 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
     name = method or default_method(problem)
     meth = get_method(solver_kind(problem), name)
     if time_limit is not None and not (time_limit > 0):
-        raise ValueError(f"`time_limit` must be > 0, got {time_limit!r}")
+        raise OptionError(f"`time_limit` must be > 0, got {time_limit!r}")
     start = time.perf_counter()
     result = meth.func(problem, time_limit=time_limit, **options)
     objective = evaluation = None

@@ -729,5 +729,7 @@ def _read_npz(name: str, base_dir) -> tuple[np.ndarray, np.ndarray]:
             return np.array(data["confidence"], dtype=float), np.array(data["correct"])
     except FileNotFoundError:
         raise InstanceError(f"no such file {str(path)!r}", field="samples") from None
-    except (OSError, ValueError) as exc:
-        raise InstanceError(f"cannot read {name}: {exc}", field="samples") from None
+    except InstanceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable archive (BadZipFile, EOFError...) is bad input
+        raise InstanceError(f"cannot read {name} as a numpy .npz archive: {exc}", field="samples") from None

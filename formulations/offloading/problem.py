@@ -222,8 +222,9 @@ class Link:
 def _read_trace_file(path: Path, field: str) -> list:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InstanceError(f"cannot read trace file {str(path)!r}: {exc.strerror or exc}", field=field) from None
+    except (OSError, UnicodeDecodeError) as exc:  # missing, a directory, binary data
+        raise InstanceError(f"cannot read trace file {str(path)!r} as text: {getattr(exc, 'strerror', None) or exc}",
+                            field=field) from None
     tokens = text.replace(",", " ").split()
     try:
         return [int(t) for t in tokens]

@@ -39,6 +39,7 @@ __all__ = [
     "format_taillard",
     "TAILLARD_SOURCE",
     "TA_20x5",
+    "TA_20x5_LOWER_BOUNDS",
 ]
 
 TAILLARD_SOURCE = (
@@ -62,6 +63,10 @@ TA_20x5 = [
     ("ta009", 573109518, 1230),
     ("ta010", 88325120, 1108),
 ]
+
+#: The lower bounds printed in Taillard's own ``tai20_5.txt`` for ta001-ta010
+#: (the paper's machine-based bounds); the upper bounds there are the optima above.
+TA_20x5_LOWER_BOUNDS = [1232, 1290, 1073, 1268, 1198, 1180, 1226, 1170, 1206, 1082]
 
 _M = 2147483647
 _A, _B, _C = 16807, 127773, 2836

@@ -10,6 +10,12 @@ optimal makespan known from the literature (1278, 1359, 1081, 1293, 1235,
 1195, 1234, 1206, 1230, 1108), which ``benchmarks/bench_pipeline.py``
 re-proves with CP-SAT.
 
+It also writes ``tai20_5.txt``, the ten instances in one file exactly as
+Taillard distributes them (header ``20 5 seed upper lower`` per instance, the
+upper bound being the optimum, the lower bound the one printed in Taillard's
+file, :data:`~formulations.pipeline.taillard.TA_20x5_LOWER_BOUNDS`); read it
+with ``formulations.load_all`` (``coinfer solve`` prints a row per instance).
+
 It also writes ``small_5x3.json``, a ``kind: "flowshop"`` JSON example (5
 jobs, 3 machines, with release times) whose optimum is found by
 enumerating all 120 orders (``brute_force``) at generation time.
@@ -21,7 +27,7 @@ from pathlib import Path
 
 import formulations
 import solvers
-from formulations.pipeline.taillard import TA_20x5, format_taillard, taillard_times
+from formulations.pipeline.taillard import TA_20x5, TA_20x5_LOWER_BOUNDS, format_taillard, taillard_times
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,6 +37,10 @@ def main() -> None:
         times = taillard_times(20, 5, seed)
         (HERE / f"{name}.fsp").write_text(format_taillard(times, seed, optimum, optimum), encoding="utf-8")
         print(f"wrote {name}.fsp (optimum {optimum})")
+    text = "".join(format_taillard(taillard_times(20, 5, seed), seed, optimum, lower)
+                   for (_, seed, optimum), lower in zip(TA_20x5, TA_20x5_LOWER_BOUNDS))
+    (HERE / "tai20_5.txt").write_text(text, encoding="utf-8")
+    print("wrote tai20_5.txt (ta001-ta010, Taillard's multi-instance layout)")
     small = {
         "kind": "flowshop", "version": 1, "name": "small_5x3",
         "stages": ["device", "uplink", "server"],

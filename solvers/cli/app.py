@@ -2,13 +2,17 @@
 
 Commands
 --------
-coinfer solve FILE... [--method M] [--time-limit S] [--json] [--uplink-mbps X]
+coinfer solve FILE... [--method M] [--time-limit S] [--json | --jsonl] [--uplink-mbps X]
 coinfer validate FILE...
 coinfer methods [KIND]
 
-Exit codes: 0 when every file was read and solved (an infeasible instance is
-a valid answer), 2 on bad input (invalid file, unknown method, bad option),
-1 on an internal error. No traceback is printed unless ``--debug``.
+``solve`` prints the table header, then each instance's row as soon as it
+is solved; a file that fails (of any kind of error) gets an error row and
+the others are still solved. Exit codes: 0 when every file was read and
+solved (an infeasible instance is a valid answer), 2 on bad input (invalid
+file, unknown method, bad option), 1 on an internal error (a bug; the file
+is named). No traceback is printed unless ``--debug`` (accepted anywhere on
+the line). A closed stdout (``| head``) ends the command silently.
 
 The commands of each problem kind live in one module per kind
 (:data:`KIND_COMMANDS`), each with an ``add_commands(subparsers)`` function
@@ -30,7 +34,15 @@ from typing import Sequence
 from formulations.errors import InstanceError
 
 from . import exits, offloading, partition, partition_import, pipeline
-from .framework import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, UsageError, fmt_number, format_table
+from .framework import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    INPUT_ERRORS,
+    UsageError,
+    fmt_number,
+    quiet_broken_pipe,
+)
 
 #: The kind modules, each with ``add_commands(subparsers)``.
 KIND_COMMANDS = (partition, partition_import, exits, pipeline, offloading)
@@ -68,87 +80,191 @@ def _apply_overrides(problem, args):
     return problem
 
 
-def _solve_one(path: str, args):
-    import formulations
+#: Seconds given to a search method (``Method.searches``: CP-SAT / ILP) when
+#: ``coinfer solve`` gets no ``--time-limit``; printed on stderr when used.
+DEFAULT_TIME_LIMIT_S = 60.0
+
+#: Fixed widths of the streamed table (the instance column is sized from the file names).
+_WIDTHS = {"kind": 10, "method": 12, "status": 10, "objective": 10, "bound": 10, "gap": 7, "time": 8}
+_MAX_NAME = 40
+
+
+def _time_limit(problem, args, noted: set) -> float | None:
+    """``--time-limit``, or the default for a search method (noted once per method on stderr)."""
+    from ..registry import default_method, get_method
+
+    if args.time_limit is not None:
+        return args.time_limit
+    name = args.method or default_method(problem)
+    if not getattr(get_method(problem.kind, name), "searches", False):
+        return None
+    if name not in noted:
+        noted.add(name)
+        print(f"note: {name}: default time limit {DEFAULT_TIME_LIMIT_S:g} s; set --time-limit", file=sys.stderr)
+    return DEFAULT_TIME_LIMIT_S
+
+
+def _solve_problem(problem, args, noted: set):
     import solvers
 
-    problem = _apply_overrides(formulations.load(path), args)
-    options = {}
-    if args.seed is not None:
-        options["seed"] = args.seed
+    problem = _apply_overrides(problem, args)
+    options = {} if args.seed is None else {"seed": args.seed}
+    time_limit = _time_limit(problem, args, noted)
     try:
-        solution = solvers.solve(problem, method=args.method, time_limit=args.time_limit, **options)
+        return problem, solvers.solve(problem, method=args.method, time_limit=time_limit, **options)
     except TypeError as exc:
         if "unexpected keyword" in str(exc):
             raise UsageError(f"method {args.method!r} does not take --seed") from None
         raise
-    except ValueError as exc:
-        raise UsageError(f"{path}: {exc}") from None
-    return problem, solution
+
+
+def _solution_row(label: str, problem, sol) -> dict:
+    detail = ""
+    if sol.assignment is not None and hasattr(problem, "summarize"):
+        detail = problem.summarize(sol.assignment)
+    elif sol.message:
+        detail = sol.message
+    gap = sol.gap
+    return {
+        "instance": label,
+        "kind": sol.kind,
+        "method": sol.method,
+        "status": sol.status.value,
+        "objective": fmt_number(sol.objective),
+        "bound": fmt_number(sol.bound),
+        "gap": "-" if gap is None else ("inf" if math.isinf(gap) else f"{100 * gap:.2f}%"),
+        "time": f"{sol.runtime_s:.3f}",
+        "detail": detail,
+    }
+
+
+def _solution_record(path: str, label: str, problem, sol) -> dict:
+    record = {"file": path, **({"instance": label} if "#" in label else {}), **sol.to_dict()}
+    if hasattr(problem, "breakdown") and sol.assignment is not None and sol.kind == "partition":
+        record["details"] = {**record["details"], "breakdown": problem.breakdown(sol.assignment)}
+    return record
+
+
+class _Table:
+    """Prints the solve table row by row: header first, each row when its file is done. O(1) per row."""
+
+    def __init__(self, files: Sequence[str]):
+        longest = max([len(Path(f).name) + 3 for f in files] + [len("Instance")])
+        self.widths = {"instance": min(longest, _MAX_NAME), **_WIDTHS}
+
+    def _cell(self, key: str, text: str, align: str) -> str:
+        if key == "detail":
+            return text
+        width = self.widths[key]
+        if len(text) > width and key == "instance":
+            text = text[: width - 2] + ".."
+        return f"{text:{align}{width}}"
+
+    def line(self, row: dict) -> str:
+        return "  ".join(self._cell(k, str(row.get(k, "")), a) for k, _, a in SOLVE_COLUMNS).rstrip()
+
+    def header(self) -> str:
+        return self.line({k: h for k, h, _ in SOLVE_COLUMNS})
+
+
+def _instances(path: str):
+    """``(label, problem)`` for every instance of ``path`` (``name#k`` when a file holds several)."""
+    import formulations
+
+    problems = formulations.load_all(path)
+    name = Path(path).name
+    if len(problems) == 1:
+        return [(name, problems[0])]
+    return [(f"{name}#{k + 1}", p) for k, p in enumerate(problems)]
+
+
+def _check_solve_options(args) -> None:
+    if args.time_limit is not None and not (args.time_limit > 0 and math.isfinite(args.time_limit)):
+        raise UsageError(f"--time-limit must be a number of seconds > 0, got {args.time_limit}")
+    if args.seed is not None and args.method is None:
+        raise UsageError("--seed needs an explicit --method")
+
+
+def _error_entry(path: str, label: str, exc: BaseException, debug: bool) -> tuple[dict, dict, int]:
+    """The table row, JSON record and exit code of a file that failed."""
+    if isinstance(exc, INPUT_ERRORS):
+        message, code = str(exc), EXIT_INPUT
+        if path not in message:
+            message = f"{path}: {message}"
+        print(f"error: {message}", file=sys.stderr)
+    else:
+        message, code = f"{path}: internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL
+        if debug:
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+        print(f"{message} (a bug in coinfer; rerun with --debug for the traceback)", file=sys.stderr)
+    row = {"instance": label, "status": "error", "detail": message.replace(f"{path}: ", "", 1)}
+    return row, {"file": path, "status": "error", "message": message}, code
 
 
 def cmd_solve(args) -> int:
-    rows, records = [], []
+    """Solve every file, printing each row (or JSON line) as soon as its file is done.
+
+    Every per-file failure, of any kind, becomes that file's error row; the
+    other files are still solved. Exit code: 1 if any file hit an internal
+    error, else 2 if any file or option was bad, else 0.
+    """
+    _check_solve_options(args)
     counts = {"optimal": 0, "feasible": 0, "infeasible": 0, "time_limit": 0, "unknown": 0, "errors": 0}
-    code = EXIT_OK
+    records, codes, noted = [], {EXIT_OK}, set()
+    table = None if (args.json or args.jsonl) else _Table(args.files)
+    if table:
+        print(table.header(), flush=True)
     for path in args.files:
-        name = Path(path).name
         try:
-            problem, sol = _solve_one(path, args)
-        except (InstanceError, UsageError) as exc:
-            counts["errors"] += 1
-            code = max(code, EXIT_INPUT)
-            print(f"error: {exc}", file=sys.stderr)
-            rows.append({"instance": name, "status": "error"})
-            records.append({"file": path, "status": "error", "message": str(exc)})
-            continue
-        counts[sol.status.value] += 1
-        detail = ""
-        if sol.assignment is not None and hasattr(problem, "summarize"):
-            detail = problem.summarize(sol.assignment)
-        elif sol.message:
-            detail = sol.message
-        gap = sol.gap
-        rows.append(
-            {
-                "instance": name,
-                "kind": sol.kind,
-                "method": sol.method,
-                "status": sol.status.value,
-                "objective": fmt_number(sol.objective),
-                "bound": fmt_number(sol.bound),
-                "gap": "-" if gap is None else ("inf" if math.isinf(gap) else f"{100 * gap:.2f}%"),
-                "time": f"{sol.runtime_s:.3f}",
-                "detail": detail,
-            }
-        )
-        record = {"file": path, **sol.to_dict()}
-        if hasattr(problem, "breakdown") and sol.assignment is not None and sol.kind == "partition":
-            record["details"] = {**record["details"], "breakdown": problem.breakdown(sol.assignment)}
-        records.append(record)
+            entries = _instances(path)
+        except Exception as exc:  # noqa: BLE001 - one bad file never loses the batch
+            entries = [(Path(path).name, exc)]
+        for label, problem in entries:
+            try:
+                if isinstance(problem, Exception):
+                    raise problem
+                problem, sol = _solve_problem(problem, args, noted)
+                row, record = _solution_row(label, problem, sol), _solution_record(path, label, problem, sol)
+                counts[sol.status.value] += 1
+            except Exception as exc:  # noqa: BLE001 - reported as this file's error row
+                row, record, code = _error_entry(path, label, exc, args.debug)
+                counts["errors"] += 1
+                codes.add(code)
+            records.append(record)
+            if table:
+                print(table.line(row), flush=True)
+            elif args.jsonl:
+                print(json.dumps(record), flush=True)
     if args.json:
         print(json.dumps(records, indent=1))
-    else:
-        print(format_table(rows, SOLVE_COLUMNS))
+    elif table:
         print("  " + "  ".join(f"{k}: {v}" for k, v in counts.items()))
-    return code
+    return EXIT_INTERNAL if EXIT_INTERNAL in codes else max(codes)
 
 
 def cmd_validate(args) -> int:
-    import formulations
+    """Load every file (each instance of a multi-instance file); one line per instance.
 
-    code = EXIT_OK
+    Exit code: 1 if a file hit an internal error, else 2 if any was invalid, else 0.
+    """
+    codes = {EXIT_OK}
     for path in args.files:
         try:
-            problem = formulations.load(path)
-        except InstanceError as exc:
-            print(f"invalid: {exc}")
-            code = EXIT_INPUT
+            entries = _instances(path)
+        except Exception as exc:  # noqa: BLE001 - one bad file never loses the batch
+            if not isinstance(exc, INPUT_ERRORS):
+                _error_entry(path, Path(path).name, exc, args.debug)
+                codes.add(EXIT_INTERNAL)
+                continue
+            print(f"invalid: {exc}", flush=True)
+            codes.add(EXIT_INPUT)
             continue
-        reason = getattr(problem, "infeasibility_reason", lambda: None)()
-        extra = f" (infeasible: {reason})" if reason else ""
-        print(f"ok: {path}: {problem!r}{extra}")
-    return code
+        for label, problem in entries:
+            reason = getattr(problem, "infeasibility_reason", lambda: None)()
+            extra = f" (infeasible: {reason})" if reason else ""
+            where = path if label == Path(path).name else f"{path}{label[len(Path(path).name):]}"
+            print(f"ok: {where}: {problem!r}{extra}", flush=True)
+    return EXIT_INTERNAL if EXIT_INTERNAL in codes else max(codes)
 
 
 def cmd_methods(args) -> int:
@@ -167,17 +283,28 @@ def cmd_methods(args) -> int:
     return EXIT_OK
 
 
+def _add_debug_everywhere(subparsers) -> None:
+    """Accept ``--debug`` after the sub-command too (``coinfer solve --debug f.json``)."""
+    for parser in set(subparsers.choices.values()):
+        if not any("--debug" in action.option_strings for action in parser._actions):
+            parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                help="show tracebacks on internal errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coinfer", description="Solve edge-AI co-inference optimization problems.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on internal errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on internal errors (anywhere on the line)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("solve", help="solve instance files and print a table (or JSON)")
+    p = sub.add_parser("solve", help="solve instance files and print a table (or JSON), a row as each file is done")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--method", "-m", default=None, help="method name (default: the kind's default)")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds, for search methods")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help=f"seconds, for search methods (default for them: {DEFAULT_TIME_LIMIT_S:g})")
     p.add_argument("--seed", type=int, default=None, help="random seed for methods that take one")
-    p.add_argument("--json", action="store_true", help="print a JSON array, one solution per file")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON array, one record per instance, at the end")
+    out.add_argument("--jsonl", action="store_true", help="print one JSON record per line as each instance is done")
     p.add_argument("--uplink-mbps", type=float, default=None, help="override the instance's uplink (partition)")
     p.add_argument("--downlink-mbps", type=float, default=None, help="override the downlink (partition)")
     p.add_argument("--rtt-ms", type=float, default=None, help="override the RTT (partition)")
@@ -193,15 +320,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in KIND_COMMANDS:
         module.add_commands(sub)
+    _add_debug_everywhere(sub)
     return parser
 
 
+def _files_of(args) -> str:
+    files = [getattr(args, "file", None)] + list(getattr(args, "files", None) or [])
+    named = [f for f in files if f]
+    return f" ({', '.join(named)})" if named and len(named) <= 3 else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``coinfer`` command; returns the exit code.
+
+    0: done; 2: bad input or option (``InstanceError``, ``OptionError``,
+    ``UsageError``), one line naming the file; 1: internal error (a bug),
+    one line naming the file, the traceback with ``--debug``; 130 on
+    Ctrl-C; 141 when stdout's reader went away (``| head``), silently.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
-    except (InstanceError, UsageError) as exc:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    except INPUT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -209,7 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a raw traceback
         if args.debug:
             traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
+        print(f"internal error{_files_of(args)}: {type(exc).__name__}: {exc} (a bug in coinfer; "
+              "rerun with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 
 

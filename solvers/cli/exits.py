@@ -32,12 +32,16 @@ def cmd_holdout(args) -> int:
         test = formulations.load(args.test)
         if test.kind != "exits":
             raise UsageError(f"--test needs an exits instance, got {test.kind!r}")
+    if args.seed_solver is not None and args.method is None:
+        raise UsageError("--solver-seed needs an explicit --method")
     options = {} if args.seed_solver is None else {"seed": args.seed_solver}
-    try:
+    try:  # bad options raise OptionError (exit 2); any other error is a bug (exit 1)
         report = holdout(problem, args.method, test=test, fraction=args.fraction, seed=args.seed,
                          time_limit=args.time_limit, **options)
-    except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from None
+    except TypeError as exc:
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise UsageError(f"method {args.method!r} does not take --solver-seed") from None
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
         return 0

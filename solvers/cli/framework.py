@@ -7,18 +7,81 @@ other; :mod:`.app` builds the parser from all of them.
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 import sys
 import time
 from typing import Sequence
 
-__all__ = ["EXIT_OK", "EXIT_INTERNAL", "EXIT_INPUT", "UsageError", "fmt_number", "format_table", "ProgressBar"]
+from formulations.errors import InstanceError, OptionError
 
+__all__ = [
+    "EXIT_OK",
+    "EXIT_INTERNAL",
+    "EXIT_INPUT",
+    "EXIT_PIPE",
+    "INPUT_ERRORS",
+    "UsageError",
+    "OptionError",
+    "require_extra",
+    "quiet_broken_pipe",
+    "fmt_number",
+    "format_table",
+    "ProgressBar",
+]
+
+#: Exit codes: every file solved / an internal error (a solver bug) / bad input or option.
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+#: Exit code when the reader of stdout went away (``coinfer solve ... | head``): 128 + SIGPIPE.
+EXIT_PIPE = 141
 
 
 class UsageError(Exception):
     """Bad command-line input (exit code 2)."""
+
+
+#: The errors that mean bad input or a bad option (exit code 2); any other
+#: exception is an internal error (exit code 1).
+INPUT_ERRORS = (InstanceError, OptionError, UsageError)
+
+
+def require_extra(module: str, extra: str, what: str = "this command") -> None:
+    """Fail fast, before any work, when an optional extra is not installed.
+
+    Parameters
+    ----------
+    module : str
+        The module to import, e.g. ``"matplotlib"``.
+    extra : str
+        The pip extra that installs it, e.g. ``"plot"``.
+    what : str
+        What needs it, for the message (e.g. ``"--plot"``).
+
+    Raises
+    ------
+    UsageError
+        ``"--plot needs matplotlib: pip install 'coinfer[plot]'"``.
+    """
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise UsageError(f"{what} needs {module}: pip install 'coinfer[{extra}]'") from None
+
+
+def quiet_broken_pipe() -> int:
+    """End quietly after stdout's reader closed the pipe (e.g. ``| head``).
+
+    Points stdout at ``os.devnull`` so that the interpreter's final flush
+    raises nothing (the recipe of the Python ``signal`` documentation) and
+    returns :data:`EXIT_PIPE`.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests)
+        pass
+    return EXIT_PIPE
 
 
 def fmt_number(x, digits: int = 2) -> str:

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from .framework import EXIT_OK, ProgressBar, UsageError, format_table
+from .framework import EXIT_OK, ProgressBar, UsageError, format_table, require_extra
 
 __all__ = ["add_commands", "cmd_simulate", "cmd_sweep"]
 
@@ -59,10 +59,7 @@ def cmd_simulate(args) -> int:
     _check_counts(args.slots, [args.seed])
     problem = _load_offloading(args.file)
     params = _policy_params(args.policy, args.v)
-    try:
-        policy = make_policy(problem, args.policy, **params)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    policy = make_policy(problem, args.policy, **params)  # OptionError (exit 2) for bad parameters
     progress = None if args.quiet else ProgressBar(label="slots")
     result = simulate(problem, policy, slots=args.slots, seed=args.seed, progress=progress)
     lp = solvers.offloading(problem, method="stationary_lp")
@@ -99,21 +96,18 @@ def cmd_sweep(args) -> int:
     from ..algorithms.offloading.sweep import sweep
 
     _check_counts(args.slots, args.seeds)
-    problems = {}
-    for path in args.files:
-        problem = _load_offloading(path)
-        problems[Path(path).stem] = problem
     for v in args.v:
         _policy_params("dpp", v)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    try:
-        rows = sweep(problems, vs=args.v, seeds=args.seeds, policies=args.policy, slots=args.slots,
-                     scheduler=args.scheduler, max_workers=args.workers)
-    except ImportError as exc:
-        raise UsageError(str(exc)) from None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    if args.scheduler:
+        require_extra("dask.distributed", "dask", "--scheduler")  # before loading any file
+    problems = {}
+    for path in args.files:
+        problem = _load_offloading(path)
+        problems[Path(path).stem] = problem
+    rows = sweep(problems, vs=args.v, seeds=args.seeds, policies=args.policy, slots=args.slots,
+                 scheduler=args.scheduler, max_workers=args.workers)
     if args.json:
         print(json.dumps(rows, indent=1))
         return EXIT_OK

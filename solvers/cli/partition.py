@@ -21,10 +21,7 @@ def cmd_bandwidth_map(args) -> int:
     problem = formulations.load(args.file)
     if problem.kind != "partition" or getattr(problem, "solver_kind", None) == "tiers":
         raise UsageError("bandwidth-map needs a two-tier partition instance (for k tiers see `coinfer pareto`)")
-    try:
-        bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)  # OptionError: exit 2
     if args.json:
         print(json.dumps(bmap.to_dict(), indent=1))
         return EXIT_OK

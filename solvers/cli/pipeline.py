@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import string
 
+from formulations.errors import OptionError
+
 __all__ = ["add_commands", "gantt_text", "gantt_plot", "cmd_gantt"]
 
 _SYMBOLS = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -23,7 +25,7 @@ def gantt_text(problem, schedule, *, width: int = 72) -> str:
     the task occupying most of it. O(width * n * m).
     """
     if width < 10:
-        raise ValueError(f"`width` must be >= 10, got {width}")
+        raise OptionError(f"`width` must be >= 10, got {width}")
     horizon = max(schedule.makespan_ms, 1e-12)
     step = horizon / width
     label = max(len(s) for s in problem.stages)
@@ -75,21 +77,28 @@ def gantt_plot(problem, schedule, path) -> None:
 
 
 def cmd_gantt(args) -> int:
+    """Solve one pipeline file and print its Gantt chart (``--plot``: checked for matplotlib first)."""
     import formulations
     import solvers
 
-    from .framework import UsageError, fmt_number
+    from .framework import UsageError, fmt_number, require_extra
 
+    if args.width < 10:
+        raise UsageError(f"--width must be >= 10, got {args.width}")
+    if args.plot:
+        require_extra("matplotlib", "plot", "--plot")  # before any solving
     problem = formulations.load(args.file)
     if problem.kind != "pipeline":
         raise UsageError(f"gantt needs a pipeline or flowshop instance, got {problem.kind!r}")
+    if args.seed is not None and args.method is None:
+        raise UsageError("--seed needs an explicit --method")
     options = {} if args.seed is None else {"seed": args.seed}
     try:
         sol = solvers.solve(problem, method=args.method, time_limit=args.time_limit, **options)
     except TypeError as exc:
-        raise UsageError(f"method {args.method!r} does not take --seed") from None if "unexpected keyword" in str(exc) else exc
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise UsageError(f"method {args.method!r} does not take --seed") from None
     unit = "ms" if problem.objective == "makespan" else "tasks/s"
     print(f"{problem.name}: {sol.method} {sol.status.value}, {problem.objective} {fmt_number(sol.objective)} {unit}, "
           f"bound {fmt_number(sol.bound)}, {sol.runtime_s:.3f} s")
@@ -97,19 +106,13 @@ def cmd_gantt(args) -> int:
         print(f"no schedule: {sol.message}")
         return 0
     schedule = problem.evaluate(sol.assignment)
-    try:
-        print(gantt_text(problem, schedule, width=args.width))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    print(gantt_text(problem, schedule, width=args.width))
     if problem.objective == "rate" or problem.has_choice:
         loads = ", ".join(f"{s} {v:.2f}" for s, v in zip(problem.stages, schedule.stage_load_ms))
         acc = "-" if schedule.mean_accuracy is None else f"{schedule.mean_accuracy:.4f}"
         print(f"stage loads (ms): {loads}; rate {schedule.rate_per_s:.3f} tasks/s; mean accuracy {acc}")
     if args.plot:
-        try:
-            gantt_plot(problem, schedule, args.plot)
-        except ImportError as exc:
-            raise UsageError(str(exc)) from None
+        gantt_plot(problem, schedule, args.plot)
         print(f"wrote {args.plot}")
     return 0
 

@@ -16,7 +16,6 @@ from formulations.exits.strategies import exit_problems
 from solvers.algorithms.exits._common import placements
 from solvers.algorithms.exits.dp import rates_plan
 from solvers.algorithms.exits.rates import (
-from tests.helpers import examples
     estimate_rates,
     rate_model_accuracy,
     rate_model_brute_force,
@@ -25,6 +24,7 @@ from tests.helpers import examples
     rate_model_plan,
     rate_model_shortlist,
 )
+from tests.helpers import examples
 
 
 def _chain() -> ExitProblem:

@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 import solvers
-from formulations.errors import InstanceError
+from formulations.errors import InstanceError, OptionError
 from formulations.partition import PartitionProblem, transfer_ms
 from formulations.pipeline import PipelineProblem
 from formulations.pipeline.configs import COMPRESSION_TABLE, split_masks, stream_problem, task_configs
@@ -96,7 +96,7 @@ def test_gantt_errors_are_usage_errors(instances_dir):
     path = str(instances_dir / "pipeline" / "coinfer_6tasks.json")
     with pytest.raises(UsageError):
         run_gantt([path, "--width", "3"])
-    with pytest.raises(UsageError):
+    with pytest.raises(OptionError):  # an unknown method is a bad option (exit code 2)
         run_gantt([path, "-m", "nope"])
     with pytest.raises(UsageError):
         run_gantt([path, "-m", "johnson", "--seed", "1"])

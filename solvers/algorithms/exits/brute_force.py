@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import evaluation_details, n_placements, placements
@@ -68,7 +70,7 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     ties keep the first plan found.
     """
     if problem.n_exits > MAX_EXITS or problem.n_samples > MAX_SAMPLES or n_placements(problem) > MAX_PLACEMENTS:
-        raise ValueError(
+        raise OptionError(
             f"brute_force handles at most {MAX_EXITS} exits, {MAX_SAMPLES} samples and "
             f"{MAX_PLACEMENTS} placements"
         )

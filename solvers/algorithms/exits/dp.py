@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import argbest, best_placement, evaluation_details, reach_counts, score
@@ -366,7 +368,7 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
         elif model == "samples":
             out = nested_dp(problem, tau)
         else:
-            raise ValueError(f"`model` must be 'samples' or 'rates', got {model!r}")
+            raise OptionError(f"`model` must be 'samples' or 'rates', got {model!r}")
         if out is None:
             if all_fixed and nested and model == "samples":
                 return MethodResult(Status.INFEASIBLE, message="no plan meets the constraints (exact DP: fixed nested thresholds)")

@@ -59,7 +59,7 @@ def _tighten(problem, bound):
     return min(bound, lag, 1.0)
 
 
-@register("exits", "exact", exact=True, default=True)
+@register("exits", "exact", exact=True, default=True, searches=True)
 def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact plan by CP-SAT: placement, kept exits and thresholds jointly.
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 __all__ = ["holdout", "split_samples", "HoldoutReport"]
 
 
@@ -46,10 +48,10 @@ def split_samples(problem, fraction: float = 0.5, seed: int = 0):
     ``fraction`` of the samples (at least one each side) go to validation.
     """
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"`fraction` must be in (0, 1), got {fraction!r}")
+        raise OptionError(f"`fraction` must be in (0, 1), got {fraction!r}")
     N = problem.n_samples
     if N < 2:
-        raise ValueError("holdout needs at least 2 samples")
+        raise OptionError("holdout needs at least 2 samples")
     order = np.random.default_rng(seed).permutation(N)
     n_val = min(N - 1, max(1, int(round(fraction * N))))
     val, test = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -82,7 +84,7 @@ def holdout(problem, method: str | None = None, *, test=None, fraction: float = 
         val, test = split_samples(problem, fraction, seed)
     else:
         if [x.name for x in test.exits] != [x.name for x in problem.exits]:
-            raise ValueError("`test` must have the same exits as `problem`")
+            raise OptionError("`test` must have the same exits as `problem`")
         val = problem
     sol = solve(val, method=method, time_limit=time_limit, **options)
     if sol.assignment is None:

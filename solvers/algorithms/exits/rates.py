@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.exits import LATENCY_RTOL
 
 from ._common import placements
@@ -97,9 +98,9 @@ def _check_model(problem, rates, accuracies) -> tuple[np.ndarray, np.ndarray]:
     rates = np.asarray(rates, dtype=float)
     accuracies = np.zeros(E) if accuracies is None else np.asarray(accuracies, dtype=float)
     if rates.shape != (E - 1,) or not np.all((rates >= 0) & (rates <= 1)):
-        raise ValueError(f"`rates` must hold {E - 1} values in [0, 1] (one per early exit), got {rates.tolist()}")
+        raise OptionError(f"`rates` must hold {E - 1} values in [0, 1] (one per early exit), got {rates.tolist()}")
     if accuracies.shape != (E,) or not np.all((accuracies >= 0) & (accuracies <= 1)):
-        raise ValueError(f"`accuracies` must hold {E} values in [0, 1] (one per exit, final last), "
+        raise OptionError(f"`accuracies` must hold {E} values in [0, 1] (one per exit, final last), "
                          f"got {accuracies.tolist()}")
     return rates, accuracies
 
@@ -144,7 +145,7 @@ def _meets(latency_ms: float, accuracy: float, accuracy_min, latency_max_ms) -> 
 def _pick(candidates, objective: str, accuracy_min, latency_max_ms):
     """The best (latency_ms, accuracy, payload) meeting the constraints, or None."""
     if objective not in ("latency", "accuracy"):
-        raise ValueError(f"`objective` must be 'latency' or 'accuracy', got {objective!r}")
+        raise OptionError(f"`objective` must be 'latency' or 'accuracy', got {objective!r}")
     ok = [c for c in candidates if _meets(c[0], c[1], accuracy_min, latency_max_ms)]
     if not ok:
         return None
@@ -270,7 +271,7 @@ def rate_model_plan(problem, rates, accuracies=None, *, objective: str = "latenc
     (:func:`estimate_rates`) is a heuristic there.
     """
     if accuracies is None and (objective == "accuracy" or accuracy_min is not None):
-        raise ValueError("`accuracies` are needed for an accuracy floor or the accuracy objective")
+        raise OptionError("`accuracies` are needed for an accuracy floor or the accuracy objective")
     if objective == "latency" and accuracy_min is None and latency_max_ms is None:
         rates, acc = _check_model(problem, rates, accuracies)
         place, kept, value = rate_model_dp(problem, rates, max_exits=max_exits)

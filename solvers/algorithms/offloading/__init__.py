@@ -18,6 +18,7 @@ replays; policies are also registered with
 :func:`formulations.offloading.simulator.register_policy` for ``coinfer simulate``.
 """
 
+from formulations.errors import OptionError
 from formulations.offloading.simulator import register_policy
 
 from . import stationary_lp, brute_force, dpp, baselines  # noqa: F401, I001  (registration order = listing order)
@@ -37,5 +38,5 @@ def make_policy(problem, name: str, **params):
     from formulations.offloading.simulator import POLICIES
 
     if name not in POLICIES:
-        raise ValueError(f"unknown `policy` {name!r}; choose from {sorted(POLICIES)}")
+        raise OptionError(f"unknown `policy` {name!r}; choose from {sorted(POLICIES)}")
     return POLICIES[name](problem, **params)

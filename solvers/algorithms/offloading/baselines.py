@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.offloading.simulator import SlotView, simulate
 
 from ...registry import MethodResult, register
@@ -85,7 +86,7 @@ class LPSampled(_Baseline):
         super().__init__(problem)
         arrays = lp_policy_arrays(problem)
         if arrays is None:
-            raise ValueError("`problem` has no stationary policy serving its rates (LP infeasible)")
+            raise OptionError("`problem` has no stationary policy serving its rates (LP infeasible)")
         self.local, self.send = arrays
         self.link_rows = np.arange(problem.n_links)
         self.rng = np.random.default_rng(0)

@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from .stationary_lp import INFEASIBLE_MESSAGE
@@ -58,7 +60,7 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
         [int(problem.link_capacity[k, w]) + 1 for k, l in enumerate(problem.links) for w in range(l.n_states)], dtype=float
     ))
     if count > MAX_POLICIES:
-        raise ValueError(f"`problem` has {count} deterministic policies; brute_force takes at most {MAX_POLICIES}")
+        raise OptionError(f"`problem` has {count} deterministic policies; brute_force takes at most {MAX_POLICIES}")
     policies = list(deterministic_policies(problem))
     costs, serve, load = [], [], []
     for local, send in policies:

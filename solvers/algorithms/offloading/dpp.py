@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.offloading.simulator import SlotView, simulate
 
 from ...registry import MethodResult, register
@@ -70,7 +71,7 @@ class DriftPlusPenalty:
 
     def __init__(self, problem, v: float = 50.0):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or not np.isfinite(v):
-            raise ValueError(f"`v` must be a finite number > 0, got {v!r}")
+            raise OptionError(f"`v` must be a finite number > 0, got {v!r}")
         self.v = float(v)
         self.params = {"v": self.v}
         self.local_cost = problem.local_cost

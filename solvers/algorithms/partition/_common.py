@@ -7,6 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.partition.cutgraph import build_network
 
 from ._maxflow import cut_value_by_block, min_cut
@@ -25,7 +26,7 @@ def infeasible_or_unsupported(problem, method: str):
     from ...solution import Status
 
     if problem.device_budget:
-        raise ValueError(
+        raise OptionError(
             f"method {method!r} cannot handle `device_budget` {sorted(problem.device_budget)}; "
             "use method='ilp' (or 'brute_force' for tiny instances)"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from ortools.graph.python import max_flow
 
+from formulations.errors import OptionError
 from formulations.scaling import int_capacities
 
 __all__ = ["min_cut", "BACKENDS"]
@@ -72,7 +73,7 @@ def min_cut(network, backend: str = "ortools") -> tuple[np.ndarray, np.ndarray]:
         side = np.zeros(network.n_nodes, dtype=bool)
         side[list(reach)] = True
         return side, cut_value_by_block(network, side)
-    raise ValueError(f"unknown `backend` {backend!r}; choose from {list(BACKENDS)}")
+    raise OptionError(f"unknown `backend` {backend!r}; choose from {list(BACKENDS)}")
 
 
 def cut_value_by_block(network, side: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.partition import transfer_ms
 
 __all__ = ["BandwidthMap", "Piece", "bandwidth_map"]
@@ -60,7 +61,9 @@ class BandwidthMap:
         return [p.min_mbps for p in self.pieces[1:]]
 
     def lookup(self, uplink_mbps: float) -> Piece:
-        """The piece holding ``uplink_mbps`` (clamped to the mapped range)."""
+        """The piece holding ``uplink_mbps`` (clamped to the mapped range); O(log pieces)."""
+        if not isinstance(uplink_mbps, (int, float, np.integer, np.floating)) or not uplink_mbps > 0:
+            raise OptionError(f"`uplink_mbps` must be a number > 0, got {uplink_mbps!r}")
         k = bisect.bisect_right(self._starts, uplink_mbps) - 1
         return self.pieces[min(max(k, 0), len(self.pieces) - 1)]
 
@@ -120,7 +123,7 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "q
     from ...registry import solve
 
     if not (min_mbps > 0 and max_mbps >= min_mbps and np.isfinite(max_mbps)):
-        raise ValueError(f"need 0 < `min_mbps` <= `max_mbps` < inf, got {min_mbps}, {max_mbps}")
+        raise OptionError(f"need 0 < `min_mbps` <= `max_mbps` < inf, got {min_mbps}, {max_mbps}")
     solves = 0
 
     def optimum(x: float):
@@ -129,7 +132,7 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "q
         inst = problem.with_network(uplink_mbps=1.0 / x)
         sol = solve(inst, method=method)
         if sol.assignment is None:
-            raise ValueError(f"no optimal partition at {1.0 / x:g} Mbps: {sol.status} {sol.message}")
+            raise OptionError(f"no optimal partition at {1.0 / x:g} Mbps: {sol.status} {sol.message}")
         return _line(problem, sol.assignment)
 
     def value(line, x):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 
@@ -58,7 +60,7 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     than :data:`MAX_LAYERS` layers.
     """
     if problem.n_layers > MAX_LAYERS:
-        raise ValueError(f"brute_force handles at most {MAX_LAYERS} layers, got {problem.n_layers}")
+        raise OptionError(f"brute_force handles at most {MAX_LAYERS} layers, got {problem.n_layers}")
     best_mask, best_value, count = None, np.inf, 0
     for mask in closed_sets(problem):
         count += 1

@@ -13,7 +13,7 @@ from ...solution import Status
 __all__ = ["ilp"]
 
 
-@register("partition", "ilp", exact=True)
+@register("partition", "ilp", exact=True, searches=True)
 def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact partitioning by CP-SAT; also handles ``device_budget``.
 

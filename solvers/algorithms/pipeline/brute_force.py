@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.pipeline import ACCURACY_TOL, DEADLINE_TOL, rate_from_load
 
 from ...registry import MethodResult, register
@@ -53,7 +54,7 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     choices = math.prod(problem.n_configs)
     orders = math.factorial(n) if problem.objective == "makespan" else 1
     if choices * orders > MAX_CANDIDATES:
-        raise ValueError(f"brute_force handles at most {MAX_CANDIDATES} combinations, got {choices * orders}")
+        raise OptionError(f"brute_force handles at most {MAX_CANDIDATES} combinations, got {choices * orders}")
     perms = np.array(list(itertools.permutations(range(n))), dtype=np.int64)
     rel = problem.release_ms
     acc = [np.nan_to_num(a) for a in problem.accuracy]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult
 from ...solution import Status
 from .bounds import Lagrangian, bound_and_prices, choice_lagrangian, stage_load_bound
@@ -79,7 +81,7 @@ def choose_configs(problem, how: str = "lagrangian", mu=None):
     ``"bottleneck"``, ``"first"``); None if the floor is unreachable.
     ``mu``: stage prices for the Lagrangian choice (default: from the LP)."""
     if how not in ("lagrangian", "bottleneck", "first"):
-        raise ValueError(f"unknown `configs` {how!r}; use 'lagrangian', 'bottleneck' or 'first'")
+        raise OptionError(f"unknown `configs` {how!r}; use 'lagrangian', 'bottleneck' or 'first'")
     if how == "first" or not problem.has_choice:
         return [0] * problem.n
     base = lagrangian_choice(problem, mu).choice

@@ -50,7 +50,7 @@ def enumerate_rate(problem) -> tuple[list[int] | None, float]:
     return combos[i].tolist(), float(top[i])
 
 
-@register("pipeline", "exact", exact=True)
+@register("pipeline", "exact", exact=True, searches=True)
 def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True,
           enumerate_limit: int = ENUMERATE_LIMIT) -> MethodResult:
     """Exact: CP-SAT interval model with a proven bound; enumeration for small ``"rate"`` instances.

@@ -6,6 +6,8 @@ import math
 import random
 import time
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ._core import best_insertion, chosen_times, finish, makespan
 from .configs import prepare
@@ -96,9 +98,9 @@ def _sequence(problem, configs, improve, time_budget, iterations, seed):
 
 def _check(time_budget, iterations):
     if time_budget is not None and not time_budget > 0:
-        raise ValueError(f"`time_budget` must be > 0, got {time_budget!r}")
+        raise OptionError(f"`time_budget` must be > 0, got {time_budget!r}")
     if iterations is not None and (not isinstance(iterations, int) or iterations < 0):
-        raise ValueError(f"`iterations` must be an int >= 0, got {iterations!r}")
+        raise OptionError(f"`iterations` must be an int >= 0, got {iterations!r}")
 
 
 @register("pipeline", "neh", exact=False)
