@@ -32,7 +32,7 @@ import numpy as np
 from ..base import AssignmentTypeError, cached_property, Evaluation, Problem
 from ..errors import InfeasibleAssignmentError, InstanceError
 from .dag import Topology
-from .units import RESOURCE_FIELDS, transfer_ms
+from .units import RESOURCE_FIELDS, Network, transfer_ms
 from ..validate import (
     as_bytes,
     as_list,
@@ -78,37 +78,6 @@ class Layer:
     flops: float | None = None
     op: str | None = None
     meta: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Network:
-    """The link between device and server.
-
-    Attributes
-    ----------
-    uplink_mbps : float
-        Device-to-server bandwidth in Mbps (> 0).
-    downlink_mbps : float, optional
-        Server-to-device bandwidth in Mbps; defaults to ``uplink_mbps``.
-    rtt_ms : float
-        Round-trip time paid once whenever any layer runs on the server.
-    """
-
-    uplink_mbps: float
-    downlink_mbps: float | None = None
-    rtt_ms: float = 0.0
-
-    @property
-    def effective_downlink_mbps(self) -> float:
-        return self.uplink_mbps if self.downlink_mbps is None else self.downlink_mbps
-
-    def to_dict(self) -> dict:
-        out: dict[str, Any] = {"uplink_mbps": self.uplink_mbps}
-        if self.downlink_mbps is not None:
-            out["downlink_mbps"] = self.downlink_mbps
-        if self.rtt_ms:
-            out["rtt_ms"] = self.rtt_ms
-        return out
 
 
 @dataclass(frozen=True)

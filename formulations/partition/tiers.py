@@ -62,7 +62,7 @@ from ..validate import (
     require,
 )
 from .dag import Topology
-from .units import RESOURCE_FIELDS, transfer_ms
+from .units import RESOURCE_FIELDS, Network, transfer_ms
 
 __all__ = [
     "TierLayer",
@@ -118,25 +118,9 @@ class TierLayer:
     meta: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Link:
-    """Link ``b`` between tier ``b`` and tier ``b + 1``: bandwidths in Mbps, RTT in ms."""
-
-    uplink_mbps: float
-    downlink_mbps: float | None = None
-    rtt_ms: float = 0.0
-
-    @property
-    def effective_downlink_mbps(self) -> float:
-        return self.uplink_mbps if self.downlink_mbps is None else self.downlink_mbps
-
-    def to_dict(self) -> dict:
-        out: dict[str, Any] = {"uplink_mbps": self.uplink_mbps}
-        if self.downlink_mbps is not None:
-            out["downlink_mbps"] = self.downlink_mbps
-        if self.rtt_ms:
-            out["rtt_ms"] = self.rtt_ms
-        return out
+#: Link ``b`` between tier ``b`` and tier ``b + 1``: the same fields as the
+#: two-tier :class:`Network` (``uplink_mbps``, ``downlink_mbps``, ``rtt_ms``).
+Link = Network
 
 
 @dataclass(frozen=True)
