@@ -460,7 +460,7 @@ class OffloadingProblem(Problem):
                 fld = f"servers[{j}]"
                 raw = _record(raw, fld, _SRV)
                 servers.append(Server(name=_get(raw, "name", fld, as_name), capacity=_get(raw, "capacity", fld, _as_count), meta=raw.get("meta")))
-            links = [_parse_link(raw, k, base_dir) for k, raw in enumerate(as_list(data.get("links", []), "links"))]
+            links = [_parse_link(raw, index, base_dir) for index, raw in enumerate(as_list(data.get("links", []), "links"))]
             slot_ms = _slot_ms(require(data, "slot_ms", "slot_ms"))
             metadata = as_mapping(data.get("metadata", {}), "metadata")
             name = data.get("name") or (Path(file).stem if file else None)
@@ -519,9 +519,9 @@ class OffloadingProblem(Problem):
 
     def _padded(self, attr: str, dtype) -> np.ndarray:
         out = np.zeros((self.n_links, self.max_states), dtype=dtype)
-        for k, link in enumerate(self.links):
+        for link_index, link in enumerate(self.links):
             values = getattr(link, attr)
-            out[k, : len(values)] = values
+            out[link_index, : len(values)] = values
         return out
 
     @cached_property

@@ -105,10 +105,10 @@ def exit_task_profile(problem, plan: Mapping[str, Any], *, server_node: int = 1,
             field="server_node",
         )
     thresholds = _plan_thresholds(problem, plan)
-    K = problem.n_blocks
+    n_blocks = problem.n_blocks
 
     def on(node: int, policy: dict):
-        return problem.measure({"placement": [node] * K, "thresholds": policy})
+        return problem.measure({"placement": [node] * n_blocks, "thresholds": policy})
 
     local = on(0, thresholds)
     remote = on(server_node, thresholds)

@@ -234,10 +234,10 @@ class _Inputs:
     def _init_link_states(self, problem) -> None:
         links = problem.links
         n_states = problem.max_states
-        self.trace_links = np.array([k for k, l in enumerate(links) if l.trace is not None], dtype=np.int64)
-        self.random_links = np.array([k for k, l in enumerate(links) if l.trace is None], dtype=np.int64)
-        self.last_state = np.array([links[k].n_states - 1 for k in self.random_links], dtype=np.int64)  # rounding guard
-        self.all_iid = all(links[k].transition is None for k in self.random_links)  # i.i.d.: every row is pi
+        self.trace_links = np.array([index for index, link in enumerate(links) if link.trace is not None], dtype=np.int64)
+        self.random_links = np.array([index for index, link in enumerate(links) if link.trace is None], dtype=np.int64)
+        self.last_state = np.array([links[index].n_states - 1 for index in self.random_links], dtype=np.int64)  # rounding guard
+        self.all_iid = all(links[index].transition is None for index in self.random_links)  # i.i.d.: every row is pi
         self.transition_cdf = np.ones((len(self.random_links), n_states, n_states))
         for row, k in enumerate(self.random_links):
             n = links[k].n_states
@@ -246,8 +246,8 @@ class _Inputs:
         self.pi_cdf = np.cumsum(problem.link_pi[self.random_links], axis=1)
         if len(self.random_links):
             self.pi_cdf[:, -1] = np.inf
-        longest = max((len(links[k].trace) for k in self.trace_links), default=1)
-        self.trace_len = np.array([len(links[k].trace) for k in self.trace_links], dtype=np.int64)
+        longest = max((len(links[index].trace) for index in self.trace_links), default=1)
+        self.trace_len = np.array([len(links[index].trace) for index in self.trace_links], dtype=np.int64)
         self.traces = np.zeros((len(self.trace_links), longest), dtype=np.int64)
         for row, k in enumerate(self.trace_links):
             self.traces[row, : len(links[k].trace)] = links[k].trace
@@ -640,7 +640,7 @@ def drift_check(problem, result: SimulationResult) -> np.ndarray:
     series = result.series
     if series is None:
         raise ValueError("`result` needs record_queues=True")
-    Q, H, A, served, to_server = (series[k].astype(float) for k in ("Q", "H", "A", "served", "to_server"))
+    Q, H, A, served, to_server = (series[name].astype(float) for name in ("Q", "H", "A", "served", "to_server"))
     capacity = problem.server_capacity.astype(float)
     lyapunov = 0.5 * ((Q**2).sum(axis=1) + (H**2).sum(axis=1))
     lhs = lyapunov[1:] - lyapunov[:-1]
