@@ -81,15 +81,15 @@ def cmd_simulate(args) -> int:
         {"k": "slots, seed", "v": f"{result.slots}, {result.seed}"},
         {"k": "average_penalty", "v": f"{result.average_penalty:.6g} {unit}/slot (+- {result.penalty_stderr:.2g} s.e.)"},
         {"k": "average_backlog", "v": f"{result.average_backlog:.6g} tasks ({result.final_backlog} queued at the end)"},
-        {"k": "mean delay", "v": f"{_ms(result.mean_delay_ms)} (Little's law), {_ms(result.measured_delay_ms)} measured "
-                                  f"over {result.completed} completed tasks"},
-        {"k": "stable", "v": ("yes" if result.stable else "no") + f" ({result.stability_reason.split(': ', 1)[1]})"},
+        {"k": "mean_delay_ms", "v": f"{_ms(result.mean_delay_ms)} (Little's law: backlog / arrivals per slot)"},
+        {"k": "measured_delay_ms", "v": f"{_ms(result.measured_delay_ms)} (arrival to completion, {result.completed} tasks completed)"},
+        {"k": "stable", "v": ("yes: " if result.stable else "no: ") + result.stability_reason.split(": ", 1)[1]},
         {"k": "p* (stationary LP)", "v": "infeasible: load cannot be served" if p_star is None else f"{p_star:.6g} {unit}/slot"},
     ]
     if args.policy == "dpp":
         g = record["guarantee"]
         if g["cost_bound"] is not None:
-            rows.append({"k": "bound p* + B/V", "v": f"{g['cost_bound']:.6g} (B = {g['B']:.6g})"})
+            rows.append({"k": "bound p* + B/V", "v": f"{g['cost_bound']:.6g} {unit}/slot (B = {g['B']:.6g})"})
         if g["backlog_bound"] is not None:
             rows.append({"k": "backlog bound", "v": f"{g['backlog_bound']:.6g} tasks (epsilon = {g['epsilon']:.4g})"})
     rows.append({"k": "speed", "v": f"{result.slots_per_s:,.0f} slots/s"})

@@ -133,7 +133,8 @@ def test_cli_prints_delays_in_ms_and_the_verdict(capsys, tmp_path):
     assert rec["stable"] is False and rec["p_star"] is None and rec["mean_delay_ms"] > 0
     assert cli.main(["simulate", str(INST / "small_mixed.json"), "--slots", "400", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "mean delay" in out and "ms (Little's law)" in out and "ms measured" in out
+    assert "mean_delay_ms" in out and "ms (Little's law" in out and "ms (arrival to completion" in out
+    assert "stable              yes: backlog grew" in out
 
 
 def test_one_energy_unit_mj():
