@@ -27,13 +27,15 @@ the expected number sent in a slot where the link is in that state
 ``local[m] + sum_{l at m, w} pi_{l,w} send[l][w] >= rate_m`` for all ``m``
 and keeps servers stable when ``sum_{l at s, w} pi_{l,w} send[l][w] <= capacity_s``.
 :meth:`OffloadingProblem.evaluate` computes this; the LP that minimizes it is
-built by :mod:`formulations.offloading.lp` and online policies are replayed
-by :mod:`formulations.offloading.simulator`.
+built by :mod:`formulations.offloading.lp`. Online policies are not
+evaluated here: a run is simulated once by
+:func:`formulations.offloading.simulator.simulate` and judged by its
+:class:`~formulations.offloading.simulator.SimulationResult` (cost, backlog,
+delay in ms, stability verdict).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -41,11 +43,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..base import cached_property, Evaluation, Problem
+from ..base import AssignmentTypeError, cached_property, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, naming_file, reject_unknown, require
 
-__all__ = ["Device", "Server", "Link", "OffloadingProblem", "task_profile", "PROB_TOL"]
+__all__ = ["Device", "Server", "Link", "OffloadingProblem", "StationaryEvaluation", "task_profile", "PROB_TOL", "STATIONARY_FORMAT"]
 
 #: Tolerance on "probabilities sum to 1".
 PROB_TOL = 1e-9
@@ -88,18 +90,54 @@ def _as_distribution(values: Any, field: str) -> np.ndarray:
     return probs
 
 
-def _stationary(P: np.ndarray, field: str) -> np.ndarray:
-    """The unique stationary distribution of the row-stochastic matrix ``P``."""
-    n = len(P)
-    A = P.T - np.eye(n)
-    if n > 1 and np.linalg.matrix_rank(A, tol=1e-10) != n - 1:
+def _stationary(transition: np.ndarray, field: str) -> np.ndarray:
+    """The unique stationary distribution of the row-stochastic matrix ``transition``."""
+    n_states = len(transition)
+    balance = transition.T - np.eye(n_states)
+    if n_states > 1 and np.linalg.matrix_rank(balance, tol=1e-10) != n_states - 1:
         raise InstanceError("the Markov chain must have exactly one recurrent class", field=field)
-    A = np.vstack([A, np.ones(n)])
-    b = np.zeros(n + 1)
-    b[-1] = 1.0
-    pi = np.linalg.lstsq(A, b, rcond=None)[0]
+    system = np.vstack([balance, np.ones(n_states)])
+    rhs = np.zeros(n_states + 1)
+    rhs[-1] = 1.0
+    pi = np.linalg.lstsq(system, rhs, rcond=None)[0]
     pi = np.clip(pi, 0.0, None)
     return pi / pi.sum()
+
+
+#: The shape of a stationary policy, for error messages.
+STATIONARY_FORMAT = "{'local': [tasks/slot per device], 'send': [[tasks/slot per state] per link]}"
+
+
+@dataclass(frozen=True)
+class StationaryEvaluation:
+    """The evaluation of a stationary randomized policy (:meth:`OffloadingProblem.evaluate`).
+
+    Attributes
+    ----------
+    objective : float
+        Expected cost per slot (``metadata.cost_unit`` per slot; mJ/slot in the shipped scenarios).
+    served : ndarray (n_devices,)
+        Expected tasks/slot served per device (>= its arrival rate).
+    server_load : ndarray (n_servers,)
+        Expected tasks/slot arriving at each server (<= its capacity).
+    feasible : bool
+        Always True (``evaluate`` raises for an infeasible policy).
+    violations : tuple of str
+        Empty.
+    """
+
+    objective: float
+    served: np.ndarray
+    server_load: np.ndarray
+    feasible: bool = True
+    violations: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        self.served.setflags(write=False)
+        self.server_load.setflags(write=False)
+
+    def __float__(self) -> float:
+        return float(self.objective)
 
 
 @dataclass(frozen=True)
@@ -232,61 +270,73 @@ def _read_trace_file(path: Path, field: str) -> list:
         raise InstanceError("a trace file holds whole state indices separated by spaces or commas", field=field) from None
 
 
-def _parse_link(raw: Any, k: int, base_dir) -> Link:
-    fld = f"links[{k}]"
-    raw = _record(raw, fld, _LINK)
+def _parse_states(raw: Mapping[str, Any], fld: str) -> tuple[list[int], list[float]]:
+    """Per-state capacities (tasks/slot) and costs per task of link record ``raw``."""
     states = as_list(require(raw, "states", f"{fld}.states"), f"{fld}.states", nonempty=True)
-    caps, costs = [], []
-    for w, st in enumerate(states):
-        st = _record(st, f"{fld}.states[{w}]", {"capacity", "cost", "meta"})
-        caps.append(_get(st, "capacity", f"{fld}.states[{w}]", _as_count))
-        costs.append(_get(st, "cost", f"{fld}.states[{w}]", as_nonneg))
-    n = len(states)
+    capacities, costs = [], []
+    for state, raw_state in enumerate(states):
+        state_fld = f"{fld}.states[{state}]"
+        raw_state = _record(raw_state, state_fld, {"capacity", "cost", "meta"})
+        capacities.append(_get(raw_state, "capacity", state_fld, _as_count))
+        costs.append(_get(raw_state, "cost", state_fld, as_nonneg))
+    return capacities, costs
+
+
+def _parse_transition(raw: Any, n_states: int, fld: str) -> tuple[tuple[float, ...], ...]:
+    rows = as_list(raw, f"{fld}.transition")
+    if len(rows) != n_states:
+        raise InstanceError(f"{len(rows)} rows for {n_states} states", field=f"{fld}.transition")
+    matrix = []
+    for row_index, row in enumerate(rows):
+        probs = _as_distribution(row, f"{fld}.transition[{row_index}]")
+        if len(probs) != n_states:
+            raise InstanceError(f"{len(probs)} entries for {n_states} states", field=f"{fld}.transition[{row_index}]")
+        matrix.append(tuple(float(x) for x in probs))
+    _stationary(np.array(matrix), f"{fld}.transition")
+    return tuple(matrix)
+
+
+def _parse_trace(raw: Mapping[str, Any], key: str, n_states: int, fld: str, base_dir) -> tuple[int, ...]:
+    if key == "trace_file":
+        path = Path(base_dir or ".") / as_name(raw["trace_file"], f"{fld}.trace_file")
+        values = _read_trace_file(path, f"{fld}.trace_file")
+    else:
+        values = as_list(raw["trace"], f"{fld}.trace")
+    if not values:
+        raise InstanceError("the trace is empty (zero length)", field=f"{fld}.{key}")
+    for position, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_states:
+            raise InstanceError(f"state index must be an integer in [0, {n_states - 1}], got {value!r}",
+                                field=f"{fld}.{key}[{position}]")
+    return tuple(values)
+
+
+def _parse_link(raw: Any, link_index: int, base_dir) -> Link:
+    fld = f"links[{link_index}]"
+    raw = _record(raw, fld, _LINK)
+    capacities, costs = _parse_states(raw, fld)
+    n_states = len(capacities)
     given = [key for key in ("probs", "transition", "trace", "trace_file") if key in raw]
     if len(given) > 1:
         raise InstanceError(f"give one state process, got {given}", field=fld)
     probs = transition = trace = None
     if not given:
-        if n != 1:
+        if n_states != 1:
             raise InstanceError("several states need 'probs', 'transition', 'trace' or 'trace_file'", field=fld)
         probs = (1.0,)
     elif given[0] == "probs":
-        p = _as_distribution(raw["probs"], f"{fld}.probs")
-        if len(p) != n:
-            raise InstanceError(f"{len(p)} probabilities for {n} states", field=f"{fld}.probs")
-        probs = tuple(float(x) for x in p)
+        distribution = _as_distribution(raw["probs"], f"{fld}.probs")
+        if len(distribution) != n_states:
+            raise InstanceError(f"{len(distribution)} probabilities for {n_states} states", field=f"{fld}.probs")
+        probs = tuple(float(x) for x in distribution)
     elif given[0] == "transition":
-        rows = as_list(raw["transition"], f"{fld}.transition")
-        if len(rows) != n:
-            raise InstanceError(f"{len(rows)} rows for {n} states", field=f"{fld}.transition")
-        matrix = []
-        for i, row in enumerate(rows):
-            p = _as_distribution(row, f"{fld}.transition[{i}]")
-            if len(p) != n:
-                raise InstanceError(f"{len(p)} entries for {n} states", field=f"{fld}.transition[{i}]")
-            matrix.append(tuple(float(x) for x in p))
-        transition = tuple(matrix)
-        _stationary(np.array(transition), f"{fld}.transition")
+        transition = _parse_transition(raw["transition"], n_states, fld)
     else:
-        key = given[0]
-        if key == "trace_file":
-            name = as_name(raw["trace_file"], f"{fld}.trace_file")
-            path = Path(base_dir or ".") / name
-            values = _read_trace_file(path, f"{fld}.trace_file")
-        else:
-            values = as_list(raw["trace"], f"{fld}.trace")
-        if not values:
-            raise InstanceError("the trace is empty (zero length)", field=f"{fld}.{key}")
-        out = []
-        for i, v in enumerate(values):
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < n:
-                raise InstanceError(f"state index must be an integer in [0, {n - 1}], got {v!r}", field=f"{fld}.{key}[{i}]")
-            out.append(v)
-        trace = tuple(out)
+        trace = _parse_trace(raw, given[0], n_states, fld, base_dir)
     return Link(
         device=_get(raw, "device", fld, as_name),
         server=_get(raw, "server", fld, as_name),
-        capacities=tuple(caps),
+        capacities=tuple(capacities),
         costs=tuple(costs),
         probs=probs,
         transition=transition,
@@ -351,21 +401,24 @@ class OffloadingProblem(Problem):
         self.name = name
         if not self.devices:
             raise InstanceError("at least one device is needed", field="devices")
+        _check_parts(self.devices, self.servers, self.links)
         self.device_index = self._names([d.name for d in self.devices], "devices")
         self.server_index = self._names([s.name for s in self.servers], "servers")
         seen: set[tuple[int, int]] = set()
         self.link_device = np.zeros(len(self.links), dtype=np.int64)
         self.link_server = np.zeros(len(self.links), dtype=np.int64)
-        for k, link in enumerate(self.links):
+        for link_index, link in enumerate(self.links):
+            fld = f"links[{link_index}]"
             if link.device not in self.device_index:
-                raise InstanceError(f"unknown device {link.device!r}", field=f"links[{k}].device")
+                raise InstanceError(f"unknown device {link.device!r}", field=f"{fld}.device")
             if link.server not in self.server_index:
-                raise InstanceError(f"unknown server {link.server!r}", field=f"links[{k}].server")
+                raise InstanceError(f"unknown server {link.server!r}", field=f"{fld}.server")
             pair = (self.device_index[link.device], self.server_index[link.server])
             if pair in seen:
-                raise InstanceError(f"duplicate link {link.device!r} -> {link.server!r}", field=f"links[{k}]")
+                raise InstanceError(f"duplicate link {link.device!r} -> {link.server!r}", field=fld)
             seen.add(pair)
-            self.link_device[k], self.link_server[k] = pair
+            self.link_device[link_index], self.link_server[link_index] = pair
+        self._freeze()
 
     @staticmethod
     def _names(names: list[str], field: str) -> dict[str, int]:
@@ -408,19 +461,11 @@ class OffloadingProblem(Problem):
                 fld = f"servers[{j}]"
                 raw = _record(raw, fld, _SRV)
                 servers.append(Server(name=_get(raw, "name", fld, as_name), capacity=_get(raw, "capacity", fld, _as_count), meta=raw.get("meta")))
-            links = [_parse_link(raw, k, base_dir) for k, raw in enumerate(as_list(data.get("links", []), "links"))]
+            links = [_parse_link(raw, index, base_dir) for index, raw in enumerate(as_list(data.get("links", []), "links"))]
             slot_ms = _slot_ms(require(data, "slot_ms", "slot_ms"))
             metadata = as_mapping(data.get("metadata", {}), "metadata")
             name = data.get("name") or (Path(file).stem if file else None)
             return cls(devices, servers, links, slot_ms=slot_ms, metadata=metadata, name=name)
-
-    @classmethod
-    def from_json(cls, path: str | os.PathLike) -> "OffloadingProblem":
-        """Read a ``kind: "offloading"`` JSON file."""
-        from ..io import read_json
-
-        path = Path(path)
-        return cls.from_dict(read_json(path), file=str(path), base_dir=path.parent)
 
     def to_dict(self) -> dict:
         """The JSON instance dict (round-trips through :meth:`from_dict`)."""
@@ -475,9 +520,9 @@ class OffloadingProblem(Problem):
 
     def _padded(self, attr: str, dtype) -> np.ndarray:
         out = np.zeros((self.n_links, self.max_states), dtype=dtype)
-        for k, link in enumerate(self.links):
+        for link_index, link in enumerate(self.links):
             values = getattr(link, attr)
-            out[k, : len(values)] = values
+            out[link_index, : len(values)] = values
         return out
 
     @cached_property
@@ -535,8 +580,21 @@ class OffloadingProblem(Problem):
 
     # ------------------------------------------------------------ evaluate
     def _stationary_arrays(self, assignment) -> tuple[np.ndarray, np.ndarray]:
-        if not isinstance(assignment, Mapping) or "local" not in assignment or "send" not in assignment:
-            raise InfeasibleAssignmentError("a stationary policy is {'local': [...], 'send': [[...], ...]}")
+        """``(local, send)`` arrays of a stationary policy; errors say what is malformed."""
+        require_mapping(assignment, STATIONARY_FORMAT)
+        if "policy" in assignment:
+            raise AssignmentTypeError(
+                f"{dict(assignment)!r} is an online run, not a stationary policy ({STATIONARY_FORMAT}); "
+                "evaluate does not replay simulations: a run is simulated once, e.g. "
+                "solvers.solve(problem, method='dpp') (its SimulationResult is solution.evaluation) or "
+                "formulations.offloading.simulator.simulate(problem, policy, slots=..., seed=...)"
+            )
+        if "local" not in assignment or "send" not in assignment:
+            raise InfeasibleAssignmentError(f"a stationary policy is {STATIONARY_FORMAT}; missing key(s) "
+                                            f"{sorted({'local', 'send'} - set(assignment))}")
+        extra = set(assignment) - {"local", "send"}
+        if extra:
+            raise InfeasibleAssignmentError(f"unknown assignment key(s) {sorted(extra)}; a stationary policy is {STATIONARY_FORMAT}")
         try:
             local = np.asarray(assignment["local"], dtype=float)
             rows = list(assignment["send"])
@@ -547,11 +605,14 @@ class OffloadingProblem(Problem):
         if len(rows) != self.n_links:
             raise InfeasibleAssignmentError(f"'send' needs {self.n_links} rows (one per link), got {len(rows)}")
         send = np.zeros((self.n_links, self.max_states))
-        for k, (row, link) in enumerate(zip(rows, self.links)):
-            row = np.asarray(row, dtype=float)
+        for link_index, (row, link) in enumerate(zip(rows, self.links)):
+            try:
+                row = np.asarray(row, dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise InfeasibleAssignmentError(f"send[{link_index}] is not numeric: {exc}") from None
             if row.shape != (link.n_states,):
-                raise InfeasibleAssignmentError(f"send[{k}] needs {link.n_states} numbers, got shape {row.shape}")
-            send[k, : link.n_states] = row
+                raise InfeasibleAssignmentError(f"send[{link_index}] needs {link.n_states} numbers, got shape {row.shape}")
+            send[link_index, : link.n_states] = row
         if not (np.isfinite(local).all() and np.isfinite(send).all()):
             raise InfeasibleAssignmentError("values must be finite")
         return local, send
@@ -565,8 +626,42 @@ class OffloadingProblem(Problem):
         np.add.at(load, self.link_server, per_link)
         return served, load
 
-    def evaluate(self, assignment):
-        """Expected time-average cost per slot of a stationary randomized policy.
+    def _violations_of(self, local: np.ndarray, send: np.ndarray, served: np.ndarray, load: np.ndarray) -> list[str]:
+        tol = EVAL_TOL
+        out = []
+        for device in np.flatnonzero((local < -tol) | (local > self.local_capacity + tol * np.maximum(1, self.local_capacity))):
+            out.append(f"local[{device}] = {local[device]:g} outside [0, {self.local_capacity[device]}] "
+                       f"for device {self.devices[device].name!r}")
+        capacity = self.link_capacity
+        for link_index, state in np.argwhere((send < -tol) | (send > capacity + tol * np.maximum(1, capacity))):
+            link = self.links[link_index]
+            out.append(f"send[{link_index}][{state}] = {send[link_index, state]:g} outside [0, {capacity[link_index, state]}] "
+                       f"on link {link.device}->{link.server}")
+        for device in np.flatnonzero(served < self.rates - tol * np.maximum(1, self.rates)):
+            out.append(f"device {self.devices[device].name!r} is served {served[device]:.6g} tasks/slot "
+                       f"< arrival rate {self.rates[device]:.6g}")
+        server_capacity = self.server_capacity
+        for server in np.flatnonzero(load > server_capacity + tol * np.maximum(1, server_capacity)):
+            out.append(f"server {self.servers[server].name!r} receives {load[server]:.6g} tasks/slot "
+                       f"> capacity {server_capacity[server]}")
+        return out
+
+    def violations(self, assignment) -> list[str]:
+        """Every constraint a stationary policy violates, in words (empty if feasible).
+
+        Raises
+        ------
+        InfeasibleAssignmentError
+            For a malformed policy (missing keys, wrong shapes, non-numbers);
+            :class:`~formulations.base.AssignmentTypeError` for a non-mapping
+            or an online run spec (see :meth:`evaluate`). O(links x states).
+        """
+        local, send = self._stationary_arrays(assignment)
+        served, load = self.served_rates(local, send)
+        return self._violations_of(local, send, served, load)
+
+    def evaluate(self, assignment) -> StationaryEvaluation:
+        """Expected cost per slot of a stationary randomized policy.
 
         Parameters
         ----------
@@ -574,55 +669,55 @@ class OffloadingProblem(Problem):
             ``{"local": [per device], "send": [[per state] per link]}``:
             expected tasks per slot run locally, and sent over each link in a
             slot where it is in each state (links and states in instance
-            order). Alternatively an online run ``{"policy": name,
-            "params": {...}, "slots": T, "seed": s}``, replayed by
-            :func:`formulations.offloading.simulator.replay` (its
-            :class:`~formulations.offloading.simulator.SimulationResult` is
-            returned; ``.objective`` is the average penalty).
+            order). Online policies are not evaluated here: a run is
+            simulated once (``solvers.solve(problem, method="dpp")`` returns
+            its :class:`~formulations.offloading.simulator.SimulationResult`
+            as ``solution.evaluation``; or call
+            :func:`formulations.offloading.simulator.simulate`).
 
         Returns
         -------
-        float
-            ``sum_m local_cost_m local_m + sum_{l,w} pi_{l,w} cost_{l,w} send_{l,w}``.
+        StationaryEvaluation
+            ``objective = sum_m local_cost_m local_m + sum_{l,w} pi_{l,w}
+            cost_{l,w} send_{l,w}`` (cost per slot), the served rates per
+            device and the load per server (tasks/slot).
 
         Raises
         ------
         InfeasibleAssignmentError
             If a value is outside ``[0, capacity]``, the policy serves less
             than a device's arrival rate, or sends more than a server's
-            capacity per slot (relative tolerance ``1e-7``). O(links x states).
+            capacity per slot (relative tolerance ``1e-7``), or the policy is
+            malformed. :class:`~formulations.base.AssignmentTypeError` for a
+            non-mapping or an online run spec ``{"policy": ...}``.
+            O(links x states).
         """
-        if isinstance(assignment, Mapping) and "policy" in assignment:
-            from .simulator import replay
-
-            return replay(self, assignment)
         local, send = self._stationary_arrays(assignment)
-        tol = EVAL_TOL
-        over_local = np.flatnonzero((local < -tol) | (local > self.local_capacity + tol * np.maximum(1, self.local_capacity)))
-        if over_local.size:
-            m = int(over_local[0])
-            raise InfeasibleAssignmentError(f"local[{m}] = {local[m]:g} outside [0, {self.local_capacity[m]}] for device {self.devices[m].name!r}")
-        cap = self.link_capacity
-        bad = np.argwhere((send < -tol) | (send > cap + tol * np.maximum(1, cap)))
-        if bad.size:
-            k, w = (int(x) for x in bad[0])
-            raise InfeasibleAssignmentError(f"send[{k}][{w}] = {send[k, w]:g} outside [0, {cap[k, w]}] on link {self.links[k].device}->{self.links[k].server}")
         served, load = self.served_rates(local, send)
-        short = np.flatnonzero(served < self.rates - tol * np.maximum(1, self.rates))
-        if short.size:
-            m = int(short[0])
-            raise InfeasibleAssignmentError(
-                f"device {self.devices[m].name!r} is served {served[m]:.6g} tasks/slot < arrival rate {self.rates[m]:.6g}"
-            )
-        cap_s = self.server_capacity
-        over = np.flatnonzero(load > cap_s + tol * np.maximum(1, cap_s))
-        if over.size:
-            s = int(over[0])
-            raise InfeasibleAssignmentError(f"server {self.servers[s].name!r} receives {load[s]:.6g} tasks/slot > capacity {cap_s[s]}")
-        return Evaluation(float(self.local_cost @ np.clip(local, 0, None) + (self.link_pi * self.link_cost * np.clip(send, 0, None)).sum()))
+        violated = self._violations_of(local, send, served, load)
+        if violated:
+            more = f" (and {len(violated) - 1} more violation(s))" if len(violated) > 1 else ""
+            raise InfeasibleAssignmentError(violated[0] + more)
+        cost = float(self.local_cost @ np.clip(local, 0, None) + (self.link_pi * self.link_cost * np.clip(send, 0, None)).sum())
+        return StationaryEvaluation(cost, served=served, server_load=load)
+
+    def replace(self, **changes) -> "OffloadingProblem":
+        """A validated copy with some constructor arguments replaced.
+
+        ``changes`` may name any of ``devices``, ``servers``, ``links``,
+        ``slot_ms``, ``metadata``, ``name``; e.g.
+        ``problem.replace(devices=[...])`` for other arrival rates.
+        """
+        args = dict(devices=self.devices, servers=self.servers, links=self.links, slot_ms=self.slot_ms,
+                    metadata=self.metadata, name=self.name)
+        unknown = set(changes) - set(args)
+        if unknown:
+            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
+        args.update(changes)
+        return OffloadingProblem(args.pop("devices"), args.pop("servers"), args.pop("links"), **args)
 
     def summarize(self, assignment) -> str:
-        """One line: share of tasks run locally and the busiest server's load."""
+        """One line: share of tasks run locally and the busiest server's load (or the run, for a run spec)."""
         if isinstance(assignment, Mapping) and "policy" in assignment:
             params = ", ".join(f"{k}={v}" for k, v in sorted((assignment.get("params") or {}).items()))
             return f"{assignment['policy']}({params}) over {assignment.get('slots')} slots, seed {assignment.get('seed')}"
@@ -635,11 +730,16 @@ class OffloadingProblem(Problem):
             util = f", busiest server {self.servers[s].name} {load[s]:.3g}/{self.server_capacity[s]} tasks/slot"
         return f"local {100 * share:.1f}% of {served.sum():.4g} tasks/slot{util}"
 
-    def infeasibility_reason(self) -> str | None:
-        """Why no policy can serve the arrival rates (from the LP), or None."""
+    @cached_property
+    def lp_slack(self) -> float | None:
+        """The slack LP's ``epsilon`` (tasks/slot; :func:`formulations.offloading.lp.capacity_slack`), computed once."""
         from .lp import capacity_slack
 
-        slack = capacity_slack(self)
+        return capacity_slack(self)
+
+    def infeasibility_reason(self) -> str | None:
+        """Why no policy can serve the arrival rates (from the LP), or None."""
+        slack = self.lp_slack
         if slack is None or slack < -1e-9:
             return "the arrival rates exceed what the devices, links and servers can serve (the stationary LP is infeasible)"
         return None
@@ -650,6 +750,27 @@ class OffloadingProblem(Problem):
             f"<OffloadingProblem{nm}: {self.n_devices} devices, {self.n_servers} servers, {self.n_links} links, "
             f"{self.rates.sum():.4g} tasks/slot, slot {self.slot_ms:g} ms>"
         )
+
+
+def _check_parts(devices, servers, links) -> None:
+    """Types and numbers of parts built in Python (``from_dict`` has checked its own already)."""
+    for kind, items, cls in (("devices", devices, Device), ("servers", servers, Server), ("links", links, Link)):
+        for position, item in enumerate(items):
+            if not isinstance(item, cls):
+                raise InstanceError(f"must be a {cls.__name__}, got {type(item).__name__}", field=f"{kind}[{position}]")
+    for position, device in enumerate(devices):
+        _as_count(device.local_capacity, f"devices[{position}].local_capacity")
+        as_nonneg(device.local_cost, f"devices[{position}].local_cost")
+        if not isinstance(device.arrivals, Arrivals):
+            raise InstanceError("must be an Arrivals", field=f"devices[{position}].arrivals")
+    for position, server in enumerate(servers):
+        _as_count(server.capacity, f"servers[{position}].capacity")
+    for position, link in enumerate(links):
+        if len(link.capacities) != len(link.costs) or not link.capacities:
+            raise InstanceError("needs one capacity and one cost per state", field=f"links[{position}].states")
+        for state, (capacity, cost) in enumerate(zip(link.capacities, link.costs)):
+            _as_count(capacity, f"links[{position}].states[{state}].capacity")
+            as_nonneg(cost, f"links[{position}].states[{state}].cost")
 
 
 def _slot_ms(value: Any) -> float:

@@ -28,7 +28,8 @@ slot, which the offloading model does not represent.
 
 :func:`slot_terms` turns a profile into the offloading model's numbers for
 one slot length: whole tasks per slot (local, server, and per link state from
-the bandwidth) and device energy per task.
+the bandwidth) and device energy per task in mJ (``W x ms``), the unit of
+the profiles' ``local_mj`` and of the shipped scenarios' costs.
 """
 
 from __future__ import annotations
@@ -104,10 +105,10 @@ def exit_task_profile(problem, plan: Mapping[str, Any], *, server_node: int = 1,
             field="server_node",
         )
     thresholds = _plan_thresholds(problem, plan)
-    K = problem.n_blocks
+    n_blocks = problem.n_blocks
 
     def on(node: int, policy: dict):
-        return problem.measure({"placement": [node] * K, "thresholds": policy})
+        return problem.measure({"placement": [node] * n_blocks, "thresholds": policy})
 
     local = on(0, thresholds)
     remote = on(server_node, thresholds)
@@ -153,19 +154,20 @@ def slot_terms(profile: Mapping[str, Any], *, slot_ms: float, device_power_w: fl
     -------
     dict
         ``local_capacity = floor(slot_ms / local_ms)`` tasks/slot,
-        ``local_cost`` (J per task, ``device_power_w x local_ms / 1000``),
+        ``local_cost`` (mJ per task, ``device_power_w x local_ms``, the
+        profile's ``local_mj`` at that power),
         ``server_capacity = floor(slot_ms / server_ms)`` tasks/slot, and
         ``states``: per link state ``capacity = floor(slot_ms / tx_ms)``
         tasks/slot with ``tx_ms = input_bytes x 8 / (mbps x 1000)`` and
-        ``cost = radio_w x tx_ms / 1000`` J per task (0 when the capacity is
-        0), plus ``tx_ms`` and ``name``.
+        ``cost = radio_w x tx_ms`` mJ per task (0 when the capacity is 0),
+        plus ``tx_ms`` and ``name``.
 
     Notes
     -----
     Assumptions: tasks are served back to back within a slot (a task that
     does not fit whole is not counted); uploads pipeline, so ``rtt_ms`` and
     the result transfer do not limit a link's throughput. O(states).
-    Costs are rounded to 1e-5 J, as in the partition-derived scenario.
+    Costs are rounded to 0.01 mJ, as in the partition-derived scenario.
     """
     slot_ms = as_positive(slot_ms, "slot_ms")
     device_power_w = as_positive(device_power_w, "device_power_w")
@@ -183,12 +185,12 @@ def slot_terms(profile: Mapping[str, Any], *, slot_ms: float, device_power_w: fl
         states.append({
             "name": as_name(raw.get("name", f"state{w}"), f"{fld}.name"),
             "capacity": capacity,
-            "cost": round(radio_w * tx_ms / 1000.0, 5) if capacity else 0.0,
+            "cost": round(radio_w * tx_ms, 2) if capacity else 0.0,
             "tx_ms": round(tx_ms, 3),
         })
     return {
         "local_capacity": math.floor(slot_ms / local_ms),
-        "local_cost": round(device_power_w * local_ms / 1000.0, 5),
+        "local_cost": round(device_power_w * local_ms, 2),
         "server_capacity": math.floor(slot_ms / server_ms),
         "states": states,
     }

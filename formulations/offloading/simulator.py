@@ -1,4 +1,4 @@
-"""Slot-by-slot simulator of an offloading instance; replays any policy.
+"""Slot-by-slot simulator of an offloading instance: runs any policy once.
 
 A *policy* is any object with ``decide(view) -> (local, send)``: ``local``
 an integer array of shape ``(n_devices,)`` and ``send`` an integer array of
@@ -6,6 +6,9 @@ shape ``(n_devices, n_servers)`` (0 where there is no link). An optional
 ``start(problem, rng)`` is called once before slot 0 with the policy's own
 random generator. The simulator checks every decision (bounds, current link
 capacities, never more than a queue holds) and computes the costs itself.
+Which policy to run is the caller's choice: the registry of policies by name
+lives in :mod:`solvers.algorithms.offloading` (``make_policy``); this
+module never picks an algorithm.
 
 Randomness comes from three independent streams spawned from ``seed``:
 arrivals, link states, and the policy. Arrivals and link states do not
@@ -14,31 +17,25 @@ depend on the policy, so two policies run with one seed see the same inputs
 
 >>> from formulations.offloading.simulator import simulate  # doctest: +SKIP
 >>> result = simulate(problem, policy, slots=10_000, seed=1)  # doctest: +SKIP
->>> result.average_penalty, result.average_backlog, result.stable  # doctest: +SKIP
+>>> result.average_penalty, result.mean_delay_ms, result.stable  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 import numpy as np
 
 from ..errors import InfeasibleAssignmentError
 
-__all__ = ["SlotView", "SimulationResult", "simulate", "replay", "register_policy", "POLICIES", "drift_check"]
+__all__ = ["SlotView", "SimulationResult", "simulate", "drift_check", "stability_verdict"]
 
-#: policy name -> factory ``f(problem, **params) -> policy``; filled by
-#: :mod:`solvers.algorithms.offloading` on import (the formulation never picks an algorithm).
-POLICIES: dict[str, Callable[..., Any]] = {}
-
+#: Slots of arrivals drawn per call to the arrival generator.
 _CHUNK = 512
-
-
-def register_policy(name: str, factory: Callable[..., Any]) -> None:
-    """Make ``factory(problem, **params)`` available to :func:`replay` as ``name``."""
-    POLICIES[name] = factory
+#: The backlog-growth test: growth over the second half at most this share of its mean ...
+GROWTH_SHARE = 0.25
 
 
 @dataclass
@@ -74,40 +71,77 @@ class SlotView:
     cost_by_link: np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class SimulationResult:
-    """Outcome of one simulated run.
+    """Outcome of one simulated run (what an online policy is judged by).
+
+    A run is produced once, by :func:`simulate`; it is never re-derived by
+    ``OffloadingProblem.evaluate`` (which evaluates stationary policies
+    only) and its cost is never mixed with the LP optimum ``p*``.
 
     Attributes
     ----------
     average_penalty : float
-        Time-average cost per slot.
+        Time-average cost per slot (the instance's ``metadata.cost_unit``
+        per slot, mJ/slot in the shipped scenarios); also :attr:`objective`.
     average_backlog : float
-        Time-average of ``sum_m Q_m(t) + sum_s H_s(t)`` (tasks), t = 0..T-1.
+        Time-average of ``sum_m Q_m(t) + sum_s H_s(t)`` (tasks), sampled at
+        the start of slots t = 0..T-1.
+    mean_delay_ms : float
+        Mean delay per task by Little's law: ``average_backlog / (arrivals
+        per slot in this run) x slot_ms``. NaN if nothing arrived.
+    measured_delay_ms : float
+        Mean delay per task measured from arrivals to completions, over the
+        ``completed`` tasks: a task arriving in slot a (it joins its device
+        queue at the end of slot a) and completing in slot c (run locally,
+        or finished by its server, in slot c) has delay ``(c - a) x
+        slot_ms``, the number of slot starts at which it is queued: the
+        quantity Little's law relates to the sampled backlog. Queues are
+        FIFO; tasks that join one queue in the same slot, and tasks that
+        leave one device in the same slot (locally or to servers), are
+        exchangeable (they carry their group's mean arrival slot), so the
+        value is exact whenever every task completes and otherwise differs
+        only in which of those tasks are still queued at the end. The
+        within-slot service time is not modelled. NaN if no task completed.
+    completed : int
+        Tasks that completed during the run.
     stable : bool
-        Whether the queues look stable: the least-squares growth of the total
-        backlog over the second half of the run is at most
-        ``max(0.25 x its mean, 1 + number of queues)`` tasks.
+        The stability verdict (see :func:`stability_verdict`): False
+        whenever the stationary LP says no policy can serve the arrival
+        rates; otherwise the backlog-growth test: the least-squares growth
+        of the total backlog over the second half of the run (slope x
+        length) must be at most ``max(0.25 x its mean over that half, 1 +
+        number of queues)`` tasks. ``stability_reason`` says which applied.
+    backlog_growth : float
+        That least-squares growth (tasks).
     penalty_stderr : float
         Standard error of ``average_penalty`` by 20 batch means.
     per_slot : dict of ndarray
-        ``penalty``, ``backlog``, ``arrivals``, ``served``, ``local`` (totals per slot).
+        ``penalty``, ``backlog``, ``arrivals``, ``served``, ``local``,
+        ``completed`` (totals per slot).
     per_queue : dict of list
         ``device_mean``, ``server_mean`` (time-average of each queue),
         ``device_final``, ``server_final``.
     series : dict of ndarray, optional
         With ``record_queues=True``: ``Q`` (T+1, n_devices), ``H`` (T+1,
         n_servers), ``A`` and ``served`` (T, n_devices), ``to_server`` (T, n_servers).
+    checked : bool
+        Every decision was checked (``check=True``); also :attr:`feasible`.
     """
 
     policy: str
     slots: int
     seed: int
+    slot_ms: float
     average_penalty: float
     average_backlog: float
     average_device_backlog: float
     average_server_backlog: float
+    mean_delay_ms: float
+    measured_delay_ms: float
+    completed: int
     stable: bool
+    stability_reason: str
     backlog_growth: float
     penalty_stderr: float
     per_slot: dict
@@ -115,11 +149,17 @@ class SimulationResult:
     elapsed_s: float
     params: dict = field(default_factory=dict)
     series: dict | None = None
+    checked: bool = True
 
     @property
     def objective(self) -> float:
-        """The average penalty (what :meth:`OffloadingProblem.evaluate` reports)."""
+        """The average penalty (cost per slot) of this run."""
         return self.average_penalty
+
+    @property
+    def feasible(self) -> bool:
+        """True when the simulator checked every decision of the run."""
+        return self.checked
 
     @property
     def final_backlog(self) -> int:
@@ -131,102 +171,330 @@ class SimulationResult:
         return self.slots / max(self.elapsed_s, 1e-12)
 
     def to_dict(self, *, series: bool = False) -> dict:
-        """JSON-ready summary; per-slot series only with ``series=True``."""
+        """JSON-ready summary (NaN delays become None); per-slot series only with ``series=True``."""
         out = {
             "policy": self.policy,
             "params": self.params,
             "slots": self.slots,
             "seed": self.seed,
+            "slot_ms": self.slot_ms,
             "average_penalty": self.average_penalty,
             "average_backlog": self.average_backlog,
             "average_device_backlog": self.average_device_backlog,
             "average_server_backlog": self.average_server_backlog,
             "final_backlog": self.final_backlog,
-            "penalty_stderr": self.penalty_stderr,
+            "mean_delay_ms": _json_float(self.mean_delay_ms),
+            "measured_delay_ms": _json_float(self.measured_delay_ms),
+            "completed": self.completed,
+            "penalty_stderr": _json_float(self.penalty_stderr),
             "stable": self.stable,
+            "stability_reason": self.stability_reason,
             "backlog_growth": self.backlog_growth,
             "elapsed_s": self.elapsed_s,
             "per_queue": self.per_queue,
         }
         if series:
-            out["per_slot"] = {k: v.tolist() for k, v in self.per_slot.items()}
+            out["per_slot"] = {name: values.tolist() for name, values in self.per_slot.items()}
         return out
 
 
+def _json_float(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+# ------------------------------------------------------------------ inputs
 class _Inputs:
-    """Arrivals and link states, drawn independently of the policy."""
+    """Arrivals and link states, drawn independently of the policy.
+
+    Arrivals are drawn :data:`_CHUNK` slots at a time (Poisson, or inverse
+    CDF sampling of empirical distributions); link states one slot at a time
+    (i.i.d. rows of ``pi``, Markov rows of the transition matrix, or the
+    trace replayed cyclically).
+    """
 
     def __init__(self, problem, arrival_rng, link_rng):
-        self.p = problem
-        self.arng, self.lrng = arrival_rng, link_rng
-        devs = problem.devices
-        self.rate = np.array([d.arrivals.rate if d.arrivals.rate is not None else 0.0 for d in devs])
-        self.emp = np.array([i for i, d in enumerate(devs) if d.arrivals.rate is None], dtype=np.int64)
-        k = max((len(devs[i].arrivals.values) for i in self.emp), default=1)
-        self.emp_cum = np.ones((len(self.emp), k))
-        self.emp_val = np.zeros((len(self.emp), k), dtype=np.int64)
-        for r, i in enumerate(self.emp):
-            a = devs[i].arrivals
-            self.emp_cum[r, : len(a.probs)] = np.cumsum(a.probs)
-            self.emp_val[r, : len(a.values)] = a.values
-        self.emp_cum[:, -1] = np.inf
-        links = problem.links
-        self.trace_idx = np.array([k for k, l in enumerate(links) if l.trace is not None], dtype=np.int64)
-        self.markov_idx = np.array([k for k, l in enumerate(links) if l.trace is None], dtype=np.int64)
-        self.last_state = np.array([links[k].n_states - 1 for k in self.markov_idx], dtype=np.int64)  # rounding guard
-        self.all_iid = all(links[k].transition is None for k in self.markov_idx)  # i.i.d.: every row is pi
-        w = problem.max_states
-        self.cum = np.ones((len(self.markov_idx), w, w))
-        for r, k in enumerate(self.markov_idx):
-            n = links[k].n_states
-            self.cum[r, :n, :n] = np.cumsum(links[k].transition_matrix, axis=1)
-        self.cum[:, :, -1] = np.inf
-        self.pi_cum = np.cumsum(problem.link_pi[self.markov_idx], axis=1) if len(self.markov_idx) else np.zeros((0, w))
-        if len(self.markov_idx):
-            self.pi_cum[:, -1] = np.inf
-        tl = max((len(links[k].trace) for k in self.trace_idx), default=1)
-        self.trace_len = np.array([len(links[k].trace) for k in self.trace_idx], dtype=np.int64)
-        self.trace = np.zeros((len(self.trace_idx), tl), dtype=np.int64)
-        for r, k in enumerate(self.trace_idx):
-            self.trace[r, : len(links[k].trace)] = links[k].trace
-        self.state = np.zeros(problem.n_links, dtype=np.int64)
+        self.arrival_rng, self.link_rng = arrival_rng, link_rng
+        self._init_arrivals(problem.devices)
+        self._init_link_states(problem)
         self._block = np.zeros((0, problem.n_devices), dtype=np.int64)
-        self._start = 0
+        self._block_start = 0
+
+    def _init_arrivals(self, devices) -> None:
+        self.poisson_rate = np.array([d.arrivals.rate if d.arrivals.rate is not None else 0.0 for d in devices])
+        self.empirical = np.array([i for i, d in enumerate(devices) if d.arrivals.rate is None], dtype=np.int64)
+        n_values = max((len(devices[i].arrivals.values) for i in self.empirical), default=1)
+        self.empirical_cdf = np.ones((len(self.empirical), n_values))
+        self.empirical_values = np.zeros((len(self.empirical), n_values), dtype=np.int64)
+        for row, device in enumerate(self.empirical):
+            arrivals = devices[device].arrivals
+            self.empirical_cdf[row, : len(arrivals.probs)] = np.cumsum(arrivals.probs)
+            self.empirical_values[row, : len(arrivals.values)] = arrivals.values
+        self.empirical_cdf[:, -1] = np.inf
+
+    def _init_link_states(self, problem) -> None:
+        links = problem.links
+        n_states = problem.max_states
+        self.trace_links = np.array([index for index, link in enumerate(links) if link.trace is not None], dtype=np.int64)
+        self.random_links = np.array([index for index, link in enumerate(links) if link.trace is None], dtype=np.int64)
+        self.last_state = np.array([links[index].n_states - 1 for index in self.random_links], dtype=np.int64)  # rounding guard
+        self.all_iid = all(links[index].transition is None for index in self.random_links)  # i.i.d.: every row is pi
+        self.transition_cdf = np.ones((len(self.random_links), n_states, n_states))
+        for row, k in enumerate(self.random_links):
+            n = links[k].n_states
+            self.transition_cdf[row, :n, :n] = np.cumsum(links[k].transition_matrix, axis=1)
+        self.transition_cdf[:, :, -1] = np.inf
+        self.pi_cdf = np.cumsum(problem.link_pi[self.random_links], axis=1)
+        if len(self.random_links):
+            self.pi_cdf[:, -1] = np.inf
+        longest = max((len(links[index].trace) for index in self.trace_links), default=1)
+        self.trace_len = np.array([len(links[index].trace) for index in self.trace_links], dtype=np.int64)
+        self.traces = np.zeros((len(self.trace_links), longest), dtype=np.int64)
+        for row, k in enumerate(self.trace_links):
+            self.traces[row, : len(links[k].trace)] = links[k].trace
+        self.state = np.zeros(problem.n_links, dtype=np.int64)
 
     def arrivals(self, t: int) -> np.ndarray:
-        r = t - self._start
-        if r >= len(self._block):
-            self._start, r = t, 0
-            block = self.arng.poisson(self.rate, size=(_CHUNK, len(self.rate)))
-            if len(self.emp):
-                u = self.arng.random((_CHUNK, len(self.emp)))
-                idx = (u[:, :, None] >= self.emp_cum[None]).sum(axis=2)
-                block[:, self.emp] = np.take_along_axis(self.emp_val[None].repeat(_CHUNK, 0), idx[:, :, None], 2)[:, :, 0]
+        """Tasks arriving at each device in slot ``t`` (slots are asked for in order)."""
+        row = t - self._block_start
+        if row >= len(self._block):
+            self._block_start, row = t, 0
+            block = self.arrival_rng.poisson(self.poisson_rate, size=(_CHUNK, len(self.poisson_rate)))
+            if len(self.empirical):
+                draws = self.arrival_rng.random((_CHUNK, len(self.empirical)))
+                index = (draws[:, :, None] >= self.empirical_cdf[None]).sum(axis=2)
+                values = np.take_along_axis(self.empirical_values[None].repeat(_CHUNK, 0), index[:, :, None], 2)
+                block[:, self.empirical] = values[:, :, 0]
             self._block = block
-        return self._block[r]
+        return self._block[row]
 
     def link_states(self, t: int) -> np.ndarray:
-        if len(self.markov_idx):
-            u = self.lrng.random(len(self.markov_idx))
+        """State index of every link in slot ``t`` (slots are asked for in order)."""
+        if len(self.random_links):
+            draws = self.link_rng.random(len(self.random_links))
             if t == 0 or self.all_iid:
-                rows = self.pi_cum
+                cdf = self.pi_cdf
             else:
-                rows = self.cum[np.arange(len(self.markov_idx)), self.state[self.markov_idx]]
-            self.state[self.markov_idx] = np.minimum((u[:, None] >= rows).sum(axis=1), self.last_state)
-        if len(self.trace_idx):
-            self.state[self.trace_idx] = self.trace[np.arange(len(self.trace_idx)), t % self.trace_len]
+                cdf = self.transition_cdf[np.arange(len(self.random_links)), self.state[self.random_links]]
+            self.state[self.random_links] = np.minimum((draws[:, None] >= cdf).sum(axis=1), self.last_state)
+        if len(self.trace_links):
+            self.state[self.trace_links] = self.traces[np.arange(len(self.trace_links)), t % self.trace_len]
         return self.state
 
 
-def _as_int(x, shape, what: str, t: int) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.shape != shape:
-        raise InfeasibleAssignmentError(f"slot {t}: `{what}` has shape {arr.shape}, expected {shape}")
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind != "f" or not np.all(arr == np.floor(arr)):
+# ------------------------------------------------------------------ FIFO cohorts (delays)
+class _FifoDelays:
+    """Delays through FIFO queues, computed a chunk of slots at a time.
+
+    Per slot the run records, for every queue, the tasks that join it
+    (``enter_count``, and ``enter_sum``: the sum of their *original* arrival
+    slots at the device) and the number that leave it (``leave_count``).
+    :meth:`flush` then lines up, per queue, the cohorts still queued and the
+    chunk's new cohorts in FIFO order, and reads the sum of arrival slots of
+    each slot's leavers off the cumulative counts (one ``searchsorted``).
+    Tasks of one cohort are exchangeable: a partly served cohort hands out
+    its mean arrival slot. O((cohorts + slots x queues) log cohorts) per
+    chunk, all vectorized; the per-slot cost is three row writes.
+    """
+
+    def __init__(self, n_queues: int, chunk: int, initial=None):
+        self.enter_count = np.zeros((chunk, n_queues), dtype=np.int64)
+        self.enter_sum = np.zeros((chunk, n_queues))
+        self.leave_count = np.zeros((chunk, n_queues), dtype=np.int64)
+        initial = np.zeros(n_queues, dtype=np.int64) if initial is None else np.asarray(initial, dtype=np.int64)
+        self.pending_queue = np.flatnonzero(initial > 0)
+        self.pending_count = initial[self.pending_queue]
+        self.pending_sum = -1.0 * self.pending_count  # initial tasks count as arrived in slot -1
+
+    def flush(self, n_slots: int) -> np.ndarray:
+        """``(n_slots, n_queues)`` sums of the arrival slots of the tasks leaving each queue in each slot."""
+        entering = self.enter_count[:n_slots].T
+        new_queue, new_slot = np.nonzero(entering)  # queue-major, oldest first
+        queue = np.concatenate([self.pending_queue, new_queue])
+        count = np.concatenate([self.pending_count, entering[new_queue, new_slot]])
+        total = np.concatenate([self.pending_sum, self.enter_sum[:n_slots].T[new_queue, new_slot]])
+        order = np.argsort(queue, kind="stable")  # per queue: still-queued cohorts, then the chunk's
+        queue, count, total = queue[order], count[order], total[order]
+        end = np.cumsum(count)
+        start = end - count
+        ends_before = np.concatenate([[0], end])
+        base = ends_before[np.searchsorted(queue, np.arange(entering.shape[0]), side="left")]
+        departed = np.cumsum(self.leave_count[:n_slots], axis=0)
+        positions = base[None, :] + np.vstack([np.zeros((1, len(base)), dtype=np.int64), departed])
+        prefix = np.concatenate([[0.0], np.cumsum(total)])
+        mean_slot = np.append(total / np.maximum(count, 1), 0.0)
+        cohort = np.searchsorted(end, positions, side="right")  # cohorts wholly before each position
+        arrival_prefix = prefix[cohort] + (positions - ends_before[cohort]) * mean_slot[cohort]
+        cut = positions[-1][queue]
+        kept = np.clip(end - np.maximum(start, cut), 0, count)
+        keep = kept > 0
+        self.pending_queue, self.pending_count = queue[keep], kept[keep]
+        self.pending_sum = (total * kept / np.maximum(count, 1))[keep]
+        for buffer in (self.enter_count, self.enter_sum, self.leave_count):
+            buffer[:n_slots] = 0
+        return np.diff(arrival_prefix, axis=0)
+
+
+# ------------------------------------------------------------------ one run
+class _Run:
+    """The state of one run: queues, cohorts for delays, and per-slot statistics."""
+
+    def __init__(self, problem, slots: int, initial_queues, record_queues: bool):
+        n_devices, n_servers = problem.n_devices, problem.n_servers
+        self.problem = problem
+        self.device_queue = np.zeros(n_devices, dtype=np.int64)
+        self.server_queue = np.zeros(n_servers, dtype=np.int64)
+        if initial_queues is not None:
+            self.device_queue = np.asarray(initial_queues[0], dtype=np.int64).copy()
+            self.server_queue = np.asarray(initial_queues[1], dtype=np.int64).copy()
+        self.chunk = min(_CHUNK, slots)
+        self.device_fifo = _FifoDelays(n_devices, self.chunk, self.device_queue)
+        self.server_fifo = _FifoDelays(n_servers, self.chunk, self.server_queue)
+        self.local_rows = np.zeros((self.chunk, n_devices), dtype=np.int64)
+        self.sent_rows = np.zeros((self.chunk, problem.n_links))
+        self.link_to_server = np.zeros((problem.n_links, n_servers))
+        self.link_to_server[np.arange(problem.n_links), problem.link_server] = 1.0
+        self.dense_capacity = np.zeros((n_devices, n_servers), dtype=np.int64)
+        self.dense_cost = np.zeros((n_devices, n_servers))
+        self.link_rows = np.arange(problem.n_links)
+        self.penalty = np.empty(slots)
+        self.device_backlog = np.empty(slots)
+        self.server_backlog = np.empty(slots)
+        self.arrivals = np.empty(slots, dtype=np.int64)
+        self.served = np.empty(slots, dtype=np.int64)
+        self.local = np.empty(slots, dtype=np.int64)
+        self.completions = np.empty(slots, dtype=np.int64)
+        self.device_sum = np.zeros(n_devices)
+        self.server_sum = np.zeros(n_servers)
+        self.delay_slots_sum = 0.0
+        self.series = None
+        if record_queues:
+            self.series = {
+                "Q": np.zeros((slots + 1, n_devices), dtype=np.int64),
+                "H": np.zeros((slots + 1, n_servers), dtype=np.int64),
+                "A": np.zeros((slots, n_devices), dtype=np.int64),
+                "served": np.zeros((slots, n_devices), dtype=np.int64),
+                "to_server": np.zeros((slots, n_servers), dtype=np.int64),
+                "penalty": self.penalty,
+            }
+
+    def view(self, t: int, state: np.ndarray) -> SlotView:
+        """The policy's view at the start of slot ``t`` with link states ``state``."""
+        problem = self.problem
+        capacity_now = problem.link_capacity[self.link_rows, state]
+        cost_now = problem.link_cost[self.link_rows, state]
+        self.dense_capacity[problem.link_device, problem.link_server] = capacity_now
+        self.dense_cost[problem.link_device, problem.link_server] = cost_now
+        return SlotView(t, self.device_queue, self.server_queue, problem.local_capacity, self.dense_capacity,
+                        self.dense_cost, state, capacity_now, cost_now)
+
+    def step(self, t: int, view: SlotView, local: np.ndarray, send: np.ndarray, arrivals: np.ndarray) -> None:
+        """Apply one slot's (checked) decision, then the slot's arrivals; record the statistics."""
+        problem = self.problem
+        sent_by_link = send[problem.link_device, problem.link_server].astype(float)
+        served = local + np.bincount(problem.link_device, weights=sent_by_link, minlength=problem.n_devices).astype(np.int64)
+        to_server = np.bincount(problem.link_server, weights=sent_by_link, minlength=problem.n_servers).astype(np.int64)
+        finished_at_server = np.minimum(self.server_queue, problem.server_capacity)
+        self._record(t, view, local, served, to_server, sent_by_link, arrivals)
+        self._track_delays(t, local, served, sent_by_link, to_server, finished_at_server, arrivals)
+        self.device_queue = self.device_queue - served + arrivals
+        self.server_queue = self.server_queue - finished_at_server + to_server
+
+    def _record(self, t, view, local, served, to_server, sent_by_link, arrivals) -> None:
+        self.penalty[t] = float(self.problem.local_cost @ local + view.cost_by_link @ sent_by_link)
+        self.device_backlog[t] = self.device_queue.sum()
+        self.server_backlog[t] = self.server_queue.sum()
+        self.device_sum += self.device_queue
+        self.server_sum += self.server_queue
+        self.arrivals[t] = arrivals.sum()
+        self.served[t] = served.sum()
+        self.local[t] = local.sum()
+        if self.series is not None:
+            self.series["Q"][t], self.series["H"][t] = self.device_queue, self.server_queue
+            self.series["A"][t], self.series["served"][t], self.series["to_server"][t] = arrivals, served, to_server
+
+    def _track_delays(self, t, local, served, sent_by_link, to_server, finished_at_server, arrivals) -> None:
+        """Record who joins and leaves each FIFO queue this slot; every chunk, the delays of the tasks completing."""
+        row = t % self.chunk
+        self.device_fifo.leave_count[row] = served
+        self.device_fifo.enter_count[row] = arrivals
+        self.device_fifo.enter_sum[row] = float(t) * arrivals
+        self.server_fifo.leave_count[row] = finished_at_server
+        self.server_fifo.enter_count[row] = to_server
+        self.local_rows[row] = local
+        self.sent_rows[row] = sent_by_link
+        self.completions[t] = int(local.sum()) + int(finished_at_server.sum())
+        if row == self.chunk - 1 or t == len(self.penalty) - 1:
+            self._flush_delays(t - row, row + 1)
+
+    def _flush_delays(self, first_slot: int, n_slots: int) -> None:
+        """Delays of the tasks completing in slots ``first_slot .. first_slot + n_slots - 1``.
+
+        The tasks leaving a device in one slot (locally or to servers) are
+        exchangeable: each carries the mean arrival slot of that group.
+        """
+        problem = self.problem
+        served = self.device_fifo.leave_count[:n_slots].copy()
+        left_sum = self.device_fifo.flush(n_slots)
+        mean_arrival = np.divide(left_sum, served, out=np.zeros(left_sum.shape), where=served > 0)
+        sent = self.sent_rows[:n_slots]
+        self.server_fifo.enter_sum[:n_slots] = (sent * mean_arrival[:, problem.link_device]) @ self.link_to_server
+        finished_sum = self.server_fifo.flush(n_slots)
+        local = self.local_rows[:n_slots]
+        slots = np.arange(first_slot, first_slot + n_slots, dtype=float)
+        self.delay_slots_sum += float(slots @ self.completions[first_slot: first_slot + n_slots]) \
+            - float((local * mean_arrival).sum()) - float(finished_sum.sum())
+
+    def result(self, policy, slots: int, seed: int, elapsed_s: float, check: bool) -> SimulationResult:
+        """The :class:`SimulationResult` of the finished run (statistics and verdict)."""
+        problem = self.problem
+        if self.series is not None:
+            self.series["Q"][slots], self.series["H"][slots] = self.device_queue, self.server_queue
+        backlog = self.device_backlog + self.server_backlog
+        growth, stable, reason = stability_verdict(problem, backlog)
+        completed = int(self.completions.sum())
+        arrival_rate = float(self.arrivals.mean())
+        little_ms = float(backlog.mean()) / arrival_rate * problem.slot_ms if arrival_rate > 0 else float("nan")
+        measured_ms = self.delay_slots_sum / completed * problem.slot_ms if completed else float("nan")
+        return SimulationResult(
+            policy=getattr(policy, "name", type(policy).__name__),
+            params=dict(getattr(policy, "params", {}) or {}),
+            slots=int(slots),
+            seed=int(seed),
+            slot_ms=float(problem.slot_ms),
+            average_penalty=float(self.penalty.mean()),
+            average_backlog=float(backlog.mean()),
+            average_device_backlog=float(self.device_backlog.mean()),
+            average_server_backlog=float(self.server_backlog.mean()),
+            mean_delay_ms=little_ms,
+            measured_delay_ms=measured_ms,
+            completed=completed,
+            stable=stable,
+            stability_reason=reason,
+            backlog_growth=growth,
+            penalty_stderr=_batch_stderr(self.penalty),
+            per_slot={"penalty": self.penalty, "backlog": backlog, "arrivals": self.arrivals, "served": self.served,
+                      "local": self.local, "completed": self.completions},
+            per_queue={
+                "device_mean": (self.device_sum / slots).tolist(),
+                "server_mean": (self.server_sum / slots).tolist(),
+                "device_final": self.device_queue.tolist(),
+                "server_final": self.server_queue.tolist(),
+            },
+            elapsed_s=elapsed_s,
+            series=self.series,
+            checked=bool(check),
+        )
+
+
+def _as_int(values, shape, what: str, t: int) -> np.ndarray:
+    array = np.asarray(values)
+    if array.shape != shape:
+        raise InfeasibleAssignmentError(f"slot {t}: `{what}` has shape {array.shape}, expected {shape}")
+    if array.dtype.kind not in "iu":
+        if array.dtype.kind != "f" or not np.all(array == np.floor(array)):
             raise InfeasibleAssignmentError(f"slot {t}: `{what}` must hold whole numbers of tasks")
-        arr = arr.astype(np.int64)
-    return arr
+        array = array.astype(np.int64)
+    return array
 
 
 def simulate(
@@ -252,7 +520,7 @@ def simulate(
     seed : int
         Same seed, same inputs: arrivals and link states do not depend on the policy.
     initial_queues : (array, array), optional
-        ``(Q(0), H(0))``; zeros by default.
+        ``(Q(0), H(0))``; zeros by default. Initial tasks count as arrived in slot -1.
     record_queues : bool
         Keep every queue's full series (memory O(T x (devices + servers))).
     check : bool
@@ -267,157 +535,95 @@ def simulate(
 
     Notes
     -----
-    O(T x (devices x servers)) time plus the policy's own work.
+    Each slot: link states, the policy's view, its decision (checked), then
+    the queue updates and the FIFO cohort bookkeeping for delays.
+    O(T x (devices x servers)) time plus the policy's own work, plus one
+    HiGHS LP for the stability verdict.
     """
     if isinstance(slots, bool) or not isinstance(slots, (int, np.integer)) or slots <= 0:
         raise ValueError(f"`slots` must be a positive integer, got {slots!r}")
-    p = problem
-    m_n, s_n = p.n_devices, p.n_servers
-    ss = np.random.SeedSequence(int(seed))
-    a_rng, l_rng, p_rng = (np.random.default_rng(s) for s in ss.spawn(3))
-    inputs = _Inputs(p, a_rng, l_rng)
+    arrival_rng, link_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
+    inputs = _Inputs(problem, arrival_rng, link_rng)
     if hasattr(policy, "start"):
-        policy.start(p, p_rng)
-    Q = np.zeros(m_n, dtype=np.int64)
-    H = np.zeros(s_n, dtype=np.int64)
-    if initial_queues is not None:
-        Q = np.asarray(initial_queues[0], dtype=np.int64).copy()
-        H = np.asarray(initial_queues[1], dtype=np.int64).copy()
-    ld, ls = p.link_device, p.link_server
-    lcap, lcost = p.link_capacity, p.link_cost
-    rows = np.arange(p.n_links)
-    cap_dense = np.zeros((m_n, s_n), dtype=np.int64)
-    cost_dense = np.zeros((m_n, s_n))
-    C = p.server_capacity
-    pen = np.empty(slots)
-    backlog_q = np.empty(slots)
-    backlog_h = np.empty(slots)
-    arr_tot = np.empty(slots, dtype=np.int64)
-    srv_tot = np.empty(slots, dtype=np.int64)
-    loc_tot = np.empty(slots, dtype=np.int64)
-    q_sum = np.zeros(m_n)
-    h_sum = np.zeros(s_n)
-    series = None
-    if record_queues:
-        series = {
-            "Q": np.zeros((slots + 1, m_n), dtype=np.int64),
-            "H": np.zeros((slots + 1, s_n), dtype=np.int64),
-            "A": np.zeros((slots, m_n), dtype=np.int64),
-            "served": np.zeros((slots, m_n), dtype=np.int64),
-            "to_server": np.zeros((slots, s_n), dtype=np.int64),
-            "penalty": pen,
-        }
-    step = max(1, slots // 100)
+        policy.start(problem, policy_rng)
+    run = _Run(problem, slots, initial_queues, record_queues)
+    shape_local, shape_send = (problem.n_devices,), (problem.n_devices, problem.n_servers)
+    progress_every = max(1, slots // 100)
     start = time.perf_counter()
     for t in range(slots):
-        state = inputs.link_states(t)
-        cap_now = lcap[rows, state]
-        cost_now = lcost[rows, state]
-        cap_dense[ld, ls] = cap_now
-        cost_dense[ld, ls] = cost_now
-        view = SlotView(t, Q, H, p.local_capacity, cap_dense, cost_dense, state, cap_now, cost_now)
+        view = run.view(t, inputs.link_states(t))
         local, send = policy.decide(view)
         if check:
-            local = _as_int(local, (m_n,), "local", t)
-            send = _as_int(send, (m_n, s_n), "send", t)
-            _check(p, t, Q, local, send, cap_dense)
-        send_l = send[ld, ls].astype(float)  # per link; with check=True nothing is sent elsewhere
-        served = local + np.bincount(ld, weights=send_l, minlength=m_n).astype(np.int64)
-        to_server = np.bincount(ls, weights=send_l, minlength=s_n).astype(np.int64)
-        A = inputs.arrivals(t)
-        pen[t] = float(p.local_cost @ local + cost_now @ send_l)
-        backlog_q[t] = Q.sum()
-        backlog_h[t] = H.sum()
-        q_sum += Q
-        h_sum += H
-        arr_tot[t] = A.sum()
-        srv_tot[t] = served.sum()
-        loc_tot[t] = local.sum()
-        if series is not None:
-            series["Q"][t], series["H"][t] = Q, H
-            series["A"][t], series["served"][t], series["to_server"][t] = A, served, to_server
-        Q = Q - served + A
-        H = np.maximum(H - C, 0) + to_server
-        if progress is not None and (t + 1) % step == 0:
+            local = _as_int(local, shape_local, "local", t)
+            send = _as_int(send, shape_send, "send", t)
+            _check(problem, t, view.queues, local, send, view.link_capacity)
+        run.step(t, view, local, send, inputs.arrivals(t))
+        if progress is not None and (t + 1) % progress_every == 0:
             progress(t + 1, slots)
-    elapsed = time.perf_counter() - start
-    if series is not None:
-        series["Q"][slots], series["H"][slots] = Q, H
-    backlog = backlog_q + backlog_h
-    growth, stable = _stability(backlog, m_n + s_n)
-    return SimulationResult(
-        policy=getattr(policy, "name", type(policy).__name__),
-        params=dict(getattr(policy, "params", {}) or {}),
-        slots=int(slots),
-        seed=int(seed),
-        average_penalty=float(pen.mean()),
-        average_backlog=float(backlog.mean()),
-        average_device_backlog=float(backlog_q.mean()),
-        average_server_backlog=float(backlog_h.mean()),
-        stable=stable,
-        backlog_growth=growth,
-        penalty_stderr=_batch_stderr(pen),
-        per_slot={"penalty": pen, "backlog": backlog, "arrivals": arr_tot, "served": srv_tot, "local": loc_tot},
-        per_queue={
-            "device_mean": (q_sum / slots).tolist(),
-            "server_mean": (h_sum / slots).tolist(),
-            "device_final": Q.tolist(),
-            "server_final": H.tolist(),
-        },
-        elapsed_s=elapsed,
-        series=series,
-    )
+    return run.result(policy, slots, seed, time.perf_counter() - start, check)
 
 
-def _check(p, t, Q, local, send, cap_dense) -> None:
-    if (local >= 0).all() and (local <= p.local_capacity).all() and (send >= 0).all() and (send <= cap_dense).all() \
-            and (local + send.sum(axis=1) <= Q).all():
+def _check(problem, t, queues, local, send, capacity) -> None:
+    if (local >= 0).all() and (local <= problem.local_capacity).all() and (send >= 0).all() \
+            and (send <= capacity).all() and (local + send.sum(axis=1) <= queues).all():
         return
-    bad = np.flatnonzero((local < 0) | (local > p.local_capacity))
+    bad = np.flatnonzero((local < 0) | (local > problem.local_capacity))
     if bad.size:
-        m = int(bad[0])
-        raise InfeasibleAssignmentError(f"slot {t}: device {p.devices[m].name!r} runs {local[m]} tasks, capacity {p.local_capacity[m]}")
-    bad = np.argwhere((send < 0) | (send > cap_dense))
-    if bad.size:
-        m, s = (int(x) for x in bad[0])
+        device = int(bad[0])
         raise InfeasibleAssignmentError(
-            f"slot {t}: {send[m, s]} tasks sent {p.devices[m].name!r} -> server {s}, link carries {cap_dense[m, s]} this slot"
+            f"slot {t}: device {problem.devices[device].name!r} runs {local[device]} tasks, capacity {problem.local_capacity[device]}"
         )
-    over = np.flatnonzero(local + send.sum(axis=1) > Q)
+    bad = np.argwhere((send < 0) | (send > capacity))
+    if bad.size:
+        device, server = (int(x) for x in bad[0])
+        raise InfeasibleAssignmentError(
+            f"slot {t}: {send[device, server]} tasks sent {problem.devices[device].name!r} -> server {server}, "
+            f"link carries {capacity[device, server]} this slot"
+        )
+    over = np.flatnonzero(local + send.sum(axis=1) > queues)
     if over.size:
-        m = int(over[0])
-        raise InfeasibleAssignmentError(f"slot {t}: device {p.devices[m].name!r} serves more than its {Q[m]} queued tasks")
+        device = int(over[0])
+        raise InfeasibleAssignmentError(f"slot {t}: device {problem.devices[device].name!r} serves more than its {queues[device]} queued tasks")
 
 
-def _stability(backlog: np.ndarray, n_queues: int) -> tuple[float, bool]:
+def stability_verdict(problem, backlog: np.ndarray) -> tuple[float, bool, str]:
+    """``(growth, stable, reason)`` of a run with total backlog series ``backlog``.
+
+    1. If the stationary LP says no policy can serve the arrival rates
+       (:meth:`OffloadingProblem.infeasibility_reason`, from
+       :func:`formulations.offloading.lp.capacity_slack`), the run is
+       unstable whatever its backlog did: the queues grow linearly in
+       expectation, however slowly.
+    2. Otherwise the backlog-growth test: with ``growth`` = least-squares
+       slope of the backlog over the second half of the run times that
+       half's length (tasks), the run is stable iff ``growth <= max(0.25 x
+       mean backlog over the second half, 1 + number of queues)``. A queue
+       growing linearly at any rate fails it (its growth over the half is
+       2/3 of its mean there); one growing like sqrt(t) fails it too (ratio
+       0.29/0.85 > 0.25); a stationary backlog passes up to noise.
+
+    O(T) plus one LP.
+    """
     half = backlog[len(backlog) // 2 :]
-    if len(half) < 2:
-        return 0.0, True
-    x = np.arange(len(half), dtype=float)
-    slope = float(np.polyfit(x, half, 1)[0])
-    growth = slope * len(half)
-    return growth, bool(growth <= max(0.25 * float(half.mean()), 1.0 + n_queues))
+    growth = 0.0
+    if len(half) >= 2:
+        growth = float(np.polyfit(np.arange(len(half), dtype=float), half, 1)[0]) * len(half)
+    reason = problem.infeasibility_reason()
+    if reason is not None:
+        return growth, False, f"unstable: {reason}"
+    n_queues = problem.n_devices + problem.n_servers
+    limit = max(GROWTH_SHARE * float(half.mean()) if len(half) else 0.0, 1.0 + n_queues)
+    if growth <= limit:
+        return growth, True, f"stable: backlog grew {growth:.4g} tasks over the 2nd half (limit {limit:.4g})"
+    return growth, False, f"unstable: backlog grew {growth:.4g} tasks over the 2nd half (limit {limit:.4g})"
 
 
 def _batch_stderr(values: np.ndarray, batches: int = 20) -> float:
-    n = len(values) // batches
-    if n < 1:
+    batch_len = len(values) // batches
+    if batch_len < 1:
         return float("nan")
-    means = values[: n * batches].reshape(batches, n).mean(axis=1)
+    means = values[: batch_len * batches].reshape(batches, batch_len).mean(axis=1)
     return float(means.std(ddof=1) / np.sqrt(batches))
-
-
-def replay(problem, spec: Mapping[str, Any]) -> SimulationResult:
-    """Replay an online run ``{"policy": name, "params": {...}, "slots": T, "seed": s}``.
-
-    The policy is built by the factory registered under ``name`` (see
-    :func:`register_policy`). Used by ``OffloadingProblem.evaluate``.
-    """
-    name = spec.get("policy")
-    if name not in POLICIES:
-        raise InfeasibleAssignmentError(f"unknown policy {name!r}; registered: {sorted(POLICIES)} (import solvers.algorithms.offloading)")
-    policy = POLICIES[name](problem, **dict(spec.get("params") or {}))
-    return simulate(problem, policy, slots=int(spec.get("slots", 10_000)), seed=int(spec.get("seed", 0)))
 
 
 def drift_check(problem, result: SimulationResult) -> np.ndarray:
@@ -431,13 +637,14 @@ def drift_check(problem, result: SimulationResult) -> np.ndarray:
     (``b`` served, ``a`` arriving at servers). Needs ``record_queues=True``.
     Returns right-hand side minus left-hand side per slot.
     """
-    s = result.series
-    if s is None:
+    series = result.series
+    if series is None:
         raise ValueError("`result` needs record_queues=True")
-    Q, H, A, b, a = (s[k].astype(float) for k in ("Q", "H", "A", "served", "to_server"))
-    C = problem.server_capacity.astype(float)
-    L = 0.5 * ((Q**2).sum(axis=1) + (H**2).sum(axis=1))
-    lhs = L[1:] - L[:-1]
-    d = A - b
-    rhs = 0.5 * (d**2).sum(axis=1) + 0.5 * ((C**2).sum() + (a**2).sum(axis=1)) + (Q[:-1] * d).sum(axis=1) + (H[:-1] * (a - C)).sum(axis=1)
+    Q, H, A, served, to_server = (series[name].astype(float) for name in ("Q", "H", "A", "served", "to_server"))
+    capacity = problem.server_capacity.astype(float)
+    lyapunov = 0.5 * ((Q**2).sum(axis=1) + (H**2).sum(axis=1))
+    lhs = lyapunov[1:] - lyapunov[:-1]
+    excess = A - served
+    rhs = (0.5 * (excess**2).sum(axis=1) + 0.5 * ((capacity**2).sum() + (to_server**2).sum(axis=1))
+           + (Q[:-1] * excess).sum(axis=1) + (H[:-1] * (to_server - capacity)).sum(axis=1))
     return rhs - lhs

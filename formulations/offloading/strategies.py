@@ -45,9 +45,9 @@ def tiny_offloading(max_devices: int = 2, max_servers: int = 2, max_capacity: in
             if draw(st.booleans()):
                 arrivals = {"poisson": draw(st.integers(0, 8)) / 4}
             else:
-                k = draw(st.integers(1, 3))
-                weights = draw(st.lists(st.integers(1, 4), min_size=k, max_size=k))
-                arrivals = {"values": sorted(draw(st.sets(st.integers(0, 3), min_size=k, max_size=k))),
+                n_values = draw(st.integers(1, 3))
+                weights = draw(st.lists(st.integers(1, 4), min_size=n_values, max_size=n_values))
+                arrivals = {"values": sorted(draw(st.sets(st.integers(0, 3), min_size=n_values, max_size=n_values))),
                             "probs": [w / sum(weights) for w in weights]}
             devices.append({"name": f"d{i}", "arrivals": arrivals,
                             "local_capacity": draw(st.integers(0, max_capacity)),
@@ -58,9 +58,10 @@ def tiny_offloading(max_devices: int = 2, max_servers: int = 2, max_capacity: in
             for j in range(n_srv):
                 if draw(st.integers(0, 3)) == 3:  # most pairs get a link
                     continue
-                k = draw(st.integers(1, max_states))
-                states = [{"capacity": draw(st.integers(0, max_capacity)), "cost": draw(st.integers(0, 4))} for _ in range(k)]
-                weights = draw(st.lists(st.integers(1, 4), min_size=k, max_size=k))
+                n_states = draw(st.integers(1, max_states))
+                states = [{"capacity": draw(st.integers(0, max_capacity)), "cost": draw(st.integers(0, 4))}
+                          for _ in range(n_states)]
+                weights = draw(st.lists(st.integers(1, 4), min_size=n_states, max_size=n_states))
                 links.append({"device": f"d{i}", "server": f"s{j}", "states": states,
                               "probs": [w / sum(weights) for w in weights]})
         return _instance(devices, servers, links)
@@ -107,13 +108,13 @@ def synthetic(
     O(n_devices x links_per_device).
     """
     rng = np.random.default_rng(seed)
-    k = min(links_per_device, n_servers)
+    n_links_each = min(links_per_device, n_servers)
     probs = np.array([0.5, 0.3, 0.2])
     local_cap = rng.integers(1, 4, n_devices)
     links, link_mean = [], np.zeros(n_devices)
     into = np.zeros(max(n_servers, 1))
     for i in range(n_devices):
-        for j in rng.choice(n_servers, size=k, replace=False):
+        for j in rng.choice(n_servers, size=n_links_each, replace=False):
             caps = np.sort(rng.integers(0, 5, 3))[::-1]
             costs = [round(float(rng.uniform(0.5, 2.0)) * (1 + w), 3) for w in range(3)]
             links.append({"device": f"d{i}", "server": f"s{int(j)}",

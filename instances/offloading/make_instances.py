@@ -1,6 +1,10 @@
 """Make the shipped offloading instances (run from the repository root).
 
-    python instances/offloading/make_instances.py
+    python instances/offloading/make_instances.py [--keep-plan]
+
+(``--keep-plan`` reuses the exit plan stored in ``resnet18_exits_edge.json``
+instead of re-solving the exits instance.) Every cost is device energy in mJ
+(``W x ms``), the unit of ``task_profile``'s ``local_mj`` and of ``slot_terms``.
 
 - ``small_mixed.json``: 3 devices, 2 servers; Poisson and empirical arrivals,
   i.i.d., Markov and trace link states (a hand-checkable example).
@@ -96,11 +100,11 @@ def trace_wifi() -> dict:
 
 
 def link_state(profile: dict, tech: str) -> dict:
-    """Tasks per slot and transmit energy (J/task) of a link technology for one task profile."""
+    """Tasks per slot and transmit energy (mJ/task) of a link technology for one task profile."""
     image_bytes = profile["input_bytes"] // 4
     tx_ms = image_bytes * 8.0 / (BANDWIDTH_MBPS[tech] * 1000.0)
     capacity = int(SLOT_MS // tx_ms)
-    return {"capacity": capacity, "cost": round(RADIO_W[tech] * tx_ms / 1000.0, 5) if capacity else 0.0, "tech": tech,
+    return {"capacity": capacity, "cost": round(RADIO_W[tech] * tx_ms, 2) if capacity else 0.0, "tech": tech,
             "tx_ms": round(tx_ms, 3)}
 
 
@@ -113,7 +117,7 @@ def vgg16_edge() -> dict:
     devices, links = [], []
     for i, rate in enumerate(rates):
         devices.append({"name": f"phone{i}", "arrivals": {"poisson": rate}, "local_capacity": local_capacity,
-                        "local_cost": round(profile["local_mj"] / 1000.0, 5), "meta": {"model": "vgg16", "local_ms": round(profile["local_ms"], 3)}})
+                        "local_cost": round(profile["local_mj"], 2), "meta": {"model": "vgg16", "local_ms": round(profile["local_ms"], 3)}})
         near, far = f"edge{i % 2}", f"edge{(i + 1) % 2}"
         links.append({"device": f"phone{i}", "server": near, "transition": WIFI_CHAIN,
                       "states": [{"capacity": s["capacity"], "cost": s["cost"]} for s in states],
@@ -131,7 +135,7 @@ def vgg16_edge() -> dict:
             "profile": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in profile.items()},
             "assumptions": {"device_power_w": DEVICE_POWER_W, "radio_w": RADIO_W, "bandwidth_mbps": BANDWIDTH_MBPS,
                             "input": "uint8 image, input_bytes / 4"},
-            "cost_unit": "J", "cost": "device energy per task (compute or radio)",
+            "cost_unit": "mJ", "cost": "device energy per task (compute or radio), mJ = W x ms",
             "capacity_unit": "tasks per slot",
         },
     }
@@ -192,7 +196,7 @@ def resnet18_exits_edge(plan: dict | None = None) -> dict:
                             "input": "the exits instance's input_bytes (uint8 image), sent whole; no split",
                             "local": "all blocks on the device with the plan's exits and thresholds",
                             "server": "all blocks on the edge node with the plan's exits and thresholds"},
-            "cost_unit": "J", "cost": "device energy per task (compute or radio)",
+            "cost_unit": "mJ", "cost": "device energy per task (compute or radio), mJ = W x ms",
             "capacity_unit": "tasks per slot",
         },
     }
@@ -210,9 +214,11 @@ def finish(data: dict) -> tuple[dict, object, object]:
     return data, problem, sol
 
 
-def main() -> None:
+def main(resolve_plan: bool = True) -> None:
+    """Write every instance; ``resolve_plan=False`` reuses the exit plan stored in resnet18_exits_edge.json."""
+    stored = json.loads((HERE / "resnet18_exits_edge.json").read_text(encoding="utf-8"))["metadata"]["exit_plan"]
     builds = (("small_mixed.json", small_mixed), ("trace_wifi.json", trace_wifi), ("vgg16_edge.json", vgg16_edge),
-              ("resnet18_exits_edge.json", resnet18_exits_edge))
+              ("resnet18_exits_edge.json", lambda: resnet18_exits_edge(None if resolve_plan else stored)))
     for name, build in builds:
         data, problem, sol = finish(build())
         write(name, data)
@@ -220,4 +226,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(resolve_plan="--keep-plan" not in sys.argv)

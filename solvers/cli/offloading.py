@@ -4,10 +4,11 @@ coinfer simulate FILE [--policy dpp] [--v 50] [--slots 10000] [--seed 1] [--json
 coinfer sweep FILE... [--policy dpp ...] [--v 1 10 100] [--seeds 1 2] [--slots N]
                       [--workers N] [--scheduler tcp://host:8786] [--json]
 
-``simulate`` prints the time-average cost (``average_penalty``) and backlog
-(``average_backlog``) of one run beside the stationary-LP optimum ``p*``
-and, for ``dpp``, the bounds ``p* + B/V`` and ``(B + V p_max)/epsilon``; a
-progress bar goes to stderr. ``sweep`` runs many (scenario, policy, V, seed)
+``simulate`` prints the time-average cost (``average_penalty``), backlog
+(``average_backlog``, tasks) and mean delay per task (ms, by Little's law and
+measured from arrivals to completions) of one run, its stability verdict,
+beside the stationary-LP optimum ``p*`` and, for ``dpp``, the bounds
+``p* + B/V`` and ``(B + V p_max)/epsilon``; a progress bar goes to stderr. ``sweep`` runs many (scenario, policy, V, seed)
 cells in local processes, or on a Dask cluster with ``--scheduler``.
 """
 
@@ -51,7 +52,6 @@ def _check_counts(slots: int, seeds=()) -> None:
 
 def cmd_simulate(args) -> int:
     import solvers
-    from formulations.offloading.lp import capacity_slack
     from formulations.offloading.simulator import simulate
 
     from ..algorithms.offloading import guarantee, make_policy
@@ -68,7 +68,7 @@ def cmd_simulate(args) -> int:
     record["file"] = args.file
     record["p_star"] = p_star
     if args.policy == "dpp":
-        record["guarantee"] = guarantee(problem, params["v"], p_star, capacity_slack(problem))
+        record["guarantee"] = guarantee(problem, params["v"], p_star, problem.lp_slack)
     if args.json:
         print(json.dumps(record, indent=1))
         return EXIT_OK
@@ -78,18 +78,24 @@ def cmd_simulate(args) -> int:
         {"k": "slots, seed", "v": f"{result.slots}, {result.seed}"},
         {"k": "average_penalty", "v": f"{result.average_penalty:.6g} {unit}/slot (+- {result.penalty_stderr:.2g} s.e.)"},
         {"k": "average_backlog", "v": f"{result.average_backlog:.6g} tasks ({result.final_backlog} queued at the end)"},
-        {"k": "stable", "v": "yes" if result.stable else f"no (backlog grew {result.backlog_growth:.4g} tasks over the 2nd half)"},
+        {"k": "mean_delay_ms", "v": f"{_ms(result.mean_delay_ms)} (Little's law: backlog / arrivals per slot)"},
+        {"k": "measured_delay_ms", "v": f"{_ms(result.measured_delay_ms)} (arrival to completion, {result.completed} tasks completed)"},
+        {"k": "stable", "v": ("yes: " if result.stable else "no: ") + result.stability_reason.split(": ", 1)[1]},
         {"k": "p* (stationary LP)", "v": "infeasible: load cannot be served" if p_star is None else f"{p_star:.6g} {unit}/slot"},
     ]
     if args.policy == "dpp":
         g = record["guarantee"]
         if g["cost_bound"] is not None:
-            rows.append({"k": "bound p* + B/V", "v": f"{g['cost_bound']:.6g} (B = {g['B']:.6g})"})
+            rows.append({"k": "bound p* + B/V", "v": f"{g['cost_bound']:.6g} {unit}/slot (B = {g['B']:.6g})"})
         if g["backlog_bound"] is not None:
             rows.append({"k": "backlog bound", "v": f"{g['backlog_bound']:.6g} tasks (epsilon = {g['epsilon']:.4g})"})
     rows.append({"k": "speed", "v": f"{result.slots_per_s:,.0f} slots/s"})
     print(format_table(rows, [("k", Path(args.file).name, "<"), ("v", "", "<")]))
     return EXIT_OK
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.6g} ms"
 
 
 def cmd_sweep(args) -> int:
@@ -119,13 +125,15 @@ def cmd_sweep(args) -> int:
             "seed": r["seed"],
             "pen": f"{r['average_penalty']:.5g}",
             "backlog": f"{r['average_backlog']:.5g}",
+            "delay": "-" if r["mean_delay_ms"] is None else f"{r['mean_delay_ms']:.5g}",
             "final": r["final_backlog"],
             "stable": "yes" if r["stable"] else "no",
         }
         for r in rows
     ]
     cols = [("scenario", "Scenario", "<"), ("policy", "Policy", "<"), ("v", "V", ">"), ("seed", "Seed", ">"),
-            ("pen", "average_penalty", ">"), ("backlog", "average_backlog", ">"), ("final", "Queued at end", ">"),
+            ("pen", "average_penalty", ">"), ("backlog", "average_backlog", ">"), ("delay", "mean_delay_ms", ">"),
+            ("final", "Queued at end", ">"),
             ("stable", "Stable", "<")]
     print(format_table(table, cols))
     print(f"  cells: {len(rows)}  " + ("dask: " + args.scheduler if args.scheduler else f"local processes: {args.workers or 'default'}"))
@@ -140,7 +148,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--v", type=float, default=50.0, help="drift-plus-penalty V (cost weight), dpp only")
     p.add_argument("--slots", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print a JSON object (keys average_penalty, average_backlog, ...)")
+    p.add_argument("--json", action="store_true", help="print a JSON object (keys average_penalty, average_backlog, mean_delay_ms, ...)")
     p.add_argument("--series", action="store_true", help="with --json: include the per-slot series")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_simulate)

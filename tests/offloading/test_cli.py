@@ -96,6 +96,13 @@ def test_sweep_local_processes(capsys):
     assert code == 0 and "trace_wifi" in out
 
 
+def test_cli_policy_names_are_the_registry():
+    from solvers.algorithms.offloading import POLICIES
+    from solvers.cli.offloading import POLICY_NAMES
+
+    assert set(POLICY_NAMES) == set(POLICIES)
+
+
 def test_sweep_bad_input(capsys):
     code, out, err = run(capsys, "sweep", INST / "trace_wifi.json", "--v", -1, "--slots", 100)
     assert code == 2 and "--v" in err

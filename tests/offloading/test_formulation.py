@@ -51,8 +51,11 @@ def test_shipped_optimum_metadata_matches_lp():
 def test_evaluate_hand_computed():
     p = one_link(probs=[0.5, 0.5])
     # local 0.5 x 4 + pi_0 (0.5) x 2 tasks x cost 1 = 3
-    assert p.evaluate({"local": [0.5], "send": [[2.0, 0.0]]}) == pytest.approx(3.0)
-    assert p.evaluate({"local": [1.0], "send": [[1.0, 0.0]]}) == pytest.approx(4.5)
+    ev = p.evaluate({"local": [0.5], "send": [[2.0, 0.0]]})
+    assert ev.objective == pytest.approx(3.0) and ev.feasible
+    assert ev.served.tolist() == pytest.approx([1.5]) and ev.server_load.tolist() == pytest.approx([1.0])
+    assert p.evaluate({"local": [1.0], "send": [[1.0, 0.0]]}).objective == pytest.approx(4.5)
+    assert p.violations({"local": [1.0], "send": [[1.0, 0.0]]}) == []
 
 
 @pytest.mark.parametrize(
@@ -100,6 +103,9 @@ def test_broken_files_name_file_and_field(path):
     assert info.value.field == field
     assert info.value.file == str(path)
     assert path.name in str(info.value)
+    with pytest.raises(InstanceError) as again:
+        OffloadingProblem.from_json(path)  # the base class's from_json: same file and field
+    assert again.value.field == field and again.value.file == str(path)
 
 
 def test_missing_trace_file(tmp_path):
@@ -176,17 +182,88 @@ def test_task_profile_from_partition_instance():
     assert prof["input_bytes"] == int(part.output_bytes[[part.index[n] for n in part.inputs]].sum())
     scen = formulations.load(INST / "vgg16_edge.json")
     assert scen.devices[0].local_capacity == int(scen.slot_ms // prof["local_ms"])
-    assert scen.devices[0].local_cost == pytest.approx(prof["local_mj"] / 1000, abs=1e-5)
+    assert scen.devices[0].local_cost == pytest.approx(prof["local_mj"], abs=0.005)  # both in mJ
+    assert scen.metadata["cost_unit"] == "mJ"
 
 
-def test_evaluate_replays_online_runs():
+def test_online_runs_are_simulated_once_not_evaluated(monkeypatch):
+    """evaluate refuses a run spec (saying how to simulate it); a dpp solve simulates exactly once and
+    reports that run, with p* only in details."""
+    import formulations.offloading.simulator as simulator
+    import solvers.algorithms.offloading.dpp as dpp_module
+    from formulations.base import AssignmentTypeError
+
     p = formulations.load(INST / "small_mixed.json")
     spec = {"policy": "dpp", "params": {"v": 4.0}, "slots": 300, "seed": 2}
-    direct = simulate(p, DriftPlusPenalty(p, 4.0), slots=300, seed=2)
-    assert p.evaluate(spec).objective == direct.average_penalty
+    with pytest.raises(AssignmentTypeError, match="simulate"):
+        p.evaluate(spec)
+    with pytest.raises(AssignmentTypeError):
+        p.violations(spec)
+    assert not p.is_feasible(spec)
+    runs = []
+    real = simulator.simulate
+
+    def counting(*args, **kwargs):
+        runs.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dpp_module, "simulate", counting)
+    monkeypatch.setattr(simulator, "simulate", counting)
     sol = solvers.solve(p, method="dpp", v=4.0, slots=300, seed=2)
-    assert sol.objective == direct.average_penalty
-    assert sol.details["average_backlog"] == direct.average_backlog
+    assert len(runs) == 1
+    direct = real(p, DriftPlusPenalty(p, 4.0), slots=300, seed=2)
+    assert sol.objective == direct.average_penalty == sol.evaluation.objective
+    assert sol.evaluation.average_backlog == direct.average_backlog
+    assert sol.details["simulation"]["average_backlog"] == direct.average_backlog
+    assert sol.details["p_star"] == pytest.approx(p.metadata["optimum"]) and sol.bound is None
+    assert sol.assignment == spec
+    assert json.loads(json.dumps(sol.to_dict()))["details"]["simulation"]["mean_delay_ms"] == pytest.approx(direct.mean_delay_ms)
+
+
+def test_formulations_has_no_policy_table():
+    import formulations.offloading.simulator as simulator
+
+    for name in ("POLICIES", "register_policy", "replay"):
+        assert not hasattr(simulator, name)
+
+
+def test_violations_lists_every_violated_constraint():
+    p = one_link(probs=[0.5, 0.5])
+    small = p.replace(servers=[formulations.offloading.Server("s0", 0)])
+    found = small.violations({"local": [1.5], "send": [[2.5, 1.0]]})
+    assert len(found) == 4, found  # local above capacity, two sends out of range, server overloaded
+    assert any("local[0]" in v for v in found) and any("send[0][0]" in v for v in found)
+    assert any("send[0][1]" in v for v in found) and any("server 's0'" in v for v in found)
+    assert small.violations({"local": [0.4], "send": [[0.0, 0.0]]}) == ["device 'd0' is served 0.4 tasks/slot < arrival rate 1.5"]
+    with pytest.raises(InfeasibleAssignmentError, match="'send'"):
+        p.violations({"local": [0.5]})
+    from formulations.base import AssignmentTypeError
+
+    for bad in ([0.5, 2.0], "local", None):
+        with pytest.raises(AssignmentTypeError):
+            p.violations(bad)
+        with pytest.raises(TypeError):
+            p.evaluate(bad)
+        assert not p.is_feasible(bad)
+
+
+def test_problem_is_immutable_and_replace_validates():
+    p = formulations.load(INST / "small_mixed.json")
+    with pytest.raises(AttributeError, match="immutable"):
+        p.slot_ms = 5
+    for array in (p.link_device, p.rates, p.link_capacity, p.link_pi, p.local_cost, p.max_service):
+        with pytest.raises(ValueError):
+            array[0] = 0
+    q = p.replace(slot_ms=50.0)
+    assert q.slot_ms == 50.0 and p.slot_ms == 100.0 and q.to_dict()["devices"] == p.to_dict()["devices"]
+    with pytest.raises(InstanceError, match="slot_ms"):
+        p.replace(slot_ms=0)
+    with pytest.raises(InstanceError, match="servers\\[0\\].capacity"):
+        p.replace(servers=[formulations.offloading.Server("s0", -1), p.servers[1]])
+    with pytest.raises(InstanceError, match="unknown server"):
+        p.replace(servers=p.servers[:1])
+    with pytest.raises(TypeError, match="unknown field"):
+        p.replace(slots=3)
 
 
 class StateRecorder(AllLocal):
@@ -225,7 +302,7 @@ def test_docs_examples_are_valid():
     example = json.loads(re.search(r"```json\n(.*?)```", doc, re.S).group(1))
     p = formulations.load_dict(example)
     sol = solvers.offloading(p)
-    assert sol.status.value == "optimal" and p.evaluate(sol.assignment) == pytest.approx(sol.objective)
+    assert sol.status.value == "optimal" and p.evaluate(sol.assignment).objective == pytest.approx(sol.objective)
     code = re.search(r"## Python\n\n```python\n(.*?)```", doc, re.S).group(1)
     expected = re.search(r"```python\n.*?```\n\n```\n(.*?)```", doc, re.S).group(1)
     import contextlib

@@ -32,7 +32,7 @@ def test_exact_methods_equal_brute_force(problem):
             assert sol.objective == pytest.approx(oracle.objective, rel=1e-6, abs=1e-6), name
             assert sol.bound <= sol.objective + 1e-6
             # the registry re-evaluated the assignment; evaluate again independently
-            assert problem.evaluate(sol.assignment) == pytest.approx(sol.objective, abs=1e-9)
+            assert problem.evaluate(sol.assignment).objective == pytest.approx(sol.objective, abs=1e-9)
             best = oracle.details["best_deterministic"]
             if best is not None:  # randomization can only help
                 assert sol.objective <= best + 1e-6
@@ -47,7 +47,7 @@ def test_every_feasible_deterministic_policy_costs_at_least_p_star(problem):
         served, load = problem.served_rates(local, send)
         if (served >= problem.rates - 1e-9).all() and (load <= problem.server_capacity + 1e-9).all():
             assert sol.status.value == "optimal"
-            assert problem.evaluate({"local": local, "send": [send[k, : l.n_states] for k, l in enumerate(problem.links)]}) >= sol.objective - 1e-6
+            assert problem.evaluate({"local": local, "send": [send[k, : l.n_states] for k, l in enumerate(problem.links)]}).objective >= sol.objective - 1e-6
 
 
 @settings(max_examples=examples(40))

@@ -142,10 +142,10 @@ def test_slot_terms_by_hand():
     pr = {"local_ms": 131.0, "server_ms": 6.5, "input_bytes": 150528}
     t = slot_terms(pr, slot_ms=500.0, device_power_w=2.0, link_states=TECHS + [{"mbps": 1.1, "radio_w": 2.0}])
     assert t["local_capacity"] == 3 and t["server_capacity"] == 76
-    assert t["local_cost"] == pytest.approx(0.262)
+    assert t["local_cost"] == pytest.approx(262.0)  # mJ: 2 W x 131 ms
     tx = [150528 * 8 / (m * 1000) for m in (18.88, 5.85, 1.1)]
     assert [s["capacity"] for s in t["states"]] == [int(500 // x) for x in tx] == [7, 2, 0]
-    assert t["states"][0]["cost"] == pytest.approx(1.0 * tx[0] / 1000, abs=1e-5)
+    assert t["states"][0]["cost"] == pytest.approx(1.0 * tx[0], abs=0.005)  # mJ: 1 W x tx ms
     assert t["states"][2] == {"name": "state2", "capacity": 0, "cost": 0.0, "tx_ms": round(tx[2], 3)}
 
 
@@ -216,7 +216,7 @@ def test_scenario_uses_the_derived_numbers(resnet, shipped):
     p = formulations.load(SCENARIO)
     pr = exit_task_profile(resnet, shipped["metadata"]["exit_plan"])
     assert all(d.local_capacity == int(p.slot_ms // pr["local_ms"]) for d in p.devices)
-    assert all(d.local_cost == round(2.0 * pr["local_ms"] / 1000, 5) for d in p.devices)
+    assert all(d.local_cost == round(2.0 * pr["local_ms"], 2) == round(pr["local_mj"], 2) for d in p.devices)  # mJ
     assert all(s.capacity == int(p.slot_ms // pr["server_ms"]) for s in p.servers)
     wifi_tx_ms = resnet.input_bytes * 8 / (resnet.links[0].mbps * 1000)
     assert p.links[0].capacities[0] == int(p.slot_ms // wifi_tx_ms)
@@ -232,7 +232,7 @@ def test_cli_solve_and_simulate_the_scenario(capsys, online_commands, shipped):
     rec = json.loads(capsys.readouterr().out)[0]
     assert rec["status"] == "optimal"
     assert rec["objective"] == pytest.approx(shipped["metadata"]["optimum"], abs=1e-8)
-    code = cli.main(["simulate", str(SCENARIO), "--policy", "dpp", "--v", "100", "--slots", "300", "--seed", "1",
+    code = cli.main(["simulate", str(SCENARIO), "--policy", "dpp", "--v", "0.1", "--slots", "300", "--seed", "1",
                      "--json", "--quiet"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0

@@ -12,31 +12,19 @@ method                     exact  idea
 ``lp_sampled``             no     baseline: the LP policy sampled each slot
 =========================  =====  ==============================================
 
-The online methods simulate their policy (options ``slots``, ``seed``,
-and ``v`` for ``dpp``) and return the run, which ``problem.evaluate``
-replays; policies are also registered with
-:func:`formulations.offloading.simulator.register_policy` for ``coinfer simulate``.
+The online methods simulate their policy once (options ``slots``, ``seed``,
+and ``v`` for ``dpp``): the registry reports the run's
+:class:`~formulations.offloading.simulator.SimulationResult` (its average cost
+as the objective, the run itself as ``solution.evaluation``); ``p*`` stays in
+``details``. :data:`POLICIES` and :func:`make_policy` build the policies by
+name for ``coinfer simulate`` and :func:`sweep`.
 """
-
-from formulations.errors import OptionError
-from formulations.offloading.simulator import register_policy
 
 from . import stationary_lp, brute_force, dpp, baselines  # noqa: F401, I001  (registration order = listing order)
 from .baselines import BASELINES, AllLocal, GreedyQueue, LeastLoaded, LPSampled
 from .dpp import DriftPlusPenalty, guarantee
+from .policies import POLICIES, make_policy
 from .sweep import sweep
 
-register_policy("dpp", DriftPlusPenalty)
-for _name, _cls in BASELINES.items():
-    register_policy(_name, _cls)
-
-__all__ = ["DriftPlusPenalty", "AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "guarantee", "sweep", "make_policy"]
-
-
-def make_policy(problem, name: str, **params):
-    """Build the registered policy ``name`` (``dpp`` takes ``v``)."""
-    from formulations.offloading.simulator import POLICIES
-
-    if name not in POLICIES:
-        raise OptionError(f"unknown `policy` {name!r}; choose from {sorted(POLICIES)}")
-    return POLICIES[name](problem, **params)
+__all__ = ["DriftPlusPenalty", "AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "guarantee", "sweep",
+           "make_policy", "POLICIES", "BASELINES"]

@@ -100,28 +100,26 @@ def guarantee(problem, v: float, p_star: float | None, epsilon: float | None) ->
 
 @register("offloading", "dpp", exact=False)
 def dpp(problem, *, time_limit=None, v: float = 50.0, slots: int = 10_000, seed: int = 0) -> MethodResult:
-    """Drift-plus-penalty controller simulated for `slots` slots; cost <= p* + B/V on average.
+    """Drift-plus-penalty controller simulated once for `slots` slots; cost <= p* + B/V on average.
 
-    Simulates :class:`DriftPlusPenalty` with ``V = v`` and returns the run
-    ``{"policy": "dpp", "params": {"v": v}, "slots": slots, "seed": seed}``;
-    the registry replays it through ``problem.evaluate`` (the simulator),
-    so the objective is the simulated time-average cost. ``details`` holds
-    the average backlog, the stability verdict and the bounds of
-    :func:`guarantee` (``p*`` from ``stationary_lp``). Status ``feasible``:
-    a finite run proves no bound.
+    Simulates :class:`DriftPlusPenalty` with ``V = v`` once and returns the
+    run: ``simulation`` (the
+    :class:`~formulations.offloading.simulator.SimulationResult`, whose
+    average cost the registry reports as the objective) and, for the record,
+    the assignment ``{"policy": "dpp", "params": {"v": v}, "slots": slots,
+    "seed": seed}``. ``details`` holds ``simulation`` (the run's summary:
+    backlog, delays in ms, stability verdict) and the bounds of
+    :func:`guarantee` (``p_star`` from ``stationary_lp``, never the
+    objective). Status ``feasible``: a finite run proves no bound.
     """
+    from .baselines import run_summary
     from .stationary_lp import solve_lp
-    from formulations.offloading.lp import capacity_slack
 
     policy = DriftPlusPenalty(problem, v)
     result = simulate(problem, policy, slots=slots, seed=seed)
     res, _ = solve_lp(problem)
     p_star = float(res.fun) if res.status == 0 else None
-    details = {
-        "average_penalty": result.average_penalty,
-        "average_backlog": result.average_backlog,
-        "stable": result.stable,
-        **guarantee(problem, policy.v, p_star, capacity_slack(problem)),
-    }
+    details = {"simulation": run_summary(result), **guarantee(problem, policy.v, p_star, problem.lp_slack)}
     spec = {"policy": "dpp", "params": dict(policy.params), "slots": int(slots), "seed": int(seed)}
-    return MethodResult(Status.FEASIBLE, spec, message="simulated; objective = time-average cost per slot", details=details)
+    return MethodResult(Status.FEASIBLE, spec, simulation=result, details=details,
+                        message="simulated; objective = time-average cost per slot of the run")

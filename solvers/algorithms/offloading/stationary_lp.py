@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from formulations.offloading.lp import build_lp, capacity_slack
+from formulations.offloading.lp import build_lp
 
 from ...registry import MethodResult, register
 from ...solution import Status
@@ -52,13 +52,13 @@ def stationary_lp(problem, *, time_limit=None) -> MethodResult:
     details = {"B": problem.lyapunov_b, "p_max": problem.penalty_range[1]}
     highs = f"(HiGHS status {res.status}: {res.message})"
     if res.status == 2:
-        eps = capacity_slack(problem)
-        return MethodResult(Status.INFEASIBLE, message=f"{INFEASIBLE_MESSAGE} {highs}", details={**details, "epsilon": eps})
+        return MethodResult(Status.INFEASIBLE, message=f"{INFEASIBLE_MESSAGE} {highs}",
+                            details={**details, "epsilon": problem.lp_slack})
     if res.status == 1:
         return MethodResult(Status.TIME_LIMIT, message=highs, details=details)
     if res.status != 0:
         raise RuntimeError(f"linprog failed {highs}")
-    details["epsilon"] = capacity_slack(problem)
+    details["epsilon"] = problem.lp_slack
     return MethodResult(Status.OPTIMAL, lp.decode(res.x), bound=float(res.fun), message=highs, details=details)
 
 

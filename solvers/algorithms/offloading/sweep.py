@@ -18,7 +18,7 @@ def run_one(instance: Mapping[str, Any], scenario: str, policy: str, params: Map
     from formulations.offloading import OffloadingProblem
     from formulations.offloading.simulator import simulate
 
-    from . import make_policy
+    from .policies import make_policy
 
     problem = OffloadingProblem.from_dict(instance)
     result = simulate(problem, make_policy(problem, policy, **params), slots=slots, seed=seed)
@@ -70,7 +70,7 @@ def sweep(
         ``average_backlog``, ``stable``, ... Results do not depend on where
         the cells ran.
     """
-    from . import make_policy
+    from .policies import make_policy
 
     for name, problem in problems.items():  # fail fast on bad names/params, before spawning workers
         for policy in policies:
