@@ -5,6 +5,7 @@ Commands
 coinfer solve FILE... [--method M] [--time-limit S] [--json] [--uplink-mbps X]
 coinfer validate FILE...
 coinfer methods [KIND]
+coinfer plot WHAT FILE -o OUT.(png|svg|pdf)   (see :mod:`.plot`)
 
 Exit codes: 0 when every file was read and solved (an infeasible instance is
 a valid answer), 2 on bad input (invalid file, unknown method, bad option),
@@ -29,11 +30,11 @@ from typing import Sequence
 
 from formulations.errors import InstanceError
 
-from . import exits, offloading, partition, partition_import, pipeline
+from . import exits, offloading, partition, partition_import, pipeline, plot
 from .framework import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, UsageError, fmt_number, format_table
 
 #: The kind modules, each with ``add_commands(subparsers)``.
-KIND_COMMANDS = (partition, partition_import, exits, pipeline, offloading)
+KIND_COMMANDS = (partition, partition_import, exits, pipeline, offloading, plot)
 
 __all__ = ["main", "build_parser", "cmd_solve", "cmd_validate", "cmd_methods"]
 
