@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import OKABE_ITO, fmt_bytes, instance_name, new_figure, place_without_overlap
+from ._style import OKABE_ITO, fmt_bytes, instance_name, new_figure, place_without_overlap, require_matplotlib
 
 __all__ = ["plot_bandwidth_map", "piece_label"]
 
@@ -72,6 +72,7 @@ def plot_bandwidth_map(source, min_mbps: float = 0.1, max_mbps: float = 1000.0, 
     itself costs at most ``2 * pieces - 1`` exact solves; drawing is
     O(pieces * points_per_piece) plus a greedy label placement O(pieces^2).
     """
+    require_matplotlib()
     from ..algorithms.partition.bandwidth import BandwidthMap, bandwidth_map
 
     if isinstance(source, BandwidthMap):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import OKABE_ITO, instance_name, new_figure
+from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
 
 __all__ = ["plot_dpp", "dpp_runs"]
 
@@ -70,6 +70,7 @@ def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0
     The drift-plus-penalty guarantee: cost <= p* + B/V and backlog = O(V);
     the figure shows how close a finite run gets.
     """
+    require_matplotlib()
     from ..algorithms.offloading.stationary_lp import solve_lp
 
     if metric not in ("backlog", "delay"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._style import OKABE_ITO, instance_name, new_figure
+from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
 
 __all__ = ["plot_exits_front", "exits_front", "FrontPoint"]
 
@@ -110,6 +110,7 @@ def plot_exits_front(problem, solution=None, *, method: str | None = None, n_flo
         accuracy floor) or ``latency-limit``. ``fig.coinfer_front`` holds
         the :class:`FrontPoint` list, ``fig.coinfer_solution`` the chosen one.
     """
+    require_matplotlib()
     if solution is None:
         solution = _solve(problem, method, time_limit)
     front = exits_front(problem, method=method or solution.method, n_floors=n_floors, time_limit=time_limit)

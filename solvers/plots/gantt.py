@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._style import OKABE_ITO, instance_name, new_figure
+from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
 
 __all__ = ["plot_gantt", "task_colors"]
 
@@ -68,6 +68,7 @@ def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: f
     -----
     O(n m) bars; a task's name is written inside a bar when it fits.
     """
+    require_matplotlib()
     schedule, solution, bound, bound_what = _schedule_and_bound(problem, source, method, time_limit)
     n_stages = problem.m
     fig, ax = new_figure(10.0, 1.6 + 0.55 * n_stages)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._style import OKABE_ITO, instance_name, new_figure
+from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
 
 __all__ = ["plot_pareto", "pareto_front", "PARETO_UNAVAILABLE"]
 
@@ -70,6 +70,7 @@ def plot_pareto(front_or_problem, *, name: str | None = None, title: str | None 
     ValueError
         See :func:`pareto_front`.
     """
+    require_matplotlib()
     front = pareto_front(front_or_problem)
     if name is None and not isinstance(front_or_problem, (list, tuple)):
         name = instance_name(front_or_problem, "k-tier")

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._style import CUT_COLOR, DEVICE_COLOR, SERVER_COLOR, fmt_bytes, instance_name, new_figure, place_without_overlap
+from ._style import (
+    CUT_COLOR,
+    DEVICE_COLOR,
+    SERVER_COLOR,
+    fmt_bytes,
+    instance_name,
+    new_figure,
+    place_without_overlap,
+    require_matplotlib,
+)
 
 __all__ = ["plot_partition", "partition_layout", "PartitionLayout"]
 
@@ -154,6 +163,7 @@ def plot_partition(problem, solution=None, *, uplink_mbps: float | None = None, 
     -----
     O(n + m) layout plus the greedy label placement, O(senders^2).
     """
+    require_matplotlib()
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
