@@ -154,8 +154,8 @@ def plot_partition(problem, solution=None, *, uplink_mbps: float | None = None, 
         Artists with ``gid``: ``device`` and ``server`` (scatter of the
         nodes of each side, offsets = ``layout.xy`` rows of that side in
         node order), ``edges`` and ``cut-edges`` (line collections, one
-        segment per drawn edge), ``cut-label-<layer>`` (the sender's name
-        and bytes), ``group-<side>`` (the text of a collapsed group).
+        segment per drawn edge), ``cut-label-<layer>`` (the sender's number
+        next to its node; the axes legend maps numbers to layer and bytes), ``group-<side>`` (the text of a collapsed group).
         ``fig.coinfer_layout`` is the :class:`PartitionLayout`,
         ``fig.coinfer_solution`` the solution drawn (or None).
 
@@ -175,7 +175,7 @@ def plot_partition(problem, solution=None, *, uplink_mbps: float | None = None, 
     layout = partition_layout(problem, assignment, max_layers=max_layers)
     n_depth = int(layout.xy[:, 0].max()) + 1 if len(layout.nodes) else 1
     n_lanes = int(np.ptp(layout.xy[:, 1])) + 1 if len(layout.nodes) else 1
-    fig, ax = new_figure(min(16.0, max(6.5, 0.42 * n_depth + 2.0)), min(9.0, max(3.6, 0.55 * n_lanes + 2.2)))
+    fig, ax = new_figure(min(18.0, max(9.0, 0.42 * n_depth + 4.5)), min(9.0, max(3.6, 0.55 * n_lanes + 2.2)))
     xy = layout.xy
     cut = set(layout.cut_edges)
     plain = [xy[[a, b]] for a, b in layout.edges if (a, b) not in cut]
@@ -191,28 +191,33 @@ def plot_partition(problem, solution=None, *, uplink_mbps: float | None = None, 
         if len(layers) > 1:
             ax.annotate(f"{len(layers)} layers\non {side}", xy[i], xytext=(0, -16), textcoords="offset points",
                         ha="center", va="top", fontsize=8, gid=f"group-{side}")
-    texts = []
+    texts, sent = [], []
     index = {layers[0]: i for i, (_, _, layers) in enumerate(layout.nodes) if len(layers) == 1}
     group_of = {nm: i for i, (_, _, layers) in enumerate(layout.nodes) if len(layers) > 1 for nm in layers}
-    for name, nbytes in sorted(layout.senders.items(), key=lambda item: xy[index.get(item[0], group_of.get(item[0]))][0]):
+    senders = sorted(layout.senders.items(), key=lambda item: tuple(xy[index.get(item[0], group_of.get(item[0]))]))
+    for number, (name, nbytes) in enumerate(senders, start=1):
         i = index.get(name, group_of.get(name))
-        texts.append(ax.annotate(f"{name}\n{fmt_bytes(nbytes)}", xy[i], xytext=(6, 8), textcoords="offset points",
-                                 ha="left", va="bottom", fontsize=7.5, color=CUT_COLOR, gid=f"cut-label-{name}",
-                                 zorder=5, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6}))
-    ax.set_xlim(-0.8, n_depth - 1 + 1.2)
+        texts.append(ax.annotate(str(number), xy[i], xytext=(7, 6), textcoords="offset points", ha="left", va="bottom",
+                                 fontsize=8, fontweight="bold", color=CUT_COLOR, gid=f"cut-label-{name}", zorder=5))
+        sent.append(Line2D([], [], ls="none", marker=f"${number}$", ms=7, color=CUT_COLOR,
+                           label=f"{name}: {fmt_bytes(nbytes)}"))
+    ax.set_xlim(-0.8, n_depth - 1 + 0.8)
     ax.set_ylim(xy[:, 1].min() - 1.0, xy[:, 1].max() + 1.2)
     ax.set_xlabel("depth in the DAG (layers, topological order left to right)" + (", collapsed" if layout.collapsed else ""))
     ax.set_yticks([])
     for spine in ("left", "right", "top"):
         ax.spines[spine].set_visible(False)
     b = problem.breakdown(assignment)
-    ax.set_title(title or (f"{instance_name(problem, 'partition')}: {b['device_layers']}/{problem.n_layers} layers on device, "
+    fig.suptitle(title or (f"{instance_name(problem, 'partition')}: {b['device_layers']}/{problem.n_layers} layers on device, "
                            f"{fmt_bytes(b['uplink_bytes'])} up at {problem.network.uplink_mbps:g} Mbps, "
                            f"latency {b['total_ms']:.2f} ms"), fontsize=10)
     handles = [Line2D([], [], marker="s", ls="none", color=DEVICE_COLOR, mec="black", label="on device"),
                Line2D([], [], marker="s", ls="none", color=SERVER_COLOR, mec="black", label="on server"),
                Line2D([], [], color=CUT_COLOR, lw=2.6, label="cut: tensor sent up (bytes)")]
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    if sent:
+        ax.legend(handles=sent, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7.5, frameon=False,
+                  title="tensors sent up", title_fontsize=8, alignment="left")
     place_without_overlap(fig, texts)
     fig.coinfer_layout = layout
     fig.coinfer_solution = solution if hasattr(solution, "status") else None

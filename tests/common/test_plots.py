@@ -13,7 +13,7 @@ import formulations  # noqa: E402
 import solvers  # noqa: E402
 from solvers.cli import main  # noqa: E402
 from solvers.plots import find_artist, save_figure  # noqa: E402
-from solvers.plots._style import overlapping_pairs  # noqa: E402
+from solvers.plots._style import fmt_bytes, overlapping_pairs  # noqa: E402
 from solvers.solution import Solution, Status  # noqa: E402
 from tests.helpers import INSTANCES  # noqa: E402
 
@@ -116,8 +116,11 @@ def test_partition_figure_draws_the_optimal_cut(tmp_path, name, uplink):
         assert layout.nodes[a][1] == "device" and layout.nodes[c][1] == "server"
         assert seg == pytest.approx(layout.xy[[a, c]])
     labels = [find_artist(fig, f"cut-label-{nm}") for nm in layout.senders]
-    for text, (nm, nbytes) in zip(labels, layout.senders.items()):
-        assert text.get_text().splitlines()[0] == nm
+    legend = fig.axes[0].get_legend()
+    entries = [t.get_text() for t in legend.get_texts()] if layout.senders else []
+    assert sorted(int(t.get_text()) for t in labels) == list(range(1, len(labels) + 1))
+    for text, nm in zip(labels, layout.senders):  # number k on the sender, legend row k: name and bytes
+        assert entries[int(text.get_text()) - 1] == f"{nm}: {fmt_bytes(layout.senders[nm])}"
     assert len(layout.nodes) <= 60 + 2
     assert layout.collapsed == (problem.n_layers > 60)
     assert overlapping_pairs(fig, labels) == []
@@ -341,3 +344,37 @@ def test_plots_package_imports_without_matplotlib_loaded():
     code = "import sys, solvers.plots, solvers.cli; assert 'matplotlib' not in sys.modules, 'imported eagerly'"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_docs_plots_examples_run_and_match_their_comments(monkeypatch):
+    import contextlib
+    import io
+    import re
+
+    from tests.helpers import ROOT
+
+    monkeypatch.chdir(ROOT)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "plots.md").read_text(), re.S)
+    assert blocks
+    for code in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "docs/plots.md", "exec"), {"__name__": "docs"})
+        lines = code.splitlines()
+        claims = [b[2:] for a, b in zip(lines, lines[1:]) if a.startswith("print(") and b.startswith("# ")]
+        assert claims and all(claim in out.getvalue() for claim in claims), out.getvalue()
+
+
+def test_make_figures_script_writes_the_readme_images(tmp_path, monkeypatch):
+    import importlib.util
+
+    from tests.helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "img" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "HERE", tmp_path)
+    assert module.main() == 0
+    for name in ("bandwidth_map.png", "partition.png", "gantt.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (ROOT / "docs" / "img" / name).stat().st_size < 150_000
