@@ -7,7 +7,7 @@ Usage::
 ======================  ============  ===================================================
 WHAT                    FILE kind     figure (options)
 ======================  ============  ===================================================
-``bandwidth-map``       partition     optimal latency vs uplink (``--min-mbps``, ``--max-mbps``)
+``bandwidth-map``       partition     optimal latency vs uplink (``--min-mbps``, ``--max-mbps``, ``--method``)
 ``partition``           partition     DAG coloured by side, the cut (``--uplink-mbps``, ``--method``)
 ``gantt``               pipeline      schedule per stage, makespan, bound (``--method``)
 ``exits-front``         exits         accuracy vs mean latency of the best plans (``--method``, ``--floors``)
@@ -24,7 +24,10 @@ from __future__ import annotations
 
 from .framework import EXIT_OK, UsageError
 
-__all__ = ["add_commands", "cmd_plot", "WHATS"]
+__all__ = ["add_commands", "cmd_plot", "WHATS", "EXITS_FRONT_TIME_LIMIT_S"]
+
+#: Default seconds per solve of ``plot exits-front`` (it solves ``--floors + 2`` times).
+EXITS_FRONT_TIME_LIMIT_S = 10.0
 
 #: WHAT -> (problem kind it needs, or None for any).
 WHATS = {
@@ -50,6 +53,8 @@ def _check_options(args) -> None:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if any(not v > 0 for v in args.v):
         raise UsageError(f"--v values must be > 0, got {args.v}")
+    if args.max_layers < 0:
+        raise UsageError(f"--max-layers must be >= 0, got {args.max_layers}")
     if args.floors < 2:
         raise UsageError(f"--floors must be >= 2, got {args.floors}")
     if args.uplink_mbps is not None and args.what not in ("partition", "pareto"):
@@ -61,14 +66,15 @@ def _figure(args, problem):
 
     what = args.what
     if what == "bandwidth-map":
-        return plots.plot_bandwidth_map(problem, args.min_mbps or 0.1, args.max_mbps or 1000.0)
+        return plots.plot_bandwidth_map(problem, args.min_mbps or 0.1, args.max_mbps or 1000.0, method=args.method)
     if what == "partition":
         return plots.plot_partition(problem, uplink_mbps=args.uplink_mbps, method=args.method,
                                     time_limit=args.time_limit, max_layers=args.max_layers)
     if what == "gantt":
         return plots.plot_gantt(problem, method=args.method, time_limit=args.time_limit)
-    if what == "exits-front":
-        return plots.plot_exits_front(problem, method=args.method, n_floors=args.floors, time_limit=args.time_limit)
+    if what == "exits-front":  # floors + 2 solves: CP-SAT gets a default limit per solve
+        limit = EXITS_FRONT_TIME_LIMIT_S if args.time_limit is None else args.time_limit
+        return plots.plot_exits_front(problem, method=args.method, n_floors=args.floors, time_limit=limit)
     if what == "dpp":
         return plots.plot_dpp(problem, args.v, slots=args.slots, seed=args.seed, metric=args.metric)
     if args.uplink_mbps is not None and hasattr(problem, "with_network"):
@@ -118,8 +124,8 @@ def add_commands(subparsers) -> None:
                    help="bandwidth-map: lowest uplink (Mbps, default 0.1)")
     p.add_argument("--max-mbps", "--max", dest="max_mbps", type=float, default=None,
                    help="bandwidth-map: highest uplink (Mbps, default 1000)")
-    p.add_argument("--method", "-m", default=None, help="method for partition, gantt, exits-front (default: the kind's)")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per solve, for search methods")
+    p.add_argument("--method", "-m", default=None, help="method (default: the kind's; bandwidth-map: an exact partition method)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per solve, for search methods (exits-front: default 10)")
     p.add_argument("--v", nargs="+", type=float, default=[1.0, 10.0, 100.0], metavar="V", help="dpp: values of V")
     p.add_argument("--slots", type=int, default=2000, help="dpp: simulated slots per V (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="dpp: simulation seed")

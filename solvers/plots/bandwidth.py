@@ -37,7 +37,7 @@ def _reference_lines(problem):
 
 
 def plot_bandwidth_map(source, min_mbps: float = 0.1, max_mbps: float = 1000.0, *, problem=None,
-                       points_per_piece: int = 48, title: str | None = None):
+                       method: str | None = None, points_per_piece: int = 48, title: str | None = None):
     """Optimal latency (ms) against uplink (Mbps, log axis), one curve per optimal partition.
 
     Parameters
@@ -48,6 +48,9 @@ def plot_bandwidth_map(source, min_mbps: float = 0.1, max_mbps: float = 1000.0, 
         or an already computed map.
     min_mbps, max_mbps : float
         Range when ``source`` is a problem.
+    method : str, optional
+        Exact partition method for the map (default ``qdmp``, ``ilp`` with
+        a device budget).
     problem : PartitionProblem, optional
         With a map as ``source``: the problem, for the reference lines and
         the layer totals in the labels.
@@ -79,7 +82,7 @@ def plot_bandwidth_map(source, min_mbps: float = 0.1, max_mbps: float = 1000.0, 
         bmap = source
     else:
         problem = source
-        method = "ilp" if problem.device_budget else "qdmp"
+        method = method or ("ilp" if problem.device_budget else "qdmp")
         bmap = bandwidth_map(problem, min_mbps, max_mbps, method=method)
     pieces = bmap.pieces
     lo, hi = pieces[0].min_mbps, pieces[-1].max_mbps

@@ -117,7 +117,7 @@ def plot_exits_front(problem, solution=None, *, method: str | None = None, n_flo
     exact = bool(front) and all(p.status == "optimal" for p in front)
     fig, ax = new_figure(7.5, 4.6)
     label = ("exact front (optimal plan at each accuracy floor)" if exact
-             else f"best plans found by {method or solution.method} (heuristic)")
+             else f"best plans found by {method or solution.method} (not all proven optimal)")
     ax.plot([p.mean_latency_ms for p in front], [p.accuracy for p in front], drawstyle="steps-post",
             color=OKABE_ITO[5], lw=1.2, alpha=0.5, gid="front-steps")
     ax.plot([p.mean_latency_ms for p in front], [p.accuracy for p in front], ls="none", marker="o", ms=5,

@@ -22,7 +22,7 @@ def task_colors(n_tasks: int) -> list[tuple[str, str]]:
 
 def _schedule_and_bound(problem, source, method, time_limit):
     """``(schedule, solution or None, makespan lower bound in ms or None, what it is)``."""
-    from ..algorithms.pipeline.bounds import makespan_bound
+    from ..algorithms.pipeline.bounds import makespan_bound, objective_bound
     from ..registry import solve
 
     solution = None
@@ -40,7 +40,10 @@ def _schedule_and_bound(problem, source, method, time_limit):
             return schedule, solution, float(solution.bound), f"lower bound ({solution.method})"
         bound, which = makespan_bound(problem)
         return schedule, solution, float(bound), which
-    return schedule, solution, None, ""
+    if solution is not None and solution.bound is not None:
+        return schedule, solution, None, f"rate bound {solution.bound:.3g} tasks/s"
+    rate_bound, _ = objective_bound(problem)
+    return schedule, solution, None, f"rate bound {rate_bound:.3g} tasks/s"
 
 
 def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: float | None = None,
@@ -61,7 +64,8 @@ def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: f
         index); vertical lines ``makespan`` (at the schedule's makespan, ms)
         and, for makespan instances, ``bound`` (the solver's proven lower
         bound, else the stage-load / task-length bound of
-        :func:`solvers.algorithms.pipeline.bounds.makespan_bound`).
+        :func:`solvers.algorithms.pipeline.bounds.makespan_bound`); for
+        rate instances the title gives the rate and its proven upper bound.
         ``fig.coinfer_schedule`` is the schedule drawn.
 
     Notes
@@ -93,7 +97,7 @@ def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: f
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("stage")
     how = f"{solution.method} ({solution.status.value})" if solution is not None else "given schedule"
-    extra = f", rate {schedule.rate_per_s:.3g} tasks/s" if problem.objective == "rate" else ""
+    extra = f", rate {schedule.rate_per_s:.3g} tasks/s ({bound_what})" if problem.objective == "rate" else ""
     ax.set_title(title or f"{instance_name(problem, 'pipeline')}: {problem.n} tasks, {how}, makespan {makespan:.2f} ms{extra}",
                  fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
