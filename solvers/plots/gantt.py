@@ -102,7 +102,9 @@ def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: f
                  fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     if len(schedule.order) > 24:  # too many tasks for a legend: keep the makespan and bound
-        handles, labels = handles[len(schedule.order):], labels[len(schedule.order):]
+        tasks = set(schedule.order)
+        kept = [(h, lab) for h, lab in zip(handles, labels) if lab not in tasks]
+        handles, labels = [h for h, _ in kept], [lab for _, lab in kept]
     n_cols = 1 if len(handles) <= 14 else 2
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, ncols=n_cols)
     ax.grid(True, axis="x", color="0.92")

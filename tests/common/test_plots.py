@@ -161,6 +161,9 @@ def test_gantt_bars_are_the_schedule(tmp_path, rel, method):
         colors = {bar.get_facecolor() for bar in bars}
         assert len(colors) == 1  # one colour per task on every stage
     assert find_artist(fig, "makespan").get_xdata()[0] == pytest.approx(schedule.makespan_ms)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("makespan") for t in legend)
+    assert (set(schedule.order) <= set(legend)) == (len(schedule.order) <= 24)
     if problem.objective == "makespan":
         bound = find_artist(fig, "bound").get_xdata()[0]
         expected = sol.bound if sol.bound is not None else makespan_bound(problem)[0]
