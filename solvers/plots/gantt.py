@@ -86,8 +86,10 @@ def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: f
                 edgecolor="black", linewidth=0.5, gid=f"task-{name}", label=name)
         for stage in range(n_stages):
             if widths[stage] > 0.045 * max(makespan, 1e-12) * max(1, len(name)) / 3:
+                dark = pos % len(_TASK_PALETTE) in (0, 3, 4) and not hatch
+                box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8} if hatch else None
                 ax.text(starts[stage] + widths[stage] / 2, stage, name, ha="center", va="center", fontsize=7,
-                        color="white" if pos % len(_TASK_PALETTE) in (0, 3, 4) else "black")
+                        color="white" if dark else "black", bbox=box)
     ax.axvline(makespan, color=OKABE_ITO[0], lw=1.6, gid="makespan", label=f"makespan {makespan:.2f} ms")
     if bound is not None and math.isfinite(bound):
         ax.axvline(bound, color=OKABE_ITO[6], lw=1.4, ls="--", gid="bound", label=f"{bound_what}: {bound:.2f} ms")

@@ -331,7 +331,7 @@ def hide_matplotlib(monkeypatch):
 
 def test_cli_plot_without_matplotlib_names_the_extra_before_solving(tmp_path, capsys, monkeypatch):
     hide_matplotlib(monkeypatch)
-    monkeypatch.setattr(solvers, "solve", lambda *a, **k: pytest.fail("solved without matplotlib"))
+    monkeypatch.setattr(formulations, "load", lambda *a, **k: pytest.fail("loaded before the extra was checked"))
     out = tmp_path / "x.png"
     assert main(["plot", "partition", str(PARTITION / "tiny_chain.json"), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()
