@@ -5,6 +5,7 @@ Commands
 coinfer solve FILE... [--method M] [--time-limit S] [--json | --jsonl] [--uplink-mbps X]
 coinfer validate FILE...
 coinfer methods [KIND]
+coinfer plot WHAT FILE -o OUT.(png|svg|pdf)   (see :mod:`.plot`)
 
 ``solve`` prints the table header, then each instance's row as soon as it
 is solved; a file that fails (of any kind of error) gets an error row and
@@ -33,7 +34,7 @@ from typing import Sequence
 
 from formulations.errors import InstanceError
 
-from . import exits, offloading, partition, partition_import, pipeline
+from . import exits, offloading, partition, partition_import, pipeline, plot
 from .framework import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -45,7 +46,7 @@ from .framework import (
 )
 
 #: The kind modules, each with ``add_commands(subparsers)``.
-KIND_COMMANDS = (partition, partition_import, exits, pipeline, offloading)
+KIND_COMMANDS = (partition, partition_import, exits, pipeline, offloading, plot)
 
 __all__ = ["main", "build_parser", "cmd_solve", "cmd_validate", "cmd_methods"]
 

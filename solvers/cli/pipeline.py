@@ -4,7 +4,8 @@
 
 The text chart has one row per stage; each task's operations are drawn with
 its own letter (legend below), ``.`` marks idle time. ``--plot`` also
-writes a matplotlib figure (needs the ``plot`` extra).
+writes the figure of :func:`solvers.plots.plot_gantt` (png, svg or pdf by
+suffix; needs the ``plot`` extra, checked before solving).
 """
 
 from __future__ import annotations
@@ -52,28 +53,13 @@ def gantt_text(problem, schedule, *, width: int = 72) -> str:
 
 
 def gantt_plot(problem, schedule, path) -> None:
-    """Write a Gantt chart image with matplotlib (extra ``plot``)."""
-    try:
-        import matplotlib
+    """Write the Gantt figure of :func:`solvers.plots.plot_gantt` to ``path`` (extra ``plot``).
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("--plot needs matplotlib: pip install 'coinfer[plot]'") from None
-    fig, ax = plt.subplots(figsize=(10, 1 + 0.6 * problem.m))
-    cmap = plt.get_cmap("tab20")
-    for pos, name in enumerate(schedule.order):
-        for k in range(problem.m):
-            s, e = schedule.start_ms[pos, k], schedule.end_ms[pos, k]
-            ax.barh(k, e - s, left=s, color=cmap(pos % 20), edgecolor="black", linewidth=0.5)
-            if e - s > 0.03 * schedule.makespan_ms:
-                ax.text((s + e) / 2, k, name, ha="center", va="center", fontsize=7)
-    ax.set_yticks(range(problem.m), labels=list(problem.stages))
-    ax.invert_yaxis()
-    ax.set_xlabel("time (ms)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    The format comes from the suffix of ``path`` (png, svg, pdf).
+    """
+    from ..plots import plot_gantt, save_figure
+
+    save_figure(plot_gantt(problem, schedule), path)
 
 
 def cmd_gantt(args) -> int:
@@ -81,12 +67,18 @@ def cmd_gantt(args) -> int:
     import formulations
     import solvers
 
-    from .framework import UsageError, fmt_number, require_extra
+    from .framework import UsageError, fmt_number
 
     if args.width < 10:
         raise UsageError(f"--width must be >= 10, got {args.width}")
-    if args.plot:
-        require_extra("matplotlib", "plot", "--plot")  # before any solving
+    if args.plot:  # before any solve: a missing extra or a bad suffix costs nothing
+        from ..plots._style import output_format, require_matplotlib
+
+        try:
+            require_matplotlib()
+            output_format(args.plot)
+        except (ImportError, ValueError) as exc:
+            raise UsageError(f"--plot: {exc}") from None
     problem = formulations.load(args.file)
     if problem.kind != "pipeline":
         raise UsageError(f"gantt needs a pipeline or flowshop instance, got {problem.kind!r}")
@@ -112,7 +104,9 @@ def cmd_gantt(args) -> int:
         acc = "-" if schedule.mean_accuracy is None else f"{schedule.mean_accuracy:.4f}"
         print(f"stage loads (ms): {loads}; rate {schedule.rate_per_s:.3f} tasks/s; mean accuracy {acc}")
     if args.plot:
-        gantt_plot(problem, schedule, args.plot)
+        from ..plots import plot_gantt, save_figure
+
+        save_figure(plot_gantt(problem, sol), args.plot)
         print(f"wrote {args.plot}")
     return 0
 
@@ -125,5 +119,5 @@ def add_commands(subparsers) -> None:
     p.add_argument("--time-limit", type=float, default=None, metavar="S")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--width", type=int, default=72, help="chart width in characters")
-    p.add_argument("--plot", default=None, metavar="OUT.png", help="also write an image (needs matplotlib)")
+    p.add_argument("--plot", default=None, metavar="OUT.png", help="also write the figure: .png, .svg or .pdf (needs the plot extra)")
     p.set_defaults(func=cmd_gantt)

@@ -114,13 +114,26 @@ def test_gantt_plot_writes_an_image(tmp_path, capsys, instances_dir):
     pytest.importorskip("matplotlib")
     out = tmp_path / "gantt.png"
     assert run_gantt([str(instances_dir / "pipeline" / "example_3tasks.json"), "-m", "neh", "--plot", str(out)]) == 0
-    assert out.stat().st_size > 0 and f"wrote {out}" in capsys.readouterr().out
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {out}" in capsys.readouterr().out
 
 
-def test_gantt_plot_without_matplotlib_names_the_extra(tmp_path, instances_dir):
-    import importlib.util
+def test_gantt_plot_without_matplotlib_names_the_extra(tmp_path, instances_dir, monkeypatch):
+    import builtins
 
-    if importlib.util.find_spec("matplotlib") is not None:
-        pytest.skip("matplotlib is installed")
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    monkeypatch.setattr(solvers, "solve", lambda *a, **k: pytest.fail("solved before the extra was checked"))
     with pytest.raises(UsageError, match=r"coinfer\[plot\]"):
         run_gantt([str(instances_dir / "pipeline" / "example_3tasks.json"), "-m", "neh", "--plot", str(tmp_path / "g.png")])
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_gantt_plot_bad_suffix_is_a_usage_error(tmp_path, instances_dir):
+    with pytest.raises(UsageError, match=r"\.png, \.svg or \.pdf"):
+        run_gantt([str(instances_dir / "pipeline" / "example_3tasks.json"), "-m", "neh", "--plot", str(tmp_path / "g.gif")])

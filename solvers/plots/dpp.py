@@ -1,0 +1,112 @@
+"""``dpp``: the cost-backlog trade-off of the drift-plus-penalty controller against V."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
+
+__all__ = ["plot_dpp", "dpp_runs"]
+
+
+def dpp_runs(problem, vs, *, slots: int = 2000, seed: int = 0) -> list[dict]:
+    """Simulate :class:`~solvers.algorithms.offloading.DriftPlusPenalty` once per ``V``.
+
+    Returns
+    -------
+    list of dict
+        Per V (ascending): ``v``, ``average_penalty`` (cost per slot),
+        ``average_backlog`` (tasks), ``average_delay_slots`` (Little's law:
+        backlog / total arrival rate), ``stable``. Same ``seed``, same
+        arrivals and link states for every V. O(len(vs) * slots * links).
+    """
+    from formulations.offloading.simulator import simulate
+
+    from ..algorithms.offloading import DriftPlusPenalty
+
+    vs = sorted(float(v) for v in vs)
+    if not vs:
+        raise ValueError("need at least one value of V")
+    total_rate = float(np.sum(problem.rates))
+    runs = []
+    for v in vs:
+        result = simulate(problem, DriftPlusPenalty(problem, v), slots=int(slots), seed=int(seed))
+        runs.append({
+            "v": v,
+            "average_penalty": result.average_penalty,
+            "average_backlog": result.average_backlog,
+            "average_delay_slots": result.average_backlog / total_rate if total_rate > 0 else 0.0,
+            "stable": result.stable,
+        })
+    return runs
+
+
+def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0, metric: str = "backlog",
+             title: str | None = None):
+    """Average cost and average backlog (or delay) of drift-plus-penalty against V, p* as a line.
+
+    Parameters
+    ----------
+    problem : OffloadingProblem
+    vs : sequence of float
+        Values of V (> 0), drawn on a log axis.
+    slots, seed
+        Simulation length and seed (:func:`dpp_runs`).
+    metric : {"backlog", "delay"}
+        Right panel: time-average backlog (tasks) or mean delay (slots, by
+        Little's law).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes. Left (``fig.axes[0]``): ``cost`` (x = V, y = average cost
+        per slot of each run), ``p-star`` (the ``stationary_lp`` optimum,
+        when the LP is feasible), ``cost-bound`` (``p* + B/V``). Right
+        (``fig.axes[1]``): ``backlog`` or ``delay`` (x = V). ``fig.coinfer_runs``
+        holds :func:`dpp_runs`' rows, ``fig.coinfer_p_star`` p* (or None).
+
+    Notes
+    -----
+    The drift-plus-penalty guarantee: cost <= p* + B/V and backlog = O(V);
+    the figure shows how close a finite run gets.
+    """
+    require_matplotlib()
+    from ..algorithms.offloading.stationary_lp import solve_lp
+
+    if metric not in ("backlog", "delay"):
+        raise ValueError(f"`metric` must be 'backlog' or 'delay', got {metric!r}")
+    runs = dpp_runs(problem, vs, slots=slots, seed=seed)
+    res, _ = solve_lp(problem)
+    p_star = float(res.fun) if res.status == 0 else None
+    x = [r["v"] for r in runs]
+    fig, (ax_cost, ax_queue) = new_figure(10.0, 4.2, ncols=2)
+    ax_cost.plot(x, [r["average_penalty"] for r in runs], marker="o", color=OKABE_ITO[5], gid="cost",
+                 label="drift-plus-penalty (simulated)")
+    if p_star is not None:
+        ax_cost.axhline(p_star, color=OKABE_ITO[0], ls="--", lw=1.2, gid="p-star", label=f"p* = {p_star:.4g} (stationary LP)")
+        xs = np.geomspace(min(x), max(x), 64) if len(x) > 1 else np.asarray(x)
+        bound = p_star + problem.lyapunov_b / xs
+        ax_cost.plot(xs, bound, color=OKABE_ITO[6], ls=":", lw=1.2, gid="cost-bound", label="guarantee p* + B/V")
+        top = max(max(r["average_penalty"] for r in runs), p_star) * 1.25 + 1e-9
+        ax_cost.set_ylim(0, top)
+    key, gid, ylabel = (("average_backlog", "backlog", "average backlog (tasks)") if metric == "backlog"
+                        else ("average_delay_slots", "delay", "mean delay (slots, Little's law)"))
+    ax_queue.plot(x, [r[key] for r in runs], marker="s", color=OKABE_ITO[1], gid=gid, label="drift-plus-penalty (simulated)")
+    unstable = [r for r in runs if not r["stable"]]
+    if unstable:
+        ax_queue.plot([r["v"] for r in unstable], [r[key] for r in unstable], ls="none", marker="x", ms=10,
+                      color=OKABE_ITO[6], gid="unstable", label="queues still growing")
+    for ax in (ax_cost, ax_queue):
+        ax.set_xscale("log")
+        ax.set_xlabel("V (cost weight, log scale)")
+        ax.grid(True, color="0.92")
+        ax.legend(fontsize=8, loc="best")
+    ax_cost.set_ylabel("average cost per slot")
+    ax_queue.set_ylabel(ylabel)
+    ax_queue.set_ylim(bottom=0)
+    fig.suptitle(title or f"{instance_name(problem, 'offloading')}: drift-plus-penalty vs V "
+                          f"({problem.n_devices} devices, {problem.n_servers} servers, {slots} slots, seed {seed})",
+                 fontsize=10)
+    fig.coinfer_runs = runs
+    fig.coinfer_p_star = p_star
+    return fig

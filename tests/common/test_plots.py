@@ -1,0 +1,406 @@
+"""Figures (solvers.plots) and ``coinfer plot``: the drawn data equal the solvers' results.
+
+Every check reads the data back from the axes (artists found by ``gid``) and
+compares it with an independent call of the solver or evaluator.
+"""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+import formulations  # noqa: E402
+import solvers  # noqa: E402
+from solvers.cli import main  # noqa: E402
+from solvers.plots import find_artist, save_figure  # noqa: E402
+from solvers.plots._style import fmt_bytes, overlapping_pairs  # noqa: E402
+from solvers.solution import Solution, Status  # noqa: E402
+from tests.helpers import INSTANCES  # noqa: E402
+
+PARTITION = INSTANCES / "partition"
+
+
+def load(rel):
+    return formulations.load(INSTANCES / rel)
+
+
+def write_both(fig, tmp_path, stem):
+    for suffix in ("png", "svg"):
+        out = save_figure(fig, tmp_path / f"{stem}.{suffix}")
+        assert out.stat().st_size > 1000
+    assert (tmp_path / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
+    assert (tmp_path / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ bandwidth map
+@pytest.mark.parametrize("name", ["inception_block", "memory_budget", "suite/mobilenet_v3_large"])
+def test_bandwidth_map_segments_are_the_maps_pieces(tmp_path, name):
+    from solvers.plots import plot_bandwidth_map
+
+    problem = formulations.load(PARTITION / f"{name}.json")
+    fig = plot_bandwidth_map(problem, 0.1, 1000)
+    method = "ilp" if problem.device_budget else "qdmp"
+    bmap = solvers.bandwidth_map(problem, 0.1, 1000, method=method)
+    assert len(bmap.pieces) >= 2
+    for i, piece in enumerate(bmap.pieces):
+        xy = find_artist(fig, f"piece-{i}").get_xydata()
+        assert xy[0] == pytest.approx([piece.min_mbps, piece.latency(piece.min_mbps)], rel=1e-9)
+        assert xy[-1] == pytest.approx([piece.max_mbps, piece.latency(piece.max_mbps)], rel=1e-9)
+        # every drawn point is the optimum there (an exact solve, not the map's formula)
+        x_mid = xy[len(xy) // 2, 0]
+        exact = solvers.solve(problem.with_network(uplink_mbps=x_mid), method=method).objective
+        assert xy[len(xy) // 2, 1] == pytest.approx(exact, rel=1e-6)
+    with pytest.raises(KeyError):
+        find_artist(fig, f"piece-{len(bmap.pieces)}")
+    marks = find_artist(fig, "breakpoints").get_xydata()
+    assert marks[:, 0] == pytest.approx(bmap.breakpoints_mbps, rel=1e-12)
+    assert marks[:, 1] == pytest.approx([bmap.latency(x) for x in bmap.breakpoints_mbps], rel=1e-12)
+    # piece labels in the legend: layers on device and bytes sent, from the breakdown
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    for i, piece in enumerate(bmap.pieces):
+        b = problem.breakdown({"device": list(piece.device)})
+        assert legend[i].startswith(f"{i + 1}: {b['device_layers']}/{problem.n_layers} on device")
+    every = {"device": problem.names}
+    if problem.is_feasible(every):
+        all_device = find_artist(fig, "all-device").get_xydata()
+        assert all_device[:, 1] == pytest.approx(problem.latency(every), rel=1e-9)
+    else:  # e.g. a device budget: no reference line for an infeasible partition
+        with pytest.raises(KeyError):
+            find_artist(fig, "all-device")
+    tags = [find_artist(fig, f"tag-{i}") for i in range(len(bmap.pieces))]
+    assert overlapping_pairs(fig, tags) == []
+    write_both(fig, tmp_path, "bmap")
+
+
+def test_bandwidth_map_from_a_map_and_full_offload_line():
+    from solvers.plots import plot_bandwidth_map
+
+    problem = formulations.load(PARTITION / "tiny_chain.json")
+    bmap = solvers.bandwidth_map(problem, 1, 100)
+    fig = plot_bandwidth_map(bmap, problem=problem)
+    assert fig.coinfer_bandwidth_map is bmap
+    offload = find_artist(fig, "full-offload").get_xydata()
+    least = problem.assignment(problem.least_device_mask())
+    for x, y in offload[[0, len(offload) // 2, -1]]:
+        assert y == pytest.approx(problem.with_network(uplink_mbps=x).latency(least), rel=1e-9)
+    bare = plot_bandwidth_map(bmap)  # no problem: no reference lines
+    with pytest.raises(KeyError):
+        find_artist(bare, "all-device")
+
+
+# ------------------------------------------------------------------ partition
+@pytest.mark.parametrize("name, uplink", [("inception_block", None), ("two_inputs_two_outputs", None),
+                                          ("synthetic_700", None), ("googlenet", 100.0), ("vgg16", 30.0),
+                                          ("suite/densenet201", 50.0)])
+def test_partition_figure_draws_the_optimal_cut(tmp_path, name, uplink):
+    from solvers.plots import plot_partition
+
+    problem = formulations.load(PARTITION / f"{name}.json")
+    fig = plot_partition(problem, uplink_mbps=uplink)
+    solved = problem if uplink is None else problem.with_network(uplink_mbps=uplink)
+    sol = solvers.solve(solved)
+    layout = fig.coinfer_layout
+    device = {nm for _, side, layers in layout.nodes if side == "device" for nm in layers}
+    server = {nm for _, side, layers in layout.nodes if side == "server" for nm in layers}
+    assert device == set(sol.assignment["device"]) and server == set(sol.assignment["server"])
+    b = solved.breakdown(sol.assignment)
+    assert sum(layout.senders.values()) == b["uplink_bytes"]
+    # the axes hold exactly the layout: node markers per side, one segment per cut edge
+    for side in ("device", "server"):
+        idx = [i for i, node in enumerate(layout.nodes) if node[1] == side]
+        offsets = find_artist(fig, side).get_offsets()
+        assert np.asarray(offsets).reshape(-1, 2) == pytest.approx(layout.xy[idx].reshape(-1, 2))
+    segments = find_artist(fig, "cut-edges").get_segments()
+    assert len(segments) == len(layout.cut_edges) >= (1 if b["uplink_bytes"] else 0)
+    for seg, (a, c) in zip(segments, layout.cut_edges):
+        assert layout.nodes[a][1] == "device" and layout.nodes[c][1] == "server"
+        assert seg == pytest.approx(layout.xy[[a, c]])
+    labels = [find_artist(fig, f"cut-label-{nm}") for nm in layout.senders]
+    legend = fig.axes[0].get_legend()
+    entries = [t.get_text() for t in legend.get_texts()] if layout.senders else []
+    assert sorted(int(t.get_text()) for t in labels) == list(range(1, len(labels) + 1))
+    for text, nm in zip(labels, layout.senders):  # number k on the sender, legend row k: name and bytes
+        assert entries[int(text.get_text()) - 1] == f"{nm}: {fmt_bytes(layout.senders[nm])}"
+    assert len(layout.nodes) <= 60 + 2
+    assert layout.collapsed == (problem.n_layers > 60)
+    assert overlapping_pairs(fig, labels) == []
+    write_both(fig, tmp_path, "partition")
+
+
+def test_partition_layout_edges_go_left_to_right():
+    from solvers.plots.partition import partition_layout
+
+    problem = formulations.load(PARTITION / "googlenet.json").with_network(uplink_mbps=100)
+    sol = solvers.solve(problem)
+    for max_layers in (10, 60, 200):
+        layout = partition_layout(problem, sol.assignment, max_layers=max_layers)
+        assert all(layout.xy[a, 0] < layout.xy[b, 0] for a, b in layout.edges)
+        assert sum(len(layers) for _, _, layers in layout.nodes) == problem.n_layers
+
+
+# ------------------------------------------------------------------ gantt
+@pytest.mark.parametrize("rel, method", [("pipeline/example_3tasks.json", "exact"),
+                                         ("pipeline/coinfer_rate_8tasks.json", "neh"),
+                                         ("flowshop/small_5x3.json", "johnson"),
+                                         ("pipeline/coinfer_stream_50x5.json", "neh")])
+def test_gantt_bars_are_the_schedule(tmp_path, rel, method):
+    from solvers.algorithms.pipeline.bounds import makespan_bound, objective_bound
+    from solvers.plots import plot_gantt
+
+    problem = load(rel)
+    sol = solvers.solve(problem, method=method, time_limit=10)
+    fig = plot_gantt(problem, sol)
+    schedule = problem.evaluate(sol.assignment)
+    for pos, name in enumerate(schedule.order):
+        bars = [a for a in fig.axes[0].patches if a.get_gid() == f"task-{name}"]
+        assert len(bars) == problem.m
+        for stage, bar in enumerate(bars):
+            assert bar.get_x() == pytest.approx(schedule.start_ms[pos, stage])
+            assert bar.get_width() == pytest.approx(schedule.end_ms[pos, stage] - schedule.start_ms[pos, stage])
+            assert bar.get_y() + bar.get_height() / 2 == pytest.approx(stage)
+        colors = {bar.get_facecolor() for bar in bars}
+        assert len(colors) == 1  # one colour per task on every stage
+    assert find_artist(fig, "makespan").get_xdata()[0] == pytest.approx(schedule.makespan_ms)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("makespan") for t in legend)
+    assert (set(schedule.order) <= set(legend)) == (len(schedule.order) <= 24)
+    if problem.objective == "makespan":
+        bound = find_artist(fig, "bound").get_xdata()[0]
+        expected = sol.bound if sol.bound is not None else makespan_bound(problem)[0]
+        assert bound == pytest.approx(expected) and bound <= schedule.makespan_ms + 1e-9
+    else:  # rate: the proven upper bound on the rate is named in the title
+        expected = sol.bound if sol.bound is not None else objective_bound(problem)[0]
+        assert f"rate bound {expected:.3g} tasks/s" in fig.axes[0].get_title()
+        assert expected >= schedule.rate_per_s - 1e-9
+    write_both(fig, tmp_path, "gantt")
+
+
+# ------------------------------------------------------------------ exits
+@pytest.mark.parametrize("name", ["worked_example", "resnet18_3node_fixed"])
+def test_exits_front_points_are_optimal_plans(tmp_path, name):
+    from solvers.plots import plot_exits_front
+
+    problem = load(f"exits/{name}.json")
+    fig = plot_exits_front(problem, n_floors=5)
+    front = fig.coinfer_front
+    drawn = find_artist(fig, "front").get_xydata()
+    assert drawn == pytest.approx(np.array([(p.mean_latency_ms, p.accuracy) for p in front]))
+    assert all(p.status == "optimal" for p in front) and "exact front" in find_artist(fig, "front").get_label()
+    assert np.all(np.diff(drawn[:, 0]) >= 0) and np.all(np.diff(drawn[:, 1]) > 0)
+    base = {k: v for k, v in problem.constraints.items() if k != "accuracy_min"}
+    for p in (front[0], front[-1]):  # re-solve independently: same optimum at that floor
+        variant = problem.with_samples(problem.confidence, problem.correct, objective="latency",
+                                       constraints={**base, "accuracy_min": p.accuracy_floor})
+        assert solvers.solve(variant).objective == pytest.approx(p.mean_latency_ms, rel=1e-9)
+    chosen = solvers.solve(problem)
+    res = problem.evaluate(chosen.assignment)
+    assert find_artist(fig, "chosen").get_xydata()[0] == pytest.approx([res.mean_latency_ms, res.accuracy])
+    # the chosen plan is not beaten by the front at its accuracy
+    faster = [p for p in front if p.accuracy >= res.accuracy - 1e-12]
+    assert min(p.mean_latency_ms for p in faster) >= res.mean_latency_ms - 1e-9
+    write_both(fig, tmp_path, "exits")
+
+
+# ------------------------------------------------------------------ dpp
+def test_dpp_curves_are_the_simulated_runs(tmp_path):
+    from formulations.offloading.simulator import simulate
+    from solvers.algorithms.offloading import DriftPlusPenalty
+    from solvers.plots import plot_dpp
+
+    problem = load("offloading/small_mixed.json")
+    vs = [2.0, 20.0, 200.0]
+    fig = plot_dpp(problem, vs, slots=300, seed=3)
+    cost = find_artist(fig, "cost", axes_index=0).get_xydata()
+    backlog = find_artist(fig, "backlog", axes_index=1).get_xydata()
+    for (v, c), (_, q) in zip(cost, backlog):
+        run = simulate(problem, DriftPlusPenalty(problem, v), slots=300, seed=3)
+        assert c == pytest.approx(run.average_penalty) and q == pytest.approx(run.average_backlog)
+    assert list(cost[:, 0]) == vs
+    p_star = solvers.solve(problem, method="stationary_lp").objective
+    assert find_artist(fig, "p-star", axes_index=0).get_ydata()[0] == pytest.approx(p_star)
+    bound = find_artist(fig, "cost-bound", axes_index=0).get_xydata()
+    assert bound[:, 1] == pytest.approx(p_star + problem.lyapunov_b / bound[:, 0])
+    delay = plot_dpp(problem, [5.0], slots=200, seed=0, metric="delay")
+    (v, d), = find_artist(delay, "delay", axes_index=1).get_xydata()
+    run = simulate(problem, DriftPlusPenalty(problem, 5.0), slots=200, seed=0)
+    assert d == pytest.approx(run.average_backlog / problem.rates.sum())
+    write_both(fig, tmp_path, "dpp")
+
+
+# ------------------------------------------------------------------ pareto
+def front_solutions():
+    points = [(12.0, 90.0, True), (15.0, 70.0, False), (18.0, 40.0, True), (30.0, 35.0, True)]
+    return [Solution(Status.OPTIMAL, objective=lat, assignment={"device": [f"l{i}"]}, method="pareto", kind="partition",
+                     details={"latency_ms": lat, "energy_mj": e, "supported": s})
+            for i, (lat, e, s) in enumerate(reversed(points))]
+
+
+def test_pareto_points_and_supported_split(tmp_path):
+    from solvers.plots import plot_pareto
+
+    front = front_solutions()
+    fig = plot_pareto(front, name="hand-built")
+    ordered = sorted(front, key=lambda s: s.details["latency_ms"])
+    assert find_artist(fig, "front").get_xydata() == pytest.approx(
+        np.array([(s.details["latency_ms"], s.details["energy_mj"]) for s in ordered]))
+    sup = find_artist(fig, "supported").get_xydata()
+    uns = find_artist(fig, "unsupported").get_xydata()
+    assert sup.tolist() == [[12.0, 90.0], [18.0, 40.0], [30.0, 35.0]] and uns.tolist() == [[15.0, 70.0]]
+    assert "hand-built" in fig.axes[0].get_title()
+    write_both(fig, tmp_path, "pareto")
+    bad = [Solution(Status.OPTIMAL, objective=1.0, assignment={}, details={"latency_ms": 1.0})]
+    with pytest.raises(ValueError, match="energy_mj"):
+        plot_pareto(bad)
+
+
+def test_pareto_without_the_k_tier_capability(monkeypatch):
+    from solvers.plots import plot_pareto
+
+    monkeypatch.delattr(solvers, "pareto", raising=False)
+    with pytest.raises(ValueError, match="k-tier"):
+        plot_pareto(formulations.load(PARTITION / "tiny_chain.json"))
+
+
+def test_pareto_calls_solvers_pareto(monkeypatch):
+    from solvers.plots import plot_pareto
+
+    problem = formulations.load(PARTITION / "tiny_chain.json")
+    monkeypatch.setattr(solvers, "pareto", lambda p: front_solutions() if p is problem else None, raising=False)
+    fig = plot_pareto(problem)
+    assert len(fig.coinfer_front) == 4 and problem.name in fig.axes[0].get_title()
+
+
+def test_pareto_of_a_shipped_k_tier_instance_equals_solvers_pareto(tmp_path, capsys):
+    from solvers.plots import plot_pareto
+
+    problem = formulations.load(PARTITION / "tiers" / "worked_example.json")
+    front = solvers.pareto(problem)
+    fig = plot_pareto(problem)
+    drawn = find_artist(fig, "front").get_xydata()
+    assert drawn == pytest.approx(np.array([(s.details["latency_ms"], s.details["energy_mj"]) for s in front]))
+    supported = [(s.details["latency_ms"], s.details["energy_mj"]) for s in front if s.details["supported"]]
+    assert find_artist(fig, "supported").get_xydata() == pytest.approx(np.array(supported))
+    out = tmp_path / "front.svg"
+    assert main(["plot", "pareto", str(PARTITION / "tiers" / "worked_example.json"), "-o", str(out)]) == 0
+    assert out.read_bytes()[:5] == b"<?xml"
+    assert main(["plot", "partition", str(PARTITION / "tiers" / "worked_example.json"), "-o", str(out)]) == 2
+    assert "coinfer plot pareto" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ CLI
+@pytest.mark.parametrize("suffix, argv", [
+    ("png", ["bandwidth-map", "partition/residual_block.json", "--min-mbps", "1", "--max-mbps", "100"]),
+    ("svg", ["partition", "partition/inception_block.json", "--uplink-mbps", "10"]),
+    ("svg", ["gantt", "pipeline/example_3tasks.json", "--method", "neh"]),
+    ("png", ["exits-front", "exits/worked_example.json", "--floors", "3"]),
+    ("svg", ["dpp", "offloading/small_mixed.json", "--v", "1", "10", "--slots", "100", "--seed", "2"]),
+])
+def test_cli_plot_writes_the_figure(tmp_path, capsys, suffix, argv):
+    # both formats of every figure are checked from Python above; here one per command
+    what, rel, *rest = argv
+    out = tmp_path / f"fig.{suffix}"
+    assert main(["plot", what, str(INSTANCES / rel), "-o", str(out), *rest]) == 0
+    assert out.stat().st_size > 1000 and f"wrote {out}" in capsys.readouterr().out
+    head = out.read_bytes()[:8]
+    assert head == b"\x89PNG\r\n\x1a\n" if suffix == "png" else head.startswith(b"<?xml")
+
+
+def test_cli_plot_pdf_matches_the_python_figure(tmp_path):
+    out = tmp_path / "bmap.pdf"
+    assert main(["plot", "bandwidth-map", str(PARTITION / "tiny_chain.json"), "-o", str(out)]) == 0
+    assert out.read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["gantt", "partition/tiny_chain.json"], "needs a pipeline instance"),
+    (["pareto", "partition/tiny_chain.json"], "k-tier"),
+    (["dpp", "offloading/small_mixed.json", "--v", "0"], "--v"),
+    (["bandwidth-map", "partition/tiny_chain.json", "--min-mbps", "5", "--max-mbps", "1"], "--max-mbps"),
+    (["gantt", "pipeline/example_3tasks.json", "--uplink-mbps", "3"], "--uplink-mbps"),
+    (["gantt", "pipeline/example_3tasks.json", "-m", "nope"], "nope"),
+])
+def test_cli_plot_bad_input_exits_2(tmp_path, capsys, argv, message):
+    what, rel, *rest = argv
+    assert main(["plot", what, str(INSTANCES / rel), "-o", str(tmp_path / "x.png"), *rest]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_cli_plot_bad_suffix_exits_2_before_solving(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(formulations, "load", lambda *a, **k: pytest.fail("loaded before the suffix check"))
+    assert main(["plot", "gantt", str(INSTANCES / "pipeline/example_3tasks.json"), "-o", str(tmp_path / "g.jpg")]) == 2
+    assert ".png, .svg or .pdf" in capsys.readouterr().err
+
+
+def hide_matplotlib(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+
+
+def test_cli_plot_without_matplotlib_names_the_extra_before_solving(tmp_path, capsys, monkeypatch):
+    hide_matplotlib(monkeypatch)
+    monkeypatch.setattr(formulations, "load", lambda *a, **k: pytest.fail("loaded before the extra was checked"))
+    out = tmp_path / "x.png"
+    assert main(["plot", "partition", str(PARTITION / "tiny_chain.json"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pip install 'coinfer[plot]'" in err and len(err.splitlines()) == 1 and not out.exists()
+
+
+def test_python_functions_without_matplotlib_raise_importerror(monkeypatch):
+    from solvers.plots import plot_partition
+
+    hide_matplotlib(monkeypatch)
+    with pytest.raises(ImportError, match=r"coinfer\[plot\]"):
+        plot_partition(formulations.load(PARTITION / "tiny_chain.json"))
+
+
+def test_plots_package_imports_without_matplotlib_loaded():
+    import subprocess
+    import sys
+
+    code = "import sys, solvers.plots, solvers.cli; assert 'matplotlib' not in sys.modules, 'imported eagerly'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_docs_plots_examples_run_and_match_their_comments(monkeypatch):
+    import contextlib
+    import io
+    import re
+
+    from tests.helpers import ROOT
+
+    monkeypatch.chdir(ROOT)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "plots.md").read_text(), re.S)
+    assert blocks
+    for code in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "docs/plots.md", "exec"), {"__name__": "docs"})
+        lines = code.splitlines()
+        claims = [b[2:] for a, b in zip(lines, lines[1:]) if a.startswith("print(") and b.startswith("# ")]
+        assert claims and all(claim in out.getvalue() for claim in claims), out.getvalue()
+
+
+def test_make_figures_script_writes_the_readme_images(tmp_path, monkeypatch):
+    import importlib.util
+
+    from tests.helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "img" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "HERE", tmp_path)
+    assert module.main() == 0
+    for name in ("bandwidth_map.png", "partition.png", "gantt.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (ROOT / "docs" / "img" / name).stat().st_size < 150_000
