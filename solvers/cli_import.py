@@ -40,13 +40,27 @@ class ProgressBar:
         self.stream = stream or sys.stderr
         self.width = width
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._stage: tuple[str, float] | None = None
+
+    def eta(self, done: int, total: int, label: str) -> str:
+        """`` ETA 12s`` once a stage has run over 2 s and is unfinished, else ``""``."""
+        import time
+
+        now = time.monotonic()
+        if self._stage is None or self._stage[0] != label or done <= 1:
+            self._stage = (label, now)
+        elapsed = now - self._stage[1]
+        if done >= total or elapsed < 2.0 or done <= 1:
+            return ""
+        return f" ETA {elapsed / (done - 1) * (total - done):.0f}s"
 
     def __call__(self, done: int, total: int, label: str) -> None:
+        eta = self.eta(done, total, label)
         if self.tty:
             filled = int(self.width * done / max(total, 1))
             bar = "#" * filled + "." * (self.width - filled)
             end = "\n" if done >= total else ""
-            self.stream.write(f"\r[{bar}] {done}/{total} {label}{end}")
+            self.stream.write(f"\r[{bar}] {done}/{total} {label}{eta}\x1b[K{end}")
             self.stream.flush()
         elif done >= total:
             self.stream.write(f"[{'#' * self.width}] {total}/{total} {label}\n")
@@ -105,7 +119,8 @@ def cmd_import(args) -> int:
                                   device_profile=args.device_profile, runs=args.runs, warmup=args.warmup,
                                   threads=args.threads, optimize=args.optimize, uplink_mbps=args.uplink_mbps,
                                   prefixes=args.prefixes, realtime=args.realtime, name=name, progress=progress,
-                                  source_info=info)
+                                  source_info=info, input_bytes=args.input_bytes, input_dtype=args.input_dtype,
+                                  segments=args.segments)
         except ImportError as exc:
             raise _usage(str(exc)) from None
         except ValueError as exc:
@@ -127,7 +142,7 @@ def cmd_import(args) -> int:
         Path(args.save_profile).write_text(json.dumps(profile, indent=1) + "\n", encoding="utf-8")
     lat = problem.metadata.get("latency", {})
     extra = ""
-    if lat:
+    if "whole_model_ms_all_opt" in lat:
         extra = (f", sum of layers {lat['sum_of_layers_ms']:.2f} ms, whole model "
                  f"{lat['whole_model_ms_all_opt']:.2f} ms (all optimizations)")
     if not args.quiet:
@@ -179,7 +194,18 @@ def add_commands(subparsers) -> None:
     p.add_argument("--save-profile", metavar="FILE", default=None,
                    help="also write the device times as a measured_profile file")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary line (warnings still shown)")
+    p.add_argument("--input-bytes", type=int, default=None, metavar="N",
+                   help="bytes the source really sends for the input (e.g. a JPEG's size); the input layer's "
+                        "output_bytes")
+    p.add_argument("--input-dtype", default=None, metavar="DTYPE",
+                   help="model the input as sent in this dtype (e.g. uint8: 1 byte per element, not float32's 4)")
+    p.add_argument("--segments", action="store_true",
+                   help="also time the real device and server sub-models at every cut vertex (metadata.segments), "
+                        "for choosing a split by measured latency (coinfer split --segments)")
     p.set_defaults(func=cmd_import)
+    from .cli_split import add_commands as add_split_commands
+
+    add_split_commands(subparsers)
 
     p = subparsers.add_parser("profiles", help="list the shipped device profiles")
     p.set_defaults(func=cmd_profiles)
