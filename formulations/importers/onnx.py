@@ -34,6 +34,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..errors import InstanceError
 from ..validate import naming_file
 from ..partition import Layer, Network, PartitionProblem
 from .onnx_graph import OnnxGraph, UnknownOperatorWarning, fuse_groups, onnx_graph
@@ -230,8 +231,6 @@ def _input_bytes(graph: OnnxGraph, input_bytes: int | None, input_dtype: str | N
         For a non-positive ``input_bytes``, ``input_bytes`` with several
         inputs, or an unknown dtype.
     """
-    from ..errors import InstanceError
-
     inputs = [i for i, w in enumerate(graph.work) if not w]
     note: dict[str, Any] = {}
     if input_dtype is not None:
@@ -272,7 +271,9 @@ def _measure_or_model(prepared, graph: OnnxGraph, runs, warmup, threads, progres
     if reason is None:
         try:
             device_ms, spread, latency, info = _measure(prepared, graph, runs, warmup, threads, progress, level)
-        except (RuntimeError, ValueError, KeyError) as exc:  # onnxruntime's Fail/InvalidArgument are RuntimeErrors
+        except (ImportError, InstanceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's Fail, InvalidArgument... derive from Exception only
             from .onnx_model import _ort_message
 
             reason = _ort_message(exc)
