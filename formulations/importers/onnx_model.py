@@ -166,9 +166,10 @@ def prepare_model_with_notes(model, *, input_shape=None, optimize: str = "basic"
         what the runtime executes. ``"fuse"``: the same here (the importer
         then also merges the groups the runtime fuses, see
         :func:`formulations.importers.onnx_graph.fuse_groups`). ``"none"``:
-        the graph as written. When onnxruntime cannot load the model,
-        constants are folded with onnx's reference evaluator instead and
-        ``notes["ort_error"]`` says why.
+        the graph as written but for constant subgraphs. Those (and, when
+        onnxruntime cannot load the model, all constants) are folded with
+        onnx's reference evaluator; ``notes["ort_error"]`` says why
+        onnxruntime could not.
 
     Returns
     -------
@@ -202,7 +203,7 @@ def prepare_model_with_notes(model, *, input_shape=None, optimize: str = "basic"
             notes["ort_error"] = _ort_message(exc)
     else:
         notes["ort_error"] = ort_load_error(model.SerializeToString())
-    if notes["ort_error"] is not None:
+    if notes["ort_error"] is not None or optimize == "none":
         model = _infer(model)
         notes["folded_nodes"] = fold_constants(model)
     name_nodes(model)

@@ -99,6 +99,7 @@ def upgrade_opset(model, target: int = TARGET_OPSET, minimum: int = MIN_OPSET):
                       OpsetUpgradeWarning, stacklevel=3)
         return model, f"opset {current} kept: conversion to {target} failed ({first})"
     converted.ir_version = max(converted.ir_version, _min_ir(converted))
+    del converted.graph.value_info[:]  # the converter leaves untyped entries; shape inference redoes them
     warnings.warn(f"opset {current} converted to {target} with onnx's version converter", OpsetUpgradeWarning,
                   stacklevel=3)
     return converted, f"opset {current} converted to {target}"
@@ -160,8 +161,9 @@ def fold_constants(model) -> int:
 
     Uses ``onnx.reference.ReferenceEvaluator`` node by node in graph order
     (so chains such as ``Shape -> Gather -> Concat`` on static shapes and
-    ``ConstantOfShape`` fold). Random operators, nodes with subgraphs and
-    results above 64M elements are left as they are. Returns the number of
+    ``ConstantOfShape`` fold). ``Constant`` nodes (already constants to the
+    importer), random operators, nodes with subgraphs and results above 64M
+    elements are left as they are. Returns the number of
     nodes folded. O(nodes + work of the folded nodes).
     """
     from onnx import numpy_helper
@@ -179,7 +181,7 @@ def fold_constants(model) -> int:
             model.graph.initializer.append(numpy_helper.from_array(values[node.output[0]], node.output[0]))
             folded += 1
             continue
-        foldable = (node.domain in ("", "ai.onnx") and node.op_type not in _RANDOM_OPS
+        foldable = (node.domain in ("", "ai.onnx") and node.op_type not in _RANDOM_OPS and node.op_type != "Constant"
                     and all(t in values for t in inputs)
                     and not any(a.HasField("g") or len(a.graphs) for a in node.attribute))
         if not foldable:
