@@ -55,9 +55,10 @@ def cmd_split(args) -> int:
     if args.solution:
         assignment = solution_assignment(args.solution, problem)
     elif args.segments:
+        from formulations.importers.segments import segment_mask
+
         choice = choose_by_segments(problem)
-        assignment = problem.topology.closure_of([problem.index[choice["segments"]["cut"]]])
-        assignment = problem.assignment(assignment)
+        assignment = problem.assignment(segment_mask(problem, choice["segments"]))
     try:
         record = split_onnx(args.model, problem, args.out_dir, assignment=assignment, measure=args.measure,
                             runs=args.runs, warmup=args.warmup, threads=args.threads)

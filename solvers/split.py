@@ -153,7 +153,7 @@ def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, A
         When the instance has no measured segments.
     """
     import solvers
-    from formulations.importers.segments import segment_latency
+    from formulations.importers.segments import segment_latency, segment_mask
 
     if uplink_mbps is not None:
         problem = problem.with_network(uplink_mbps=uplink_mbps)
@@ -161,7 +161,7 @@ def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, A
     if not rows:
         raise InstanceError("the instance has no measured segments; import it with --segments",
                             field="metadata.segments")
-    allowed = [r for r in rows if problem.is_feasible(problem.topology.closure_of([problem.index[r["cut"]]]))]
+    allowed = [r for r in rows if problem.is_feasible(segment_mask(problem, r))]
     if not allowed:
         raise InstanceError("no measured cut-vertex split satisfies the pins", field="metadata.segments")
     best = min(allowed, key=lambda r: segment_latency(r, problem.network))
@@ -169,7 +169,7 @@ def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, A
     mask = problem.device_mask(solution.assignment)
     additive: dict[str, Any] = {"predicted_ms": solution.objective, "device_layers": int(mask.sum())}
     for row in rows:
-        if (problem.topology.closure_of([problem.index[row["cut"]]]) == mask).all():
+        if (segment_mask(problem, row) == mask).all():
             additive["cut"] = row["cut"]
             additive["measured_ms"] = segment_latency(row, problem.network)
     return {"segments": best, "measured_ms": segment_latency(best, problem.network), "additive": additive,

@@ -28,7 +28,14 @@ import numpy as np
 
 from ..partition import transfer_ms
 
-__all__ = ["measure_split", "measure_segments", "segment_latency", "server_ratio"]
+__all__ = ["measure_split", "measure_segments", "segment_latency", "segment_mask", "server_ratio"]
+
+
+def segment_mask(problem, row: Mapping[str, Any]) -> np.ndarray:
+    """The device set of a :func:`measure_segments` row: the closure of its cut vertex (all layers if None)."""
+    if row["cut"] is None:
+        return np.ones(problem.n_layers, dtype=bool)
+    return problem.topology.closure_of([problem.index[row["cut"]]])
 
 
 def server_ratio(problem, mask: np.ndarray) -> float | None:
@@ -109,6 +116,8 @@ def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int 
 
     The split at cut vertex ``c`` puts ``c`` and everything it depends on on
     the device. Both parts run as their own models (all optimizations).
+    When no cut vertex puts every layer on the device (several outputs), a
+    last row with ``cut`` None measures that split too.
 
     Parameters
     ----------
@@ -134,9 +143,11 @@ def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int 
     dtypes = {nm: _np_dtype(table[nm]) for nm in shapes}
     feeds = make_feeds(shapes, dtypes)
     rows = []
-    cuts = problem.cut_vertices
+    cuts: list = list(problem.cut_vertices)
+    if not cuts or problem.topology.closure_of([problem.index[cuts[-1]]]).sum() < problem.n_layers:
+        cuts.append(None)  # several outputs: all on the device is no cut vertex's split
     for k, cut in enumerate(cuts):
-        mask = problem.topology.closure_of([problem.index[cut]])
+        mask = segment_mask(problem, {"cut": cut})
         split = split_model(model, device_tensors(problem, mask), table)
         result = measure_split(problem, mask, split, feeds, runs=runs, warmup=warmup, threads=threads)
         measured = result["measured"]
