@@ -101,6 +101,8 @@ def cmd_import(args) -> int:
         raise _usage(str(exc)) from None
     from formulations.importers.profiles import get_profile
 
+    from .split import additive_candidates
+
     get_profile(args.server_profile)  # fail fast, before any export or profiling
     if args.device_profile:
         get_profile(args.device_profile, "device_profile")
@@ -120,7 +122,8 @@ def cmd_import(args) -> int:
                                   threads=args.threads, optimize=args.optimize, uplink_mbps=args.uplink_mbps,
                                   prefixes=args.prefixes, realtime=args.realtime, name=name, progress=progress,
                                   source_info=info, input_bytes=args.input_bytes, input_dtype=args.input_dtype,
-                                  segments=args.segments)
+                                  segments=args.segments if args.segments > 0 else args.segments == -1,
+                                  segment_candidates=additive_candidates)
         except ImportError as exc:
             raise _usage(str(exc)) from None
         except ValueError as exc:
@@ -199,9 +202,10 @@ def add_commands(subparsers) -> None:
                         "output_bytes")
     p.add_argument("--input-dtype", default=None, metavar="DTYPE",
                    help="model the input as sent in this dtype (e.g. uint8: 1 byte per element, not float32's 4)")
-    p.add_argument("--segments", action="store_true",
-                   help="also time the real device and server sub-models at every cut vertex (metadata.segments), "
-                        "for choosing a split by measured latency (coinfer split --segments)")
+    p.add_argument("--segments", nargs="?", type=int, const=-1, default=0, metavar="K",
+                   help="also time the real device and server sub-models at every cut vertex (or at K evenly spaced "
+                        "ones) and of the additive optimum of every bandwidth range into metadata.segments, for "
+                        "choosing a split by measured latency (coinfer split --segments)")
     p.set_defaults(func=cmd_import)
     from .cli_split import add_commands as add_split_commands
 

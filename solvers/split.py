@@ -20,7 +20,22 @@ from typing import Any, Mapping
 
 from formulations.errors import InstanceError
 
-__all__ = ["solution_assignment", "split_onnx", "split_record", "choose_by_segments", "phone_table"]
+__all__ = ["solution_assignment", "split_onnx", "split_record", "choose_by_segments", "phone_table",
+           "additive_candidates"]
+
+
+def additive_candidates(problem, min_mbps: float = 0.1, max_mbps: float = 1000.0) -> list:
+    """The additive optimum of every bandwidth range in ``[min_mbps, max_mbps]`` (boolean masks).
+
+    These are the splits the additive model would ever choose (each block's
+    optimal cut at some bandwidth), so measuring them beside the cut-vertex
+    splits lets :func:`choose_by_segments` never do worse, measured, than the
+    additive choice. One bandwidth map: ``2 * #pieces - 1`` solves.
+    """
+    import solvers
+
+    bmap = solvers.bandwidth_map(problem, min_mbps, max_mbps)
+    return [problem.device_mask(list(piece.device)) for piece in bmap.pieces]
 
 
 def solution_assignment(path, problem=None) -> dict[str, list[str]]:
@@ -142,7 +157,8 @@ def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, A
 
     Returns ``{"segments": row, "measured_ms": ..., "additive": {...}}``:
     the row of ``metadata["segments"]`` with the lowest measured latency at
-    the network (:func:`formulations.importers.segments.segment_latency`),
+    the network (:func:`formulations.importers.segments.segment_latency`;
+    the rows are the cut-vertex splits and any extra candidates measured),
     and the additive optimum (:func:`solvers.partition`) with its predicted
     latency and, when it is itself a cut-vertex split, its measured one.
     O(#cut vertices) plus one solve.

@@ -225,3 +225,24 @@ def test_zoo_model_imports_measured_and_splits_at_a_pinned_interior_split(name, 
     record = split_onnx(path, pinned, tmp_path / name)
     assert middle in record["device_layers"] and set(successors) <= set(record["server_layers"])
     assert 0 < len(record["sent"]) and record["reproduction_error"] < 1
+
+
+def test_additive_candidates_are_measured_so_the_segment_choice_is_never_worse_measured(files):
+    from formulations.importers.segments import segment_mask
+    from solvers.split import additive_candidates
+
+    model_path, _, _ = files
+    problem = import_onnx(model_path, runs=1, warmup=0, segments=2, optimize="none",
+                          segment_candidates=lambda p: additive_candidates(p) + [p.device_mask(DEVICE)])
+    rows = problem.metadata["segments"]
+    cut_rows = [r for r in rows if not r.get("device")]
+    assert [r["cut"] for r in cut_rows] == [problem.cut_vertices[0], problem.cut_vertices[-1], None]
+    extra = [r for r in rows if r.get("device")]
+    assert [r["device"] for r in extra] == [DEVICE] and extra[0]["sent"] == ["r1", "c2"]
+    measured = [segment_mask(problem, r) for r in rows]
+    for mask in additive_candidates(problem):
+        assert any((mask == m).all() for m in measured)
+    for mbps in (0.5, 5.85, 100.0, 1000.0):
+        choice = choose_by_segments(problem, mbps)
+        assert "measured_ms" in choice["additive"]  # the additive choice is always among the measured splits
+        assert choice["measured_ms"] <= choice["additive"]["measured_ms"]

@@ -57,7 +57,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                 prefixes: int = 0, realtime: bool = False, name: str | None = None, progress=None,
                 source_info: Mapping[str, Any] | None = None, input_bytes: int | None = None,
                 input_dtype: str | None = None, fallback_profile: str = "phone-cpu",
-                segments: bool = False) -> PartitionProblem:
+                segments: bool | int = False, segment_candidates=None) -> PartitionProblem:
     """Import an ONNX model as a partition instance with measured costs.
 
     Parameters
@@ -106,10 +106,15 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         Roofline profile for the device cost of nodes onnxruntime cannot run
         (scaled to this CPU by the measured nodes when there are any); a
         warning names the nodes.
-    segments : bool
-        Also time the real prefix and suffix sub-models at every cut vertex
-        (:func:`formulations.importers.segments.measure_segments`) into
+    segments : bool or int
+        Also time the real device and server sub-models of the split at every
+        cut vertex (an int > 0: at most that many, evenly spaced;
+        :func:`formulations.importers.segments.measure_segments`) into
         ``metadata["segments"]``, for choosing a split by measured latency.
+    segment_candidates : callable, optional
+        ``segment_candidates(problem) -> list of boolean masks``: further
+        splits to measure with ``segments`` (``solvers.split.additive_candidates``
+        gives the additive optimum of every bandwidth range).
 
     Returns
     -------
@@ -186,8 +191,11 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
             from .segments import measure_segments
 
             with realtime_priority(realtime), naming_file(file):
+                limit = None if segments is True or int(segments) <= 0 else int(segments)
                 problem.metadata["segments"] = measure_segments(problem, prepared, graph, runs=runs, warmup=warmup,
-                                                                threads=threads, progress=progress)
+                                                                threads=threads, progress=progress, limit=limit,
+                                                                extra=segment_candidates(problem)
+                                                                if segment_candidates else ())
     return problem
 
 

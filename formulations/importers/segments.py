@@ -32,7 +32,13 @@ __all__ = ["measure_split", "measure_segments", "segment_latency", "segment_mask
 
 
 def segment_mask(problem, row: Mapping[str, Any]) -> np.ndarray:
-    """The device set of a :func:`measure_segments` row: the closure of its cut vertex (all layers if None)."""
+    """The device set of a :func:`measure_segments` row.
+
+    Its ``device`` layers when given (an extra candidate), else the closure of
+    its cut vertex (all layers if ``cut`` is None).
+    """
+    if row.get("device") is not None:
+        return problem.device_mask(row["device"])
     if row["cut"] is None:
         return np.ones(problem.n_layers, dtype=bool)
     return problem.topology.closure_of([problem.index[row["cut"]]])
@@ -111,7 +117,7 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
 
 
 def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int = 2, threads: int = 1,
-                     progress=None) -> list[dict[str, Any]]:
+                     progress=None, limit: int | None = None, extra=()) -> list[dict[str, Any]]:
     """Measured device and server parts of the split at every cut vertex.
 
     The split at cut vertex ``c`` puts ``c`` and everything it depends on on
@@ -125,6 +131,14 @@ def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int 
         Imported with ``meta.tensors`` on every layer.
     model : onnx.ModelProto
         The model the instance was imported from (static shapes).
+    limit : int, optional
+        Measure at most this many cut vertices, evenly spaced (the first and
+        last always); None: all.
+    extra : sequence of boolean masks
+        Further candidate splits (e.g. the additive optimum of every
+        bandwidth range, each block's optimal cut, computed by the caller);
+        their rows have ``cut`` None and ``device`` (layer names). Splits
+        equal to a cut vertex's are measured once.
 
     Returns
     -------
@@ -144,20 +158,30 @@ def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int 
     feeds = make_feeds(shapes, dtypes)
     rows = []
     cuts: list = list(problem.cut_vertices)
+    if limit is not None and 0 < limit < len(cuts):
+        picks = np.unique(np.linspace(0, len(cuts) - 1, max(limit, 2)).round().astype(int))
+        cuts = [cuts[k] for k in picks]
     if not cuts or problem.topology.closure_of([problem.index[cuts[-1]]]).sum() < problem.n_layers:
         cuts.append(None)  # several outputs: all on the device is no cut vertex's split
-    for k, cut in enumerate(cuts):
-        mask = segment_mask(problem, {"cut": cut})
+    candidates = [(cut, segment_mask(problem, {"cut": cut})) for cut in cuts]
+    seen = {np.packbits(mask).tobytes() for _, mask in candidates}
+    for mask in extra:
+        key = np.packbits(np.asarray(mask, dtype=bool)).tobytes()
+        if key not in seen:
+            seen.add(key)
+            candidates.append((None, np.asarray(mask, dtype=bool)))
+    for k, (cut, mask) in enumerate(candidates):
         split = split_model(model, device_tensors(problem, mask), table)
         result = measure_split(problem, mask, split, feeds, runs=runs, warmup=warmup, threads=threads)
         measured = result["measured"]
-        rows.append({"cut": cut, "device_layers": int(mask.sum()), "sent": split.sent,
+        rows.append({"cut": cut, **({"device": problem.assignment(mask)["device"]} if k >= len(cuts) else {}),
+                     "device_layers": int(mask.sum()), "sent": split.sent,
                      "uplink_bytes": int(measured["uplink_bytes"]),
                      "downlink_bytes": int(result["predicted"]["downlink_bytes"]),
                      "device_ms": round(measured["device_ms"], 4), "server_ms_here": round(measured["server_ms_here"], 4),
                      "server_ratio": None if measured["server_ratio"] is None else round(measured["server_ratio"], 6)})
         if progress:
-            progress(k + 1, len(cuts), f"timing {len(cuts)} cut-vertex splits (device and server parts)")
+            progress(k + 1, len(candidates), f"timing {len(candidates)} candidate splits (device and server parts)")
     return rows
 
 
