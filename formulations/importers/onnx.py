@@ -139,14 +139,8 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         graph = onnx_graph(prepared)
         input_note = _input_bytes(graph, input_bytes, input_dtype)
     if optimize == "fuse" and notes["ort_error"] is None:
-        from .onnx_model import require_onnx
-        from .profiling import optimize_model
-
-        extended = require_onnx().load_model_from_string(optimize_model(prepared.SerializeToString(), "extended"))
-        graph = fuse_groups(graph, {n.name for n in extended.graph.node})
-    work = np.asarray(graph.work)
-    flops = np.asarray(graph.flops)
-    moved = np.asarray(graph.bytes_moved)
+        graph = _fused(graph, prepared)
+    work, flops, moved = np.asarray(graph.work), np.asarray(graph.flops), np.asarray(graph.bytes_moved)
     server_ms = server.layer_ms(graph.names, flops, moved, work)
     latency: dict[str, Any] = {}
     spread: dict[str, tuple[float, float]] = {}
@@ -162,22 +156,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         device_ms = device.layer_ms(graph.names, flops, moved, work)
         device_info = device.provenance()
     layers = [_layer(graph, i, device_ms[i], server_ms[i], flops[i], spread) for i in range(len(graph.names))]
-    src = {"format": "onnx", "producer": f"{model.producer_name} {model.producer_version}".strip(),
-           "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None)}
-    if file:
-        src["file"] = Path(file).name
-        src["sha256"] = hashlib.sha256(Path(file).read_bytes()).hexdigest()
-    src.update(source_info or {})
-    metadata: dict[str, Any] = {
-        "source": src,
-        "units": {"device_ms": "ms", "server_ms": "ms", "output_bytes": "bytes", "flops": "FLOP",
-                  "memory_bytes": "bytes of weights", "network": "Mbps, ms"},
-        "import": {"optimize": optimize, "input_shapes": graph.input_shapes, "layers": len(graph.names),
-                   "constant_nodes": graph.constant_nodes, "dead_nodes": graph.dead_nodes,
-                   "unknown_ops": dict(graph.unknown_ops), "normalize": notes, **input_note},
-        "device_costs": device_info,
-        "server_costs": server.provenance(),
-    }
+    metadata = _metadata(model, file, source_info, graph, optimize, notes, input_note, device_info, server)
     problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
                                name=name or (Path(file).stem if file else model.graph.name or None))
     if device is None and device_info.get("model") == "measured":
@@ -188,15 +167,49 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                 latency["prefixes"] = _prefixes(problem, prepared, graph, prefixes, threads, progress)
         problem.metadata["latency"] = latency
         if segments:
-            from .segments import measure_segments
-
             with realtime_priority(realtime), naming_file(file):
-                limit = None if segments is True or int(segments) <= 0 else int(segments)
-                problem.metadata["segments"] = measure_segments(problem, prepared, graph, runs=runs, warmup=warmup,
-                                                                threads=threads, progress=progress, limit=limit,
-                                                                extra=segment_candidates(problem)
-                                                                if segment_candidates else ())
+                problem.metadata["segments"] = _segments(problem, prepared, graph, segments, segment_candidates,
+                                                         runs, warmup, threads, progress)
     return problem
+
+
+def _fused(graph: OnnxGraph, prepared) -> OnnxGraph:
+    """One layer per group onnxruntime's extended optimizations fuse (see :func:`fuse_groups`)."""
+    from .onnx_model import require_onnx
+    from .profiling import optimize_model
+
+    extended = require_onnx().load_model_from_string(optimize_model(prepared.SerializeToString(), "extended"))
+    return fuse_groups(graph, {n.name for n in extended.graph.node})
+
+
+def _segments(problem, prepared, graph, segments, segment_candidates, runs, warmup, threads, progress) -> list:
+    """``metadata["segments"]``: see :func:`formulations.importers.segments.measure_segments`."""
+    from .segments import measure_segments
+
+    limit = None if segments is True or int(segments) <= 0 else int(segments)
+    extra = segment_candidates(problem) if segment_candidates else ()
+    return measure_segments(problem, prepared, graph, runs=runs, warmup=warmup, threads=threads, progress=progress,
+                            limit=limit, extra=extra)
+
+
+def _metadata(model, file, source_info, graph: OnnxGraph, optimize, notes, input_note, device_info, server) -> dict:
+    """The instance's ``metadata``: provenance, units, import notes and both cost models."""
+    src = {"format": "onnx", "producer": f"{model.producer_name} {model.producer_version}".strip(),
+           "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None)}
+    if file:
+        src["file"] = Path(file).name
+        src["sha256"] = hashlib.sha256(Path(file).read_bytes()).hexdigest()
+    src.update(source_info or {})
+    return {
+        "source": src,
+        "units": {"device_ms": "ms", "server_ms": "ms", "output_bytes": "bytes", "flops": "FLOP",
+                  "memory_bytes": "bytes of weights", "network": "Mbps, ms"},
+        "import": {"optimize": optimize, "input_shapes": graph.input_shapes, "layers": len(graph.names),
+                   "constant_nodes": graph.constant_nodes, "dead_nodes": graph.dead_nodes,
+                   "unknown_ops": dict(graph.unknown_ops), "normalize": notes, **input_note},
+        "device_costs": device_info,
+        "server_costs": server.provenance(),
+    }
 
 
 class MeasurementQualityWarning(UserWarning):
