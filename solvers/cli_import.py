@@ -132,7 +132,7 @@ def cmd_import(args) -> int:
             raise _usage(str(exc)) from None
     for w in caught:
         if issubclass(w.category, UserWarning) and not issubclass(w.category, DeprecationWarning):
-            print(f"warning: {w.message}", file=sys.stderr)
+            print(f"warning: {args.model}: {w.message}", file=sys.stderr)
     text = json.dumps(problem.to_dict(), indent=1) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

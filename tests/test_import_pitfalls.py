@@ -160,7 +160,7 @@ def test_unrunnable_model_through_the_cli_warns_and_exits_0(tmp_path, capsys):
     onnx.save(unrunnable_model(), path)
     code = cli.main(["import", str(path), "--runs", "1", "--warmup", "0", "--quiet", "-o", str(tmp_path / "m.json")])
     err = capsys.readouterr().err
-    assert code == 0 and "warning: onnxruntime cannot run this model" in err and "Mystery" in err
+    assert code == 0 and f"warning: {path}: onnxruntime cannot run this model" in err and "Mystery" in err
     assert "Traceback" not in err and "internal error" not in err
 
 
