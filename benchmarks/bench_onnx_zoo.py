@@ -25,6 +25,8 @@ Protocol
   measured latency among the cut-vertex splits and the additive optimum of
   every bandwidth range (``solvers.split.additive_candidates``), timed at import. Both measured the same way, so "gain" is
   (measured additive choice - measured segment choice) / measured additive choice.
+- ``--server-profile NAME`` and ``--input-dtype uint8`` change the instance
+  as for ``coinfer import``; ``--tag`` suffixes the result files.
 - ``--quick``: SqueezeNet only, 2 runs, 4 segments.
 """
 
@@ -70,7 +72,8 @@ def _measured_total(parts: dict, problem) -> float:
     return parts["device_ms"] + parts["server_ms"] + b["uplink_ms"] + b["downlink_ms"] + b["rtt_ms"]
 
 
-def one(name: str, runs: int, segments: int, tmp: Path) -> dict:
+def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "datacentre-gpu",
+        input_dtype: str | None = None) -> dict:
     """Import, reproduce and measure one zoo model (run in a child process)."""
     import numpy as np
 
@@ -84,7 +87,8 @@ def one(name: str, runs: int, segments: int, tmp: Path) -> dict:
     path = zoo_path(name)
     start = time.perf_counter()
     problem = import_onnx(path, runs=runs, warmup=1, segments=segments, realtime=True,
-                          segment_candidates=additive_candidates)
+                          segment_candidates=additive_candidates, server_profile=server_profile,
+                          input_dtype=input_dtype)
     row = {"model": name, "import_s": time.perf_counter() - start, "layers": problem.n_layers,
            "cut_vertices": len(problem.cut_vertices), "costs": problem.metadata["device_costs"]["model"],
            "latency": problem.metadata.get("latency", {}), "segments": len(problem.metadata.get("segments", []))}
@@ -147,11 +151,15 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--segments", type=int, default=0, help="max cut vertices timed (0: all)")
+    parser.add_argument("--server-profile", default="datacentre-gpu")
+    parser.add_argument("--input-dtype", default=None)
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--tmp", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(one(args.one, args.runs, args.segments or True, Path(args.tmp))))
+        print(json.dumps(one(args.one, args.runs, args.segments or True, Path(args.tmp), args.server_profile,
+                             args.input_dtype)))
         return 0
     import tempfile
 
@@ -161,7 +169,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             cmd = [sys.executable, __file__, "--one", name, "--runs", str(runs), "--segments", str(segments),
-                   "--tmp", tmp]
+                   "--tmp", tmp, "--server-profile", args.server_profile]
+            cmd += ["--input-dtype", args.input_dtype] if args.input_dtype else []
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(f"{name}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
@@ -171,7 +180,7 @@ def main(argv=None) -> int:
     text = table(rows)
     print(text)
     if not args.quick:
-        suffix = "" if not args.models else "_" + "_".join(args.models)
+        suffix = args.tag
         (HERE / "results" / f"onnx_zoo{suffix}.md").write_text(text, encoding="utf-8")
         (HERE / "results" / f"onnx_zoo{suffix}.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0
