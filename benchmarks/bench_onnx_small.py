@@ -57,16 +57,17 @@ def run_one(path: Path, out: Path) -> dict:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     except subprocess.TimeoutExpired:
-        return {"file": str(path), "code": "timeout", "reason": "timeout (120 s)"}
-    row = {"file": str(path), "code": proc.returncode}
+        return {"file": "/".join(path.parts[-3:]), "code": "timeout", "reason": "timeout (120 s)"}
+    row = {"file": "/".join(path.parts[-3:]), "code": proc.returncode}
     if proc.returncode == 0:
         meta = json.loads(out.read_text())["metadata"]
         row["costs"] = "measured" if meta["device_costs"].get("model") == "measured" else "roofline fallback"
         row["opset"] = (meta["import"].get("normalize") or {}).get("opset")
-        row["warnings"] = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")][:3]
+        row["warnings"] = [ln.replace(str(path), row["file"]) for ln in proc.stderr.splitlines()
+                           if ln.startswith("warning:")][:3]
     else:
         row["reason"] = classify(proc.stderr)
-        row["stderr"] = proc.stderr.strip().splitlines()[-1:] if proc.stderr.strip() else []
+        row["stderr"] = [ln.replace(str(path), row["file"]) for ln in proc.stderr.strip().splitlines()[-1:]]
     return row
 
 

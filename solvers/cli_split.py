@@ -4,7 +4,7 @@ Commands
 --------
 coinfer split MODEL.onnx INSTANCE.json --out-dir DIR [--uplink-mbps X | --solution SOL.json]
               [--segments] [--measure] [--runs N] [--warmup N] [--threads N]
-coinfer bandwidth-map FILE --export TABLE.json
+coinfer bandwidth-map FILE --export TABLE.json [--rtt-ms MS] [--downlink-mbps X]
 
 ``split`` solves the instance (or reads a ``coinfer solve --json`` file, or
 with ``--segments`` takes the cut-vertex split with the lowest measured
@@ -105,6 +105,10 @@ def cmd_bandwidth_map_export(args, fallback) -> int:
     from .split import phone_table
 
     problem = _load_instance(args.file)
+    if args.rtt_ms is not None or args.downlink_mbps is not None:
+        if (args.rtt_ms or 0) < 0 or (args.downlink_mbps is not None and args.downlink_mbps <= 0):
+            raise _usage("--rtt-ms must be >= 0 and --downlink-mbps > 0")
+        problem = problem.with_network(rtt_ms=args.rtt_ms, downlink_mbps=args.downlink_mbps)
     try:
         bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
     except ValueError as exc:
@@ -138,5 +142,8 @@ def add_commands(subparsers) -> None:
         bmap.add_argument("--export", metavar="FILE", default=None,
                           help="write a compact table for an app: per bandwidth range the ONNX tensors to send and "
                                "the latency line (RTT and downlink included)")
+        bmap.add_argument("--rtt-ms", type=float, default=None, help="with --export: the RTT to include (ms)")
+        bmap.add_argument("--downlink-mbps", type=float, default=None,
+                          help="with --export: a fixed downlink (default: follows the uplink)")
         fallback = bmap.get_default("func")
         bmap.set_defaults(func=lambda args: cmd_bandwidth_map_export(args, fallback))

@@ -200,6 +200,17 @@ def test_bandwidth_map_export_names_the_tensors_to_send(files, tmp_path, capsys)
         assert r["fixed_ms"] + r["per_mbps_ms"] / mbps == pytest.approx(
             p.latency(p.device_mask(_device_of(p, r))), rel=1e-3)
     assert len(table_path.read_bytes()) < 4000
+    code = cli.main(["bandwidth-map", str(instance_path), "--export", str(table_path), "--rtt-ms", "0.01",
+                     "--downlink-mbps", "50"])
+    assert code == 0
+    with_rtt = json.loads(table_path.read_text())
+    assert with_rtt["network"] == {"uplink_mbps": problem.network.uplink_mbps, "downlink_mbps": 50.0, "rtt_ms": 0.01}
+    before = {tuple(r["send"]): r for r in ranges}
+    same = [(r, before[tuple(r["send"])]) for r in with_rtt["ranges"] if r["send"] and tuple(r["send"]) in before]
+    assert same  # RTT and a fixed downlink move into the line's fixed part
+    downlink = 8 * 4 * 8 / 50 / 1000  # at least the logits (8 floats) come back at 50 Mbps
+    for r, r0 in same:
+        assert r["fixed_ms"] >= r0["fixed_ms"] + 0.01 + downlink - 2e-4
     code = cli.main(["bandwidth-map", str(instance_path), "--json"])  # the existing option still works
     assert code == 0 and json.loads(capsys.readouterr().out)["pieces"]
 
