@@ -56,8 +56,10 @@ def cmd_split(args) -> int:
         assignment = solution_assignment(args.solution, problem)
     elif args.segments:
         from formulations.importers.segments import segment_mask
+        from formulations.validate import naming_file
 
-        choice = choose_by_segments(problem)
+        with naming_file(args.instance):
+            choice = choose_by_segments(problem)
         assignment = problem.assignment(segment_mask(problem, choice["segments"]))
     try:
         record = split_onnx(args.model, problem, args.out_dir, assignment=assignment, measure=args.measure,
