@@ -257,3 +257,25 @@ def test_additive_candidates_are_measured_so_the_segment_choice_is_never_worse_m
         choice = choose_by_segments(problem, mbps)
         assert "measured_ms" in choice["additive"]  # the additive choice is always among the measured splits
         assert choice["measured_ms"] <= choice["additive"]["measured_ms"]
+
+
+def test_split_of_an_optimized_import_cuts_the_users_graph(tmp_path):
+    """With --optimize basic, Conv+BatchNorm is one layer; the split still cuts the file as written."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
+             helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["bn"], name="bn"),
+             helper.make_node("Relu", ["bn"], ["r"], name="relu"),
+             helper.make_node("Identity", ["r"], ["r_id"], name="ident"),
+             helper.make_node("GlobalAveragePool", ["r_id"], ["y"], name="gap")]
+    inits = [_weight("w", [8, 3, 3, 3], 1), _weight("g", [8], 2), _weight("b", [8], 3), _weight("m", [8], 4),
+             numpy_helper.from_array(np.abs(np.random.default_rng(5).standard_normal(8)).astype(np.float32) + 0.5,
+                                     "v")]
+    graph = helper.make_graph(nodes, "bn", [_vi("x", [1, 3, 8, 8])], [_vi("y", [1, 8, 1, 1])], inits)
+    path = tmp_path / "bn.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    problem = import_onnx(path, device_profile="phone-cpu")
+    assert "bn" not in problem.names and "ident" not in problem.names  # fused and eliminated at import
+    pinned = _pinned(problem, ["conv"], ["gap"])
+    record = split_onnx(path, pinned, tmp_path / "out")
+    assert record["reproduction_error"] < 1 and record["sent"]
+    server = onnx.load(tmp_path / "out" / "server.onnx")
+    assert [i.name for i in server.graph.input] == [s["tensor"] for s in record["sent"]]
