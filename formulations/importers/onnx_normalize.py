@@ -231,7 +231,9 @@ def normalize_model(model, *, target_opset: int = TARGET_OPSET):
         If the model is not an inference graph.
     """
     onnx = require_onnx()
-    model = onnx.ModelProto.FromString(model.SerializeToString())
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)  # no serialized transient: one copy of the weights, not two
+    model = copy
     removed = strip_initializer_inputs(model)
     check_inference_graph(model)
     model, opset_note = upgrade_opset(model, target_opset)
