@@ -34,7 +34,7 @@ from typing import Sequence
 
 from formulations.errors import InstanceError
 
-from . import exits, offloading, partition, partition_import, pipeline, plot
+from . import exits, offloading, partition, partition_import, pipeline, plot, split
 from .framework import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -46,7 +46,7 @@ from .framework import (
 )
 
 #: The kind modules, each with ``add_commands(subparsers)``.
-KIND_COMMANDS = (partition, partition_import, exits, pipeline, offloading, plot)
+KIND_COMMANDS = (partition, partition_import, split, exits, pipeline, offloading, plot)
 
 __all__ = ["main", "build_parser", "cmd_solve", "cmd_validate", "cmd_methods"]
 

@@ -111,8 +111,8 @@ class ProgressBar:
     """The one progress bar of the CLI, on a stream (stderr by default).
 
     Call it as ``bar(done, total)`` or ``bar(done, total, label)``. On a
-    terminal the line is redrawn in place with the percentage and, after a
-    second, an ETA; otherwise (a log, a pipe) only each stage's completion is
+    terminal the line is redrawn in place with the percentage and, once a stage
+    has run 2 s, an ETA; otherwise (a log, a pipe) only each stage's completion is
     printed, so logs get one line per stage and never a ``\\r`` frame.
 
     Parameters
@@ -130,25 +130,31 @@ class ProgressBar:
         self.width = width
         self.label = label
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._stage: str | None = None
-        self._started = time.perf_counter()
+        self._stage: tuple[str, float] | None = None  # (label, time of its first step)
 
-    def _eta(self, done: int, total: int) -> str:
-        elapsed = time.perf_counter() - self._started
-        if done <= 0 or done >= total or elapsed < 1.0:
+    def _eta(self, done: int, total: int, label: str) -> str:
+        """`` ETA 12s`` once a stage has run over 2 s and is unfinished, else ``""``.
+
+        The rate is measured from the stage's first step, so a slow start
+        (model loading) does not count.
+        """
+        now = time.monotonic()
+        if self._stage is None or self._stage[0] != label or done <= 1:
+            self._stage = (label, now)
+        elapsed = now - self._stage[1]
+        if done >= total or elapsed < 2.0 or done <= 1:
             return ""
-        return f" ETA {elapsed * (total - done) / done:.0f} s"
+        return f" ETA {elapsed / (done - 1) * (total - done):.0f}s"
 
     def __call__(self, done: int, total: int, label: str | None = None) -> None:
         label = self.label if label is None else label
-        if label != self._stage:
-            self._stage, self._started = label, time.perf_counter()
         total = max(int(total), 1)
+        eta = self._eta(done, total, label)
         if self.tty:
             filled = int(self.width * min(done, total) / total)
             bar = "#" * filled + "." * (self.width - filled)
             end = "\n" if done >= total else ""
-            self.stream.write(f"\r[{bar}] {100 * done // total:3d}% {done}/{total} {label}{self._eta(done, total)}{end}")
+            self.stream.write(f"\r[{bar}] {100 * done // total:3d}% {done}/{total} {label}{eta}\x1b[K{end}")
             self.stream.flush()
         elif done >= total:
             self.stream.write(f"[{'#' * self.width}] {total}/{total} {label}\n")

@@ -65,6 +65,8 @@ def cmd_import(args) -> int:
         raise _usage(str(exc)) from None
     from formulations.partition.importers.profiles import get_profile
 
+    from ..split import additive_candidates
+
     get_profile(args.server_profile)  # fail fast, before any export or profiling
     if args.device_profile:
         get_profile(args.device_profile, "device_profile")
@@ -83,7 +85,9 @@ def cmd_import(args) -> int:
                                   device_profile=args.device_profile, runs=args.runs, warmup=args.warmup,
                                   threads=args.threads, optimize=args.optimize, uplink_mbps=args.uplink_mbps,
                                   prefixes=args.prefixes, realtime=args.realtime, name=name, progress=progress,
-                                  source_info=info)
+                                  source_info=info, input_bytes=args.input_bytes, input_dtype=args.input_dtype,
+                                  segments=args.segments if args.segments > 0 else args.segments == -1,
+                                  segment_candidates=additive_candidates)
         except ImportError as exc:
             raise _usage(str(exc)) from None
         except ValueError as exc:
@@ -92,7 +96,7 @@ def cmd_import(args) -> int:
             raise _usage(str(exc)) from None
     for w in caught:
         if issubclass(w.category, UserWarning) and not issubclass(w.category, DeprecationWarning):
-            print(f"warning: {w.message}", file=sys.stderr)
+            print(f"warning: {args.model}: {w.message}", file=sys.stderr)
     text = json.dumps(problem.to_dict(), indent=1) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -105,7 +109,7 @@ def cmd_import(args) -> int:
         Path(args.save_profile).write_text(json.dumps(profile, indent=1) + "\n", encoding="utf-8")
     lat = problem.metadata.get("latency", {})
     extra = ""
-    if lat:
+    if "whole_model_ms_all_opt" in lat:
         extra = (f", sum of layers {lat['sum_of_layers_ms']:.2f} ms, whole model "
                  f"{lat['whole_model_ms_all_opt']:.2f} ms (all optimizations)")
     if not args.quiet:
@@ -157,6 +161,15 @@ def add_commands(subparsers) -> None:
     p.add_argument("--save-profile", metavar="FILE", default=None,
                    help="also write the device times as a measured_profile file")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary line (warnings still shown)")
+    p.add_argument("--input-bytes", type=int, default=None, metavar="N",
+                   help="bytes the source really sends for the input (e.g. a JPEG's size); the input layer's "
+                        "output_bytes")
+    p.add_argument("--input-dtype", default=None, metavar="DTYPE",
+                   help="model the input as sent in this dtype (e.g. uint8: 1 byte per element, not float32's 4)")
+    p.add_argument("--segments", nargs="?", type=int, const=-1, default=0, metavar="K",
+                   help="also time the real device and server sub-models at every cut vertex (or at K evenly spaced "
+                        "ones) and of the additive optimum of every bandwidth range into metadata.segments, for "
+                        "choosing a split by measured latency (coinfer split --segments)")
     p.set_defaults(func=cmd_import)
 
     p = subparsers.add_parser("profiles", help="list the shipped device profiles")

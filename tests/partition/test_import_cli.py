@@ -55,7 +55,7 @@ def test_measured_import_shows_progress_and_saves_profile(tmp_path, model_file, 
     code, out, err = run(capsys, "import", model_file, "--runs", "2", "--warmup", "1", "-o", dest,
                          "--save-profile", prof)
     assert code == 0, err
-    assert "profiling nodes" in err and "8 layers" in err and out == ""
+    assert "profiling 7 layers" in err and "8 layers" in err and out == ""
     problem = formulations.load(dest)
     saved = json.loads(prof.read_text())
     assert saved["kind"] == "measured_profile" and set(saved["layers_ms"]) == set(problem.names)

@@ -5,6 +5,11 @@
   device profile (:mod:`.profiles`).
 - :mod:`formulations.partition.importers.torchfx`: PyTorch modules and torchvision
   architectures (extra ``coinfer[torch]``).
+- :mod:`formulations.partition.importers.onnx_split`: cut an imported model into
+  ``device.onnx`` and ``server.onnx`` (:func:`split_model`);
+  :mod:`formulations.partition.importers.segments`: measure a split
+  (:func:`measure_split`, :func:`measure_segments`). Choosing the split (a
+  solve) is on the solver side: ``solvers.split``.
 
 Nothing heavy is imported here: ``onnx``, ``onnxruntime`` and ``torch`` are
 imported inside the functions that need them.
@@ -12,7 +17,7 @@ imported inside the functions that need them.
 
 from __future__ import annotations
 
-__all__ = ["import_onnx", "get_profile", "profile_names"]
+__all__ = ["import_onnx", "get_profile", "profile_names", "split_model", "measure_split"]
 
 
 def import_onnx(source, **kwargs):
@@ -34,3 +39,17 @@ def profile_names():
     from .profiles import profile_names as run
 
     return run()
+
+
+def split_model(model, device_side, **kwargs):
+    """See :func:`formulations.partition.importers.onnx_split.split_model`."""
+    from .onnx_split import split_model as run
+
+    return run(model, device_side, **kwargs)
+
+
+def measure_split(problem, assignment, split, feeds, **kwargs):
+    """See :func:`formulations.partition.importers.segments.measure_split`."""
+    from .segments import measure_split as run
+
+    return run(problem, assignment, split, feeds, **kwargs)

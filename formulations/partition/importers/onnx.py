@@ -28,18 +28,20 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
+from ...errors import InstanceError
 from ...validate import naming_file
 from ..problem import Layer, Network, PartitionProblem
 from .onnx_graph import OnnxGraph, UnknownOperatorWarning, fuse_groups, onnx_graph
-from .onnx_model import parse_input_shape, prepare_model, read_model
+from .onnx_model import parse_input_shape, prepare_model, prepare_model_with_notes, read_model
 
 __all__ = ["read_model", "prepare_model", "onnx_graph", "import_onnx", "OnnxGraph", "parse_input_shape",
-           "UnknownOperatorWarning"]
+           "UnknownOperatorWarning", "MeasurementQualityWarning", "UnmeasuredNodeWarning"]
 
 
 def _round(x: float, digits: int = 4) -> float:
@@ -53,7 +55,9 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                 device_profile: str | None = None, runs: int = 20, warmup: int = 3, threads: int = 1,
                 optimize: str = "basic", uplink_mbps: float = 5.85, rtt_ms: float = 0.0,
                 prefixes: int = 0, realtime: bool = False, name: str | None = None, progress=None,
-                source_info: Mapping[str, Any] | None = None) -> PartitionProblem:
+                source_info: Mapping[str, Any] | None = None, input_bytes: int | None = None,
+                input_dtype: str | None = None, fallback_profile: str = "phone-cpu",
+                segments: bool | int = False, segment_candidates=None) -> PartitionProblem:
     """Import an ONNX model as a partition instance with measured costs.
 
     Parameters
@@ -92,6 +96,25 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         ``progress(done, total, label)`` after every timed run.
     source_info : mapping, optional
         Extra provenance for ``metadata["source"]``.
+    input_bytes : int, optional
+        The bytes the source really sends for the (single) model input, e.g.
+        a JPEG's size: becomes the input layer's ``output_bytes``.
+    input_dtype : str, optional
+        Model the input as sent in this dtype (e.g. ``"uint8"``: 1 byte per
+        element instead of float32's 4); applies to every input.
+    fallback_profile : str
+        Roofline profile for the device cost of nodes onnxruntime cannot run
+        (scaled to this CPU by the measured nodes when there are any); a
+        warning names the nodes.
+    segments : bool or int
+        Also time the real device and server sub-models of the split at every
+        cut vertex (an int > 0: at most that many, evenly spaced;
+        :func:`formulations.partition.importers.segments.measure_segments`) into
+        ``metadata["segments"]``, for choosing a split by measured latency.
+    segment_candidates : callable, optional
+        ``segment_candidates(problem) -> list of boolean masks``: further
+        splits to measure with ``segments`` (``solvers.split.additive_candidates``
+        gives the additive optimum of every bandwidth range).
 
     Returns
     -------
@@ -112,17 +135,12 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     model = read_model(source)
     file = None if not isinstance(source, (str, os.PathLike)) else str(source)
     with naming_file(file):
-        prepared = prepare_model(model, input_shape=input_shape, optimize=optimize)
+        prepared, notes = prepare_model_with_notes(model, input_shape=input_shape, optimize=optimize)
         graph = onnx_graph(prepared)
-    if optimize == "fuse":
-        from .onnx_model import require_onnx
-        from .profiling import optimize_model
-
-        extended = require_onnx().load_model_from_string(optimize_model(prepared.SerializeToString(), "extended"))
-        graph = fuse_groups(graph, {n.name for n in extended.graph.node})
-    work = np.asarray(graph.work)
-    flops = np.asarray(graph.flops)
-    moved = np.asarray(graph.bytes_moved)
+        input_note = _input_bytes(graph, input_bytes, input_dtype)
+    if optimize == "fuse" and notes["ort_error"] is None:
+        graph = _fused(graph, prepared)
+    work, flops, moved = np.asarray(graph.work), np.asarray(graph.flops), np.asarray(graph.bytes_moved)
     server_ms = server.layer_ms(graph.names, flops, moved, work)
     latency: dict[str, Any] = {}
     spread: dict[str, tuple[float, float]] = {}
@@ -130,45 +148,208 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         from .profiling import realtime_priority
 
         level = "extended" if optimize == "fuse" else "none"
-        with realtime_priority(realtime) as raised:
-            device_ms, spread, latency, device_info = _measure(prepared, graph, runs, warmup, threads, progress, level)
+        with realtime_priority(realtime) as raised, naming_file(file):
+            device_ms, spread, latency, device_info = _measure_or_model(prepared, graph, runs, warmup, threads,
+                                                                        progress, level, notes, fallback_profile)
         device_info["realtime_priority"] = raised
     else:
         device_ms = device.layer_ms(graph.names, flops, moved, work)
         device_info = device.provenance()
-    layers = []
-    for i, nm in enumerate(graph.names):
-        meta = {"iqr_ms": [_round(spread[nm][0], 3), _round(spread[nm][1], 3)]} if nm in spread else {}
-        if nm in graph.fused:
-            meta["fused"] = graph.fused[nm]
-        layers.append(Layer(nm, _round(device_ms[i]), _round(server_ms[i]), graph.output_bytes[i],
-                            memory_bytes=graph.weight_bytes[i], flops=_round(flops[i], 6), op=graph.ops[i],
-                            meta=meta or None))
+    layers = [_layer(graph, i, device_ms[i], server_ms[i], flops[i], spread) for i in range(len(graph.names))]
+    metadata = _metadata(model, file, source_info, graph, optimize, notes, input_note, device_info, server)
+    problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
+                               name=name or (Path(file).stem if file else model.graph.name or None))
+    if device is None and device_info.get("model") == "measured":
+        measured = _measured_metadata(problem, prepared, graph, latency, spread, file, prefixes=prefixes,
+                                      segments=segments, segment_candidates=segment_candidates, runs=runs,
+                                      warmup=warmup, threads=threads, realtime=realtime, progress=progress)
+        problem = problem.replace(metadata={**problem.metadata, **measured})
+    return problem
+
+
+def _measured_metadata(problem, prepared, graph, latency, spread, file, *, prefixes, segments, segment_candidates,
+                       runs, warmup, threads, realtime, progress) -> dict:
+    """``latency`` (sum of layers, quality warnings, prefixes) and ``segments`` of a measured import."""
+    from .profiling import realtime_priority
+
+    latency["sum_of_layers_ms"] = _round(float(problem.device_ms.sum()))
+    _quality_warnings(latency, spread, problem.device_ms)
+    if prefixes:
+        with realtime_priority(realtime):
+            latency["prefixes"] = _prefixes(problem, prepared, graph, prefixes, threads, progress)
+    extra = {"latency": latency}
+    if segments:
+        with realtime_priority(realtime), naming_file(file):
+            extra["segments"] = _segments(problem, prepared, graph, segments, segment_candidates,
+                                          runs, warmup, threads, progress)
+    return extra
+
+
+def _fused(graph: OnnxGraph, prepared) -> OnnxGraph:
+    """One layer per group onnxruntime's extended optimizations fuse (see :func:`fuse_groups`)."""
+    from .onnx_model import require_onnx
+    from .profiling import optimize_model
+
+    extended = require_onnx().load_model_from_string(optimize_model(prepared.SerializeToString(), "extended"))
+    return fuse_groups(graph, {n.name for n in extended.graph.node})
+
+
+def _segments(problem, prepared, graph, segments, segment_candidates, runs, warmup, threads, progress) -> list:
+    """``metadata["segments"]``: see :func:`formulations.partition.importers.segments.measure_segments`."""
+    from .segments import measure_segments
+
+    limit = None if segments is True or int(segments) <= 0 else int(segments)
+    extra = segment_candidates(problem) if segment_candidates else ()
+    return measure_segments(problem, prepared, graph, runs=runs, warmup=warmup, threads=threads, progress=progress,
+                            limit=limit, extra=extra)
+
+
+def _metadata(model, file, source_info, graph: OnnxGraph, optimize, notes, input_note, device_info, server) -> dict:
+    """The instance's ``metadata``: provenance, units, import notes and both cost models."""
     src = {"format": "onnx", "producer": f"{model.producer_name} {model.producer_version}".strip(),
            "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None)}
     if file:
         src["file"] = Path(file).name
         src["sha256"] = hashlib.sha256(Path(file).read_bytes()).hexdigest()
     src.update(source_info or {})
-    metadata: dict[str, Any] = {
+    return {
         "source": src,
         "units": {"device_ms": "ms", "server_ms": "ms", "output_bytes": "bytes", "flops": "FLOP",
                   "memory_bytes": "bytes of weights", "network": "Mbps, ms"},
         "import": {"optimize": optimize, "input_shapes": graph.input_shapes, "layers": len(graph.names),
                    "constant_nodes": graph.constant_nodes, "dead_nodes": graph.dead_nodes,
-                   "unknown_ops": dict(graph.unknown_ops)},
+                   "unknown_ops": dict(graph.unknown_ops), "normalize": notes, **input_note},
         "device_costs": device_info,
         "server_costs": server.provenance(),
     }
-    problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
-                               name=name or (Path(file).stem if file else model.graph.name or None))
-    if device is None:
-        latency["sum_of_layers_ms"] = _round(float(problem.device_ms.sum()))
-        if prefixes:
-            with realtime_priority(realtime):
-                latency["prefixes"] = _prefixes(problem, prepared, graph, prefixes, threads, progress)
-        problem = problem.replace(metadata={**problem.metadata, "latency": latency})
-    return problem
+
+
+class MeasurementQualityWarning(UserWarning):
+    """The per-layer measurements disagree with the whole model or spread widely."""
+
+
+class UnmeasuredNodeWarning(UserWarning):
+    """onnxruntime could not run some nodes; their device cost is modelled."""
+
+
+def _layer(graph: OnnxGraph, i: int, device_ms, server_ms, flops, spread) -> Layer:
+    """Layer ``i`` with its ONNX provenance in ``meta``.
+
+    ``meta.tensors`` are the ONNX tensors the layer outputs (for an input
+    layer: the graph input), ``meta.onnx_nodes`` the ONNX node names it
+    stands for (several for a fused group), so a split maps back to the graph.
+    """
+    nm = graph.names[i]
+    meta: dict[str, Any] = {"tensors": list(graph.tensors[i])}
+    if graph.work[i]:
+        meta["onnx_nodes"] = list(graph.fused.get(nm, [nm]))
+    else:
+        meta["onnx_input"] = graph.tensors[i][0]
+    if nm in spread:
+        meta["iqr_ms"] = [_round(spread[nm][0], 3), _round(spread[nm][1], 3)]
+    if nm in graph.fused:
+        meta["fused"] = graph.fused[nm]
+    return Layer(nm, _round(device_ms), _round(server_ms), graph.output_bytes[i], memory_bytes=graph.weight_bytes[i],
+                 flops=_round(flops, 6), op=graph.ops[i], meta=meta)
+
+
+def _input_bytes(graph: OnnxGraph, input_bytes: int | None, input_dtype: str | None) -> dict:
+    """Set the input layers' ``output_bytes`` to what the source sends, in place.
+
+    Returns the note for ``metadata["import"]`` (empty when nothing is set).
+
+    Raises
+    ------
+    InstanceError
+        For a non-positive ``input_bytes``, ``input_bytes`` with several
+        inputs, or an unknown dtype.
+    """
+    inputs = [i for i, w in enumerate(graph.work) if not w]
+    note: dict[str, Any] = {}
+    if input_dtype is not None:
+        try:
+            size = np.dtype(input_dtype).itemsize
+        except TypeError:
+            raise InstanceError(f"unknown dtype {input_dtype!r} (e.g. uint8, float16, float32)",
+                                field="input_dtype") from None
+        for i in inputs:
+            graph.output_bytes[i] = int(math.prod(graph.input_shapes[graph.tensors[i][0]])) * size
+        note["input_dtype"] = str(np.dtype(input_dtype))
+    if input_bytes is not None:
+        if int(input_bytes) <= 0:
+            raise InstanceError(f"must be a positive number of bytes, got {input_bytes}", field="input_bytes")
+        if len(inputs) != 1:
+            raise InstanceError(f"the model has {len(inputs)} inputs; --input-bytes needs exactly one",
+                                field="input_bytes")
+        graph.output_bytes[inputs[0]] = int(input_bytes)
+        note["input_bytes"] = int(input_bytes)
+    return note
+
+
+def _measure_or_model(prepared, graph: OnnxGraph, runs, warmup, threads, progress, level, notes, fallback_profile):
+    """Measured device costs; nodes onnxruntime cannot run get roofline costs.
+
+    When onnxruntime cannot load or run the model, every layer's device cost
+    comes from ``fallback_profile`` and an :class:`UnmeasuredNodeWarning`
+    says why (onnxruntime's reason, naming the node). When it runs but some
+    layers were not timed (e.g. a node without a kernel event), those get
+    the roofline cost scaled by measured / roofline over the timed layers.
+    """
+    from .profiles import get_profile
+
+    roofline = get_profile(fallback_profile, "fallback_profile")
+    modelled = roofline.layer_ms(graph.names, np.asarray(graph.flops), np.asarray(graph.bytes_moved),
+                                 np.asarray(graph.work))
+    reason = notes.get("ort_error")
+    if reason is None:
+        try:
+            device_ms, spread, latency, info = _measure(prepared, graph, runs, warmup, threads, progress, level)
+        except (ImportError, InstanceError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's Fail, InvalidArgument... derive from Exception only
+            from .onnx_model import _ort_message
+
+            reason = _ort_message(exc)
+        else:
+            missing = [i for i, (nm, w) in enumerate(zip(graph.names, graph.work)) if w and nm not in spread]
+            if missing and len(missing) < len(graph.names):
+                timed = [i for i, (nm, w) in enumerate(zip(graph.names, graph.work)) if w and nm in spread]
+                scale = (float(np.sum(device_ms[timed])) / max(float(np.sum(modelled[timed])), 1e-12)
+                         if timed else 1.0)
+                device_ms[missing] = modelled[missing] * scale
+                info["modelled_layers"] = {"profile": fallback_profile, "scale": _round(scale),
+                                           "layers": [graph.names[i] for i in missing]}
+            return device_ms, spread, latency, info
+    warnings.warn(f"onnxruntime cannot run this model ({reason}); device costs of all {sum(graph.work)} layers "
+                  f"come from the {fallback_profile!r} roofline profile", UnmeasuredNodeWarning, stacklevel=3)
+    info = {**roofline.provenance(), "model": "roofline (onnxruntime cannot run the model)", "reason": reason}
+    return modelled, {}, {}, info
+
+
+def _quality_warnings(latency: dict, spread: Mapping, device_ms: np.ndarray, limit: float = 0.3) -> list[str]:
+    """Warn when the per-layer measurements are not trustworthy; returns the messages.
+
+    Two checks: the sum of per-layer medians exceeds the whole model (all
+    optimizations) by more than ``limit``; the interquartile ranges add up
+    to more than ``limit`` of the sum of medians (a busy or throttled CPU).
+    Differences under 0.5 ms are ignored (tiny models).
+    """
+    messages = []
+    total = float(np.sum(device_ms))
+    whole = latency.get("whole_model_ms_all_opt")
+    if whole and total > (1 + limit) * whole and total - whole > 0.5:
+        messages.append(f"the sum of per-layer medians ({total:.2f} ms) exceeds the whole model ({whole:.2f} ms) by "
+                        f"{100 * (total / whole - 1):.0f}% (> {100 * limit:.0f}%): the runtime fuses layers, so "
+                        "additive costs overestimate; consider --optimize fuse (fused profiling) or "
+                        "--segments (measured splits), and --realtime on a busy machine")
+    width = sum(hi - lo for lo, hi in spread.values())
+    if total > 0 and width > limit * total and width > 0.5:
+        messages.append(f"wide spread: per-layer interquartile ranges add up to {width:.2f} ms, "
+                        f"{100 * width / total:.0f}% of the {total:.2f} ms sum of medians; the CPU was busy or "
+                        "throttled: measure with --realtime or more --runs")
+    for message in messages:
+        warnings.warn(message, MeasurementQualityWarning, stacklevel=3)
+    return messages
 
 
 def _measure(prepared, graph: OnnxGraph, runs, warmup, threads, progress, level="none"):
@@ -177,7 +358,8 @@ def _measure(prepared, graph: OnnxGraph, runs, warmup, threads, progress, level=
     ort = require_ort()
     feeds = make_feeds(graph.input_shapes, graph.input_dtypes)
     data = prepared.SerializeToString()
-    times = profile_nodes(data, feeds, runs=runs, warmup=warmup, threads=threads, progress=progress, level=level)
+    times = profile_nodes(data, feeds, runs=runs, warmup=warmup, threads=threads, progress=progress, level=level,
+                          label=f"runs profiling {sum(graph.work)} layers")
     device_ms = np.array([float(np.median(times[nm])) if nm in times else 0.0 for nm in graph.names])
     spread = {nm: (float(np.percentile(times[nm], 25)), float(np.percentile(times[nm], 75)))
               for nm in graph.names if nm in times}

@@ -17,11 +17,15 @@ from ...errors import InstanceError
 from .flops import node_flops
 from .onnx_model import graph_inputs, is_static, require_onnx
 
-__all__ = ["OnnxGraph", "onnx_graph", "fuse_groups", "UnknownOperatorWarning"]
+__all__ = ["OnnxGraph", "onnx_graph", "fuse_groups", "UnknownOperatorWarning", "UnknownShapeWarning"]
 
 
 class UnknownOperatorWarning(UserWarning):
     """An operator without a FLOP formula was counted as 0 FLOPs."""
+
+
+class UnknownShapeWarning(UserWarning):
+    """Some tensor sizes could be neither inferred nor measured (counted as 0 bytes)."""
 
 
 @dataclass
@@ -94,11 +98,27 @@ def _fill_by_running(model, names: list[str], shapes, dtypes) -> None:
             probe.graph.output.append(onnx.ValueInfoProto(name=nm))
     inputs = graph_inputs(model)
     feeds = make_feeds({i.name: shapes[i.name] for i in inputs}, {i.name: dtypes[i.name] for i in inputs})
-    sess = _session(probe.SerializeToString(), level="none")
-    outs = sess.run(names, {i.name: feeds[i.name] for i in sess.get_inputs()})
+    try:
+        sess = _session(probe.SerializeToString(), level="none")
+        outs = sess.run(names, {i.name: feeds[i.name] for i in sess.get_inputs()})
+    except ImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+        from .onnx_model import _ort_message
+
+        warnings.warn(f"{len(names)} tensor shape(s) unknown after shape inference and onnxruntime cannot run the "
+                      f"model to read them ({_ort_message(exc)}); they count as 0 bytes", UnknownShapeWarning,
+                      stacklevel=3)
+        for nm in names:
+            shapes[nm] = [0]
+        return
     for nm, arr in zip(names, outs):
-        shapes[nm] = list(arr.shape)
-        dtypes[nm] = arr.dtype
+        if isinstance(arr, list):  # a sequence: the bytes of all its tensors
+            shapes[nm] = [int(sum(np.asarray(a).size for a in arr))]
+            dtypes[nm] = np.asarray(arr[0]).dtype if arr else np.dtype(np.float32)
+        else:
+            shapes[nm] = list(arr.shape)
+            dtypes[nm] = arr.dtype
 
 
 def onnx_graph(model) -> OnnxGraph:

@@ -13,17 +13,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ...errors import InstanceError
+from .extras import require_onnx
+from .onnx_normalize import is_static
 
-__all__ = ["read_model", "parse_input_shape", "prepare_model", "graph_inputs", "is_static", "require_onnx"]
-
-
-def require_onnx():
-    """Import onnx or raise an ImportError naming the extra."""
-    try:
-        import onnx
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("ONNX import needs the onnx extra: pip install 'coinfer[onnx]'") from None
-    return onnx
+__all__ = ["read_model", "parse_input_shape", "prepare_model", "prepare_model_with_notes", "ort_load_error", "graph_inputs", "is_static", "require_onnx"]
 
 
 # ----------------------------------------------------------------- reading
@@ -133,16 +126,20 @@ def _fix_inputs(model, input_shape) -> None:
                 field="input_shape")
 
 
-def is_static(value_info) -> bool:
-    """Whether a value info has a fully known, positive shape."""
-    tt = value_info.type.tensor_type
-    if not tt.HasField("shape"):
-        return False
-    return all(d.HasField("dim_value") and d.dim_value > 0 for d in tt.shape.dim)
-
-
 def prepare_model(model, *, input_shape=None, optimize: str = "basic"):
     """Static-shaped copy of ``model``, optimized, with unique node names.
+
+    See :func:`prepare_model_with_notes` (this drops the notes).
+    """
+    return prepare_model_with_notes(model, input_shape=input_shape, optimize=optimize)[0]
+
+
+def prepare_model_with_notes(model, *, input_shape=None, optimize: str = "basic"):
+    """Static-shaped copy of ``model``, optimized, with unique node names, and notes.
+
+    First :func:`~formulations.partition.importers.onnx_normalize.normalize_model`
+    (initializer inputs are constants, old opsets upgraded, unnamed nodes
+    named ``conv_12``...), then the input shapes are fixed.
 
     Parameters
     ----------
@@ -154,32 +151,79 @@ def prepare_model(model, *, input_shape=None, optimize: str = "basic"):
         what the runtime executes. ``"fuse"``: the same here (the importer
         then also merges the groups the runtime fuses, see
         :func:`formulations.partition.importers.onnx_graph.fuse_groups`). ``"none"``:
-        the graph as written.
+        the graph as written but for constant subgraphs. Those (and, when
+        onnxruntime cannot load the model, all constants) are folded with
+        onnx's reference evaluator; ``notes["ort_error"]`` says why
+        onnxruntime could not.
+
+    Returns
+    -------
+    (onnx.ModelProto, dict)
+        The prepared model and the notes of
+        :func:`~formulations.partition.importers.onnx_normalize.normalize_model` plus
+        ``ort_error`` (None when onnxruntime loads the model).
 
     Raises
     ------
     InstanceError
-        For a dynamic input without a given shape (asks for ``--input-shape``).
+        For a dynamic input without a given shape (asks for ``--input-shape``)
+        or a model that is not an inference graph.
     """
     onnx = require_onnx()
-    model = onnx.ModelProto.FromString(model.SerializeToString())
+    from .onnx_normalize import fold_constants, name_nodes, normalize_model
+
+    if optimize not in ("basic", "fuse", "none"):
+        raise ValueError(f"`optimize` must be 'basic', 'fuse' or 'none', got {optimize!r}")
+    model, notes = normalize_model(model)
     _fix_inputs(model, parse_input_shape(input_shape))
+    notes["ort_error"] = None
     if optimize in ("basic", "fuse"):
         from .profiling import optimize_model
 
-        model = onnx.load_model_from_string(optimize_model(model.SerializeToString(), "basic"))
-    elif optimize != "none":
-        raise ValueError(f"`optimize` must be 'basic', 'fuse' or 'none', got {optimize!r}")
-    used: set[str] = set()
-    for k, node in enumerate(model.graph.node):
-        base = node.name or f"{node.op_type}_{k}"
-        name, j = base, 1
-        while name in used:
-            name, j = f"{base}_{j}", j + 1
-        used.add(name)
-        node.name = name
+        try:
+            model = onnx.load_model_from_string(optimize_model(model.SerializeToString(), "basic"))
+        except ImportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+            notes["ort_error"] = _ort_message(exc)
+    else:
+        notes["ort_error"] = ort_load_error(model.SerializeToString())
+    if notes["ort_error"] is not None or optimize == "none":
+        model = _infer(model)
+        notes["folded_nodes"] = fold_constants(model)
+    name_nodes(model)
+    return _infer(model), notes
+
+
+def ort_load_error(model_bytes: bytes) -> str | None:
+    """Why onnxruntime cannot load a model (one line), or None when it can."""
     try:
-        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        from .profiling import _session
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    try:
+        _session(model_bytes, level="none")
+    except ImportError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        return _ort_message(exc)
+    return None
+
+
+def _ort_message(exc: Exception) -> str:
+    """The useful line of an onnxruntime error (no source paths)."""
+    import re
+
+    text = " ".join(str(exc).split())
+    text = re.sub(r"\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
+    text = re.sub(r"/onnxruntime_src/\S+ ", "", text)
+    text = text.replace("Exception during initialization: ", "")
+    return text[:200]
+
+
+def _infer(model):
+    onnx = require_onnx()
+    try:
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as exc:  # shape inference errors in a malformed model
         raise InstanceError(f"ONNX shape inference failed: {str(exc).splitlines()[0]}", field="graph") from None
-    return model

@@ -40,6 +40,7 @@ def require_ort():
         import onnxruntime
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("measuring costs needs onnxruntime: pip install 'coinfer[onnx]'") from None
+    onnxruntime.set_default_logger_severity(4)  # errors reach the caller as exceptions, not log lines
     return onnxruntime
 
 
@@ -90,7 +91,7 @@ def _session(model_bytes: bytes, *, level: str = "none", threads: int = 1, profi
     opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS[level])
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4
     if profile_dir is not None:
         opts.enable_profiling = True
         opts.profile_file_prefix = os.path.join(profile_dir, "ort_profile")
@@ -138,7 +139,8 @@ def _feeds_for(session, feeds: Mapping[str, np.ndarray]) -> dict:
 
 
 def profile_nodes(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: int = 20, warmup: int = 3,
-                  threads: int = 1, progress: Progress | None = None, level: str = "none") -> dict[str, np.ndarray]:
+                  threads: int = 1, progress: Progress | None = None, level: str = "none",
+                  label: str = "profiling nodes") -> dict[str, np.ndarray]:
     """Per-node kernel times in ms over ``runs`` runs after ``warmup`` runs.
 
     With ``level="none"`` graph optimizations are off, so every node of
@@ -166,7 +168,7 @@ def profile_nodes(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: 
         for k in range(total):
             sess.run(None, inputs)
             if progress:
-                progress(k + 1, total, "profiling nodes")
+                progress(k + 1, total, label)
         with open(sess.end_profiling(), encoding="utf-8") as fh:
             events = json.load(fh)
     times: dict[str, list[float]] = {}

@@ -1,0 +1,151 @@
+"""``coinfer split`` and ``coinfer bandwidth-map --export``: deployable splits of an ONNX model.
+
+Commands
+--------
+coinfer split MODEL.onnx INSTANCE.json --out-dir DIR [--uplink-mbps X | --solution SOL.json]
+              [--segments] [--measure] [--runs N] [--warmup N] [--threads N]
+coinfer bandwidth-map FILE --export TABLE.json [--rtt-ms MS] [--downlink-mbps X]
+
+``split`` solves the instance (or reads a ``coinfer solve --json`` file, or
+with ``--segments`` takes the cut-vertex split with the lowest measured
+latency) and writes ``DIR/device.onnx``, ``DIR/server.onnx`` and
+``DIR/split.json``. ``--export`` writes the bandwidth map as a table a phone
+app can embed (ONNX tensor names to send per bandwidth range). Registered by
+:mod:`solvers.cli.partition_import`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["add_commands", "cmd_split"]
+
+
+def _usage(message: str):
+    from .framework import UsageError
+
+    return UsageError(message)
+
+
+def _load_instance(path: str):
+    import formulations
+
+    problem = formulations.load(path)
+    if problem.kind != "partition":
+        raise _usage(f"{path}: split needs a partition instance made by `coinfer import`, got {problem.kind!r}")
+    return problem
+
+
+def cmd_split(args) -> int:
+    """Split a model at the solver's (or the measured) choice and write the two parts."""
+    from ..split import choose_by_segments, solution_assignment, split_onnx
+
+    if args.solution and (args.uplink_mbps is not None or args.segments):
+        raise _usage("give either --solution or --uplink-mbps/--segments, not both")
+    if args.runs < 1 or args.warmup < 0 or args.threads < 1:
+        raise _usage("--runs and --threads must be >= 1, --warmup >= 0")
+    problem = _load_instance(args.instance)
+    if args.uplink_mbps is not None:
+        if args.uplink_mbps <= 0:
+            raise _usage(f"--uplink-mbps must be > 0, got {args.uplink_mbps}")
+        problem = problem.with_network(uplink_mbps=args.uplink_mbps)
+    assignment, choice = None, None
+    if args.solution:
+        assignment = solution_assignment(args.solution, problem)
+    elif args.segments:
+        from formulations.partition.importers.segments import segment_mask
+        from formulations.validate import naming_file
+
+        with naming_file(args.instance):
+            choice = choose_by_segments(problem)
+        assignment = problem.assignment(segment_mask(problem, choice["segments"]))
+    try:
+        record = split_onnx(args.model, problem, args.out_dir, assignment=assignment, measure=args.measure,
+                            runs=args.runs, warmup=args.warmup, threads=args.threads)
+    except ImportError as exc:
+        raise _usage(str(exc)) from None
+    if choice is not None:
+        record["segments_choice"] = choice
+        (Path(args.out_dir) / "split.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    _report(record)
+    return 0
+
+
+def _report(record) -> None:
+    predicted = record["predicted"]
+    sent = ", ".join(f"{s['tensor']} ({s['bytes']} B)" for s in record["sent"]) or "nothing (all on the device)"
+    lines = [f"device.onnx: {len(record['device_layers'])} layers; server.onnx: {len(record['server_layers'])} "
+             f"layers; sends {sent}",
+             f"reproduction: max deviation {record.get('reproduction_error', float('nan')):.3g} "
+             "(< 1: within rtol=atol=1e-3)"]
+    measured = record.get("measured")
+    terms = [("device_compute_ms", "device_ms", "device part"), ("uplink_ms", "uplink_ms", "uplink"),
+             ("rtt_ms", "rtt_ms", "RTT"), ("server_compute_ms", "server_ms", "server part"),
+             ("downlink_ms", "downlink_ms", "downlink"), ("total_ms", "total_ms", "end to end")]
+    lines.append(f"{'term':<12} {'predicted(ms)':>14}" + (f" {'measured(ms)':>13}" if measured else ""))
+    for key, mkey, label in terms:
+        row = f"{label:<12} {predicted[key]:>14.3f}"
+        if measured:
+            row += f" {measured['measured'][mkey]:>13.3f}"
+        lines.append(row)
+    if measured:
+        ratio = measured["measured"]["server_ratio"]
+        lines.append(f"measured vs predicted: {measured['error_pct']:+.1f}%; server part "
+                     + (f"{measured['measured']['server_ms_here']:.3f} ms here x speed ratio {ratio:.4g} "
+                        "(server profile / this CPU)" if ratio is not None else "none"))
+    print("\n".join(lines), file=sys.stderr)
+
+
+def cmd_bandwidth_map_export(args, fallback) -> int:
+    """``bandwidth-map --export FILE``: the phone table; otherwise the usual command."""
+    if not args.export:
+        return fallback(args)
+    import solvers
+
+    from ..split import phone_table
+
+    problem = _load_instance(args.file)
+    if args.rtt_ms is not None or args.downlink_mbps is not None:
+        if (args.rtt_ms or 0) < 0 or (args.downlink_mbps is not None and args.downlink_mbps <= 0):
+            raise _usage("--rtt-ms must be >= 0 and --downlink-mbps > 0")
+        problem = problem.with_network(rtt_ms=args.rtt_ms, downlink_mbps=args.downlink_mbps)
+    try:
+        bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
+    except ValueError as exc:
+        raise _usage(str(exc)) from None
+    table = phone_table(problem, bmap)
+    text = json.dumps(table, separators=(",", ":")) + "\n"
+    Path(args.export).write_text(text, encoding="utf-8")
+    print(f"{args.export}: {len(table['ranges'])} bandwidth ranges, {len(text)} bytes", file=sys.stderr)
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Register ``split`` and add ``--export`` to ``bandwidth-map``."""
+    p = subparsers.add_parser("split", help="split an ONNX model where the solver says: device.onnx + server.onnx")
+    p.add_argument("model", metavar="MODEL", help="the .onnx file the instance was imported from")
+    p.add_argument("instance", metavar="INSTANCE", help="the instance written by `coinfer import`")
+    p.add_argument("--out-dir", required=True, metavar="DIR", help="where to write device.onnx, server.onnx, split.json")
+    p.add_argument("--uplink-mbps", type=float, default=None, help="solve at this uplink (default: the instance's)")
+    p.add_argument("--solution", metavar="SOL.json", default=None, help="use the split in a `coinfer solve --json` file")
+    p.add_argument("--segments", action="store_true",
+                   help="take the cut-vertex split with the lowest measured latency (instance imported with --segments)")
+    p.add_argument("--measure", action="store_true",
+                   help="run both parts here and report measured vs predicted latency")
+    p.add_argument("--runs", type=int, default=10, help="timed runs per part with --measure (median kept)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed warm-up runs")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.set_defaults(func=cmd_split)
+
+    bmap = subparsers.choices.get("bandwidth-map")
+    if bmap is not None:
+        bmap.add_argument("--export", metavar="FILE", default=None,
+                          help="write a compact table for an app: per bandwidth range the ONNX tensors to send and "
+                               "the latency line (RTT and downlink included)")
+        bmap.add_argument("--rtt-ms", type=float, default=None, help="with --export: the RTT to include (ms)")
+        bmap.add_argument("--downlink-mbps", type=float, default=None,
+                          help="with --export: a fixed downlink (default: follows the uplink)")
+        fallback = bmap.get_default("func")
+        bmap.set_defaults(func=lambda args: cmd_bandwidth_map_export(args, fallback))

@@ -1,0 +1,225 @@
+"""Split an ONNX model where the solver says, and choose splits by measured latency.
+
+- :func:`solution_assignment` reads a split from ``coinfer solve --json``;
+- :func:`split_onnx` solves (or takes) a partition of an imported instance
+  and writes ``device.onnx``, ``server.onnx`` and ``split.json``, optionally
+  measuring the split (:func:`formulations.partition.importers.segments.measure_split`);
+- :func:`choose_by_segments` picks, at a bandwidth, the split with the lowest
+  *measured* latency among the cut-vertex splits an import with
+  ``segments=True`` timed, beside the additive optimum.
+
+The ONNX work is in :mod:`formulations.partition.importers.onnx_split`; this module
+only adds the solve.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from formulations.errors import InstanceError
+
+__all__ = ["solution_assignment", "split_onnx", "split_record", "choose_by_segments", "phone_table",
+           "additive_candidates"]
+
+
+def additive_candidates(problem, min_mbps: float = 0.1, max_mbps: float = 1000.0) -> list:
+    """The additive optimum of every bandwidth range in ``[min_mbps, max_mbps]`` (boolean masks).
+
+    These are the splits the additive model would ever choose (each block's
+    optimal cut at some bandwidth), so measuring them beside the cut-vertex
+    splits lets :func:`choose_by_segments` never do worse, measured, than the
+    additive choice. One bandwidth map: ``2 * #pieces - 1`` solves.
+    """
+    import solvers
+
+    bmap = solvers.bandwidth_map(problem, min_mbps, max_mbps)
+    return [problem.device_mask(list(piece.device)) for piece in bmap.pieces]
+
+
+def solution_assignment(path, problem=None) -> dict[str, list[str]]:
+    """The assignment in a ``coinfer solve --json`` file (first partition record).
+
+    Raises
+    ------
+    InstanceError
+        Naming the file when it holds no partition assignment.
+    """
+    from formulations.io import read_json
+
+    data = read_json(path)
+    records = data if isinstance(data, list) else [data]
+    for record in records:
+        if isinstance(record, Mapping) and isinstance(record.get("assignment"), Mapping):
+            assignment = {k: list(v) for k, v in record["assignment"].items()}
+            if problem is not None:
+                problems = problem.violations(assignment)
+                if problems:
+                    raise InstanceError(f"the solution does not fit the instance: {problems[0]}", file=str(path))
+            return assignment
+    raise InstanceError("no partition assignment in this file (expected `coinfer solve --json` output)",
+                        file=str(path))
+
+
+def split_record(problem, assignment, split) -> dict[str, Any]:
+    """The ``split.json`` content: sent tensors, layers per side, predicted latency term by term."""
+    mask = problem.device_mask(assignment)
+    predicted = problem.breakdown(mask)
+    return {
+        "kind": "onnx_split", "version": 1, "instance": problem.name,
+        "network": problem.network.to_dict(),
+        "sent": [{"tensor": t, "bytes": split.sent_bytes.get(t, 0)} for t in split.sent],
+        "device_outputs": split.device_outputs, "server_outputs": split.server_outputs,
+        "device_layers": problem.assignment(mask)["device"], "server_layers": problem.assignment(mask)["server"],
+        "predicted": predicted,
+        "files": {"device": "device.onnx", "server": "server.onnx" if split.server is not None else None},
+    }
+
+
+def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: float | None = None,
+               measure: bool = False, runs: int = 10, warmup: int = 2, threads: int = 1,
+               check: bool = True) -> dict[str, Any]:
+    """Write ``device.onnx``, ``server.onnx`` and ``split.json`` for a split of ``model_path``.
+
+    Parameters
+    ----------
+    model_path : path
+        The ONNX file the instance was imported from.
+    problem : PartitionProblem
+        The imported instance (layers carry ``meta.tensors``).
+    assignment : mapping, optional
+        The split; by default the optimum of :func:`solvers.partition` at
+        ``uplink_mbps`` (default: the instance's network), pins respected.
+    measure : bool
+        Also run both parts with onnxruntime here and record the measured
+        latency beside the prediction (``split.json["measured"]``).
+    check : bool
+        Run the composition once on random inputs and record the largest
+        deviation from the whole model (``reproduction_error``, < 1 means
+        within rtol = atol = 1e-3).
+
+    Returns
+    -------
+    dict
+        The ``split.json`` content.
+    """
+    import solvers
+    from formulations.partition.importers.onnx_split import device_tensors, load_for_split, max_split_error, split_model
+    from formulations.partition.importers.profiling import make_feeds
+
+    if uplink_mbps is not None:
+        problem = problem.with_network(uplink_mbps=uplink_mbps)
+    if assignment is None:
+        solution = solvers.partition(problem)
+        if solution.assignment is None:
+            raise InstanceError(f"no feasible split: {solution.message or solution.status.value}")
+        assignment = solution.assignment
+    shapes = problem.metadata.get("import", {}).get("input_shapes", {})
+    model = load_for_split(model_path, shapes)
+    split = split_model(model, device_tensors(problem, assignment))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _save(split.device, out / "device.onnx")
+    if split.server is not None:
+        _save(split.server, out / "server.onnx")
+    record = split_record(problem, assignment, split)
+    record["model"] = Path(model_path).name
+    if check or measure:
+        from formulations.partition.importers.onnx_model import graph_inputs
+        from onnx import helper
+
+        dtypes = {i.name: helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type) for i in graph_inputs(model)}
+        feeds = make_feeds({nm: [d.dim_value for d in i.type.tensor_type.shape.dim]
+                            for nm, i in ((i.name, i) for i in graph_inputs(model))}, dtypes, seed=1)
+        if check:
+            record["reproduction_error"] = max_split_error(model, split, feeds)
+        if measure:
+            from formulations.partition.importers.segments import measure_split
+
+            record["measured"] = measure_split(problem, assignment, split, feeds, runs=runs, warmup=warmup,
+                                               threads=threads)
+    (out / "split.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return record
+
+
+def _save(model, path: Path) -> None:
+    import onnx
+
+    if model.ByteSize() > 1_900_000_000:  # protobuf's 2 GB limit: weights beside the model
+        onnx.save_model(model, str(path), save_as_external_data=True, location=path.name + ".data")
+    else:
+        onnx.save_model(model, str(path))
+
+
+def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, Any]:
+    """The measured-latency choice among the cut-vertex splits of an import with ``segments=True``.
+
+    Returns ``{"segments": row, "measured_ms": ..., "additive": {...}}``:
+    the row of ``metadata["segments"]`` with the lowest measured latency at
+    the network (:func:`formulations.partition.importers.segments.segment_latency`;
+    the rows are the cut-vertex splits and any extra candidates measured),
+    and the additive optimum (:func:`solvers.partition`) with its predicted
+    latency and, when it is itself a cut-vertex split, its measured one.
+    O(#cut vertices) plus one solve.
+
+    Raises
+    ------
+    InstanceError
+        When the instance has no measured segments.
+    """
+    import solvers
+    from formulations.partition.importers.segments import segment_latency, segment_mask
+
+    if uplink_mbps is not None:
+        problem = problem.with_network(uplink_mbps=uplink_mbps)
+    rows = problem.metadata.get("segments")
+    if not rows:
+        raise InstanceError("the instance has no measured segments; import it with --segments",
+                            field="metadata.segments")
+    allowed = [r for r in rows if problem.is_feasible(segment_mask(problem, r))]
+    if not allowed:
+        raise InstanceError("no measured cut-vertex split satisfies the pins", field="metadata.segments")
+    best = min(allowed, key=lambda r: segment_latency(r, problem.network))
+    solution = solvers.partition(problem)
+    mask = problem.device_mask(solution.assignment)
+    additive: dict[str, Any] = {"predicted_ms": solution.objective, "device_layers": int(mask.sum())}
+    for row in rows:
+        if (segment_mask(problem, row) == mask).all():
+            additive["cut"] = row["cut"]
+            additive["measured_ms"] = segment_latency(row, problem.network)
+    return {"segments": best, "measured_ms": segment_latency(best, problem.network), "additive": additive,
+            "uplink_mbps": problem.network.uplink_mbps}
+
+
+def phone_table(problem, bmap) -> dict[str, Any]:
+    """A bandwidth map a phone app can embed: per range, the ONNX tensors to send and the latency line.
+
+    Each range gives ``min_mbps``, ``max_mbps``, ``send`` (tensor names the
+    device sends; empty: run everything on the device), ``device_layers``
+    (count), ``uplink_bytes``, and ``latency_ms = fixed_ms + per_mbps_ms /
+    uplink_mbps`` with compute and RTT in ``fixed_ms`` and the downlink of
+    the results in ``per_mbps_ms`` (when the downlink follows the uplink) or
+    in ``fixed_ms`` (a fixed downlink). O(pieces x layers).
+    """
+    from formulations.partition.importers.onnx_split import device_tensors
+
+    ranges = []
+    for piece in bmap.pieces:
+        mask = problem.device_mask(list(piece.device))
+        breakdown = problem.breakdown(mask)
+        crossing = mask[problem.topology.src] & ~mask[problem.topology.dst]
+        senders = sorted(set(problem.topology.src[crossing].tolist()))
+        try:
+            tensors = device_tensors(problem, mask)
+            send = [t for i in senders for t in (problem.layers[i].meta or {}).get("tensors", []) if t in tensors]
+        except InstanceError:
+            send = [problem.names[i] for i in senders]
+        ranges.append({"min_mbps": round(piece.min_mbps, 6), "max_mbps": round(piece.max_mbps, 6), "send": send,
+                       "device_layers": int(mask.sum()), "uplink_bytes": int(breakdown["uplink_bytes"]),
+                       "fixed_ms": round(piece.fixed_ms, 4), "per_mbps_ms": round(piece.per_mbps_ms, 4)})
+    return {"kind": "bandwidth_table", "version": 1, "model": problem.name,
+            "network": problem.network.to_dict(),
+            "latency": "latency_ms = fixed_ms + per_mbps_ms / uplink_mbps (compute and RTT in fixed_ms; the downlink "
+                       "in per_mbps_ms when it follows the uplink, else in fixed_ms)",
+            "ranges": ranges}
