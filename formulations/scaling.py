@@ -81,7 +81,8 @@ class Scaled:
         Every ``values * units`` is a whole number: the integers are the
         floats, no rounding happened.
     coarse : bool
-        The unit had to be coarsened below the requested one to fit int64.
+        The unit had to be coarsened below ns (or below the exact decimal
+        unit) to fit int64: no rounding slack is claimed then.
     """
 
     ints: np.ndarray
@@ -149,7 +150,7 @@ def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS
     units = exact_u if exact_u is not None else units_per_ms
     while units > 1 and total * units * (reserve + 1) > LIMIT:
         units //= 10
-    coarse = units < (exact_u or units_per_ms)
+    coarse = units < min(exact_u or units_per_ms, UNITS_PER_MS)
     if total * units * (reserve + 1) > LIMIT:
         raise ValueError(f"costs too large for int64 scaling (total {total:g} ms)")
     if exact_u is not None and not coarse:
@@ -241,13 +242,19 @@ def int_capacities(capacity_ms, from_source=None) -> tuple[np.ndarray, int]:
     return scaled.ints, scaled.units
 
 
+#: Finest unit of min-cut capacities (ps): max-flow is combinatorial, so
+#: large integers cost nothing and the rounding slack shrinks 1000-fold.
+MAXFLOW_UNITS_PER_MS = 10**9
+
+
 def int_capacities_scaled(capacity_ms, from_source=None) -> Scaled:
-    """:func:`int_capacities` with the exactness flags (see :class:`Scaled`)."""
+    """:func:`int_capacities` with the exactness flags (see :class:`Scaled`);
+    units up to :data:`MAXFLOW_UNITS_PER_MS`."""
     cap = np.asarray(capacity_ms, dtype=float)
     inf = np.isinf(cap)
     finite = np.where(inf, 0.0, cap)
     counted = inf if from_source is None else inf & np.asarray(from_source, dtype=bool)
-    scaled = scale_costs(finite, reserve=int(counted.sum()) + 1)
+    scaled = scale_costs(finite, reserve=int(counted.sum()) + 1, units_per_ms=MAXFLOW_UNITS_PER_MS)
     ints = scaled.ints.copy()
     ints[inf] = int(ints.sum()) + 1
     return Scaled(ints, scaled.units, scaled.exact, scaled.coarse)

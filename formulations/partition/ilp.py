@@ -30,15 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..deadline import check
+from ..deadline import BuildClock
 from ..scaling import scale_constraint, scale_costs
 
 __all__ = ["PartitionModel", "build_cpsat", "add_no_good", "BUDGET_RTOL"]
 
 #: Relative tolerance of the evaluator's budget test (``used <= limit * (1 + 1e-12)``).
 BUDGET_RTOL = 1e-12
-#: Rows between two deadline checks while building.
-_CHECK_EVERY = 4096
 
 
 @dataclass
@@ -100,7 +98,12 @@ def build_cpsat(problem, *, deadline: float | None = None) -> PartitionModel:
     model = cp_model.CpModel()
     n = problem.n_layers
     topo = problem.topology
-    x = [model.new_bool_var(f"x{v}") for v in range(n)]
+    n_edges = len(topo.src)
+    clock = BuildClock(deadline, 3 * n + 3 * n_edges, "partition CP-SAT model")
+    x = []
+    for v in range(n):
+        clock.tick(v)
+        x.append(model.new_bool_var(f"x{v}"))
     serve = problem.server_ms + problem.download_ms
     costs = np.concatenate([problem.device_ms, serve, problem.upload_ms, [problem.network.rtt_ms]])
     scaled = scale_costs(costs)
@@ -113,27 +116,25 @@ def build_cpsat(problem, *, deadline: float | None = None) -> PartitionModel:
         model.add(x[problem.index[nm]] == 1)
     for nm in problem.pinned["server"]:
         model.add(x[problem.index[nm]] == 0)
-    terms = []
     senders = np.unique(topo.src).tolist()
-    y = {u: model.new_bool_var(f"y{u}") for u in senders}
+    y = {}
+    for row, u in enumerate(senders):
+        clock.tick(n + row)
+        y[u] = model.new_bool_var(f"y{u}")
     for row, (u, w) in enumerate(zip(topo.src.tolist(), topo.dst.tolist())):
-        if row % _CHECK_EVERY == 0:
-            check(deadline, "partition CP-SAT model")
+        clock.tick(2 * n + 2 * row)
         model.add(x[w] <= x[u])
         model.add(y[u] >= x[u] - x[w])
     z = model.new_bool_var("z")
     for v in topo.sinks.tolist():
         model.add(z >= 1 - x[v])
     exact_budget = _add_budgets(model, problem, x)
-    check(deadline, "partition CP-SAT model")
-    for v in range(n):
-        terms.append(int(dev_i[v]) * x[v] + int(srv_i[v]) * (1 - x[v]))
-    for u in senders:
-        if up_i[u]:
-            terms.append(int(up_i[u]) * y[u])
-    terms.append(rtt_i * z)
-    model.minimize(sum(terms))
-    check(deadline, "partition CP-SAT model")
+    clock.tick(2 * n + 2 * n_edges)
+    # device_ms x + serve (1 - x) = (device - serve) x + serve
+    variables = x + [y[u] for u in senders if up_i[u]] + [z]
+    coeffs = (dev_i - srv_i).tolist() + [int(up_i[u]) for u in senders if up_i[u]] + [rtt_i]
+    model.minimize(cp_model.LinearExpr.weighted_sum(variables, coeffs) + int(srv_i.sum()))
+    clock.tick(clock.total)
     # a plan pays one of device/server per layer, at most one upload per sender, and the RTT
     slack = scaled.slack(n + len(senders) + 1)
     return PartitionModel(model=model, x=x, units_per_ms=scaled.units, slack_ms=slack,
