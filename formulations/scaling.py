@@ -53,6 +53,8 @@ __all__ = [
     "scale_ms",
     "int_capacities",
     "exact_decimal_units",
+    "limit_units",
+    "scale_at_least",
 ]
 
 #: Default (finest) integer units per ms for objective costs (nanoseconds).
@@ -75,8 +77,9 @@ class Scaled:
     ----------
     ints : ndarray of int64
         ``floor(values * units)`` (or exactly ``values * units``).
-    units : int
-        Integer units per float unit (per ms for costs).
+    units : int or float
+        Integer units per float unit (per ms for costs); a float power of 10
+        below 1 only for huge (coarse) data.
     exact : bool
         Every ``values * units`` is a whole number: the integers are the
         floats, no rounding happened.
@@ -101,6 +104,7 @@ def _check(values: np.ndarray, what: str) -> None:
         raise ValueError(f"{what} must be finite and non-negative for integer scaling")
 
 
+
 def exact_decimal_units(values, max_units: int = UNITS_PER_MS) -> int | None:
     """Smallest ``u = 10**d <= max_units`` with every ``values * u`` an
     integer (strict float equality, so scaling by ``u`` loses nothing), or None.
@@ -110,14 +114,16 @@ def exact_decimal_units(values, max_units: int = UNITS_PER_MS) -> int | None:
     values = np.asarray(values, dtype=float)
     u = 1
     while u <= max_units:
-        scaled = values * u
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = values * u
         if np.array_equal(scaled, np.round(scaled)) and (not scaled.size or float(np.abs(scaled).max()) < 2**53):
             return u
         u *= 10
     return None
 
 
-def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS) -> Scaled:
+def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS, rounding: str = "floor",
+                what: str = "costs (ms)") -> Scaled:
     """Floor-scale non-negative finite objective costs (ms) to int64.
 
     Parameters
@@ -130,6 +136,11 @@ def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS
         coarsened until ``total * units * (reserve + 1) <= LIMIT``.
     units_per_ms : int
         The finest unit wanted (a power of 10).
+    rounding : {"floor", "ceil"}
+        ``ceil`` rounds inexact values up instead (every integer total is
+        then at least the float one: for restrictions).
+    what : str
+        Names the fields in error messages.
 
     Returns
     -------
@@ -140,22 +151,83 @@ def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS
     Raises
     ------
     ValueError
-        Non-finite or negative values, or a total too large even at 1 unit
-        per 10**-k ms for any k (the message says so).
+        Non-finite or negative values, or a total that overflows a float
+        (the message names ``what``). Huge finite totals never fail: the
+        unit is coarsened as far as needed, below one unit per ms if need
+        be (``units`` is then a float power of 10).
     """
     values = np.asarray(values_ms, dtype=float)
-    _check(values, "costs")
-    total = float(values.sum()) if values.size else 0.0
+    _check(values, what)
+    with np.errstate(over="ignore"):
+        total = float(values.sum()) if values.size else 0.0
+    if not math.isfinite(total):
+        raise ValueError(f"{what} too large to scale to integers: their total overflows a float")
     exact_u = exact_decimal_units(values, units_per_ms)
     units = exact_u if exact_u is not None else units_per_ms
-    while units > 1 and total * units * (reserve + 1) > LIMIT:
-        units //= 10
+    need = total * (reserve + 1)
+    if not math.isfinite(need):
+        raise ValueError(f"{what} too large to scale to integers: their total overflows a float")
+    if need * units > LIMIT:
+        shrink = 10 ** math.ceil(math.log10(need) + math.log10(units) - math.log10(LIMIT))
+        units = units // shrink if shrink <= units else 1.0 / (shrink / units)  # a float below 1 unit per ms
+        while need * units > LIMIT:  # float rounding of log10
+            units = units // 10 if isinstance(units, int) and units >= 10 else units / 10
     coarse = units < min(exact_u or units_per_ms, UNITS_PER_MS)
-    if total * units * (reserve + 1) > LIMIT:
-        raise ValueError(f"costs too large for int64 scaling (total {total:g} ms)")
     if exact_u is not None and not coarse:
         return Scaled(np.round(values * units).astype(np.int64), units, True, False)
+    if rounding == "ceil":
+        return Scaled(np.ceil(values * units).astype(np.int64), units, False, coarse)
+    if rounding != "floor":
+        raise ValueError(f"`rounding` must be 'floor' or 'ceil', got {rounding!r}")
     return Scaled(np.floor(values * units).astype(np.int64), units, False, coarse)
+
+
+def limit_units(limit: float, units: int, *, exact: bool, rtol: float = 0.0, atol: float = 0.0,
+                n_terms: int = 1, top: float = 0.0, extra: int = 0, restrict: bool = False) -> int:
+    """An upper limit (``total <= limit``) in integer units, for totals of values
+    scaled by ``units``.
+
+    The evaluator accepts ``total <= limit * (1 + rtol) + atol``.
+
+    - ``restrict=True`` (totals of values rounded **up**): ``floor(limit * units)``,
+      so an integer-feasible total is float-feasible (a restriction).
+    - ``exact`` data on the unit grid: ``floor(limit' * units)``, the float
+      test itself.
+    - otherwise (totals of floored values, a relaxation): ``limit'`` plus
+      the worst float summation error of ``n_terms`` values up to ``top``,
+      rounded down, plus one unit of margin and ``extra`` units (e.g. for a
+      floored release subtracted from the total).
+
+    O(1).
+    """
+    if restrict:
+        return int(math.floor(limit * units))
+    relaxed = limit * (1 + rtol) + atol
+    if exact:
+        return int(math.floor(relaxed * units))
+    summation_error = 2.3e-16 * n_terms * max(top, relaxed)
+    return int(math.floor((relaxed + summation_error) * units)) + 1 + int(extra)
+
+
+def scale_at_least(values, floor_total: float, *, max_units: int = UNITS_PER_MS) -> tuple[np.ndarray, int]:
+    """Scale ``sum(values[chosen]) >= floor_total`` to integers as a relaxation.
+
+    Exact for decimals with at most ``log10(max_units)`` places (values
+    scaled exactly, the floor rounded up after a ``1e-9`` allowance for
+    float noise); otherwise values rounded **up** and the floor **down**
+    minus one unit, so no float-feasible choice is cut off. Used for
+    accuracy floors. O(n).
+
+    Returns
+    -------
+    ints : ndarray of int64
+    floor_int : int
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=float))
+    u = exact_decimal_units(values, max_units)
+    if u is not None:
+        return np.round(values * u).astype(np.int64), int(math.ceil(floor_total * u - 1e-9 * max(1.0, abs(floor_total) * u)))
+    return np.ceil(values * max_units).astype(np.int64), int(math.floor(floor_total * max_units)) - 1
 
 
 def scale_ms(values_ms, *, reserve: int = 1) -> tuple[np.ndarray, int]:

@@ -171,7 +171,7 @@ def resolve_method(problem, method: str | None, options: dict) -> Method:
     allowed = {nm for nm, p in params.items() if p.kind == inspect.Parameter.KEYWORD_ONLY} - {"time_limit"}
     unknown = sorted(set(options) - allowed)
     if unknown and not takes_any:
-        raise TypeError(f"method {name!r} takes no option(s) {unknown}; its options: {sorted(allowed)}")
+        raise TypeError(f"method {name!r} got unexpected keyword option(s) {unknown}; its options: {sorted(allowed)}")
     return meth
 
 

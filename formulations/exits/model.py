@@ -37,13 +37,12 @@ variables, O(K k^2 + E k) products.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..deadline import BuildClock
-from ..scaling import scale_costs
+from ..scaling import limit_units, scale_costs
 from .problem import LATENCY_RTOL
 
 __all__ = ["ExitModel", "build_cpsat"]
@@ -108,15 +107,10 @@ def _scaled_costs(problem, rounding: str, reserve: int) -> _Costs:
     K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
     bms, cross, ems = problem.block_ms, problem.cross_ms, problem.exit_ms
     flat = np.concatenate([bms.ravel(), cross.ravel(), ems.ravel()])
-    scaled = scale_costs(flat, reserve=reserve)
-    if rounding == "ceil":
-        ints = scaled.ints if scaled.exact else np.ceil(flat * scaled.units).astype(np.int64)
-        slack = 0.0
-    elif rounding == "floor":
-        ints = scaled.ints
-        slack = 0.0 if scaled.coarse else scaled.slack(K * k + E)  # a path: K blocks, <= K(k-1) links, E heads
-    else:
-        raise ValueError(f"`rounding` must be 'floor' or 'ceil', got {rounding!r}")
+    scaled = scale_costs(flat, reserve=reserve, rounding=rounding)
+    ints = scaled.ints
+    # floor: a sample's path has K blocks, <= K(k-1) link crossings and <= E heads
+    slack = 0.0 if rounding == "ceil" or scaled.coarse else scaled.slack(K * k + E)
     return _Costs(ints[: K * k].reshape(K, k), ints[K * k : K * k + cross.size].reshape(cross.shape),
                   ints[K * k + cross.size :].reshape(E, k), scaled.units, scaled.exact, slack)
 
@@ -238,16 +232,12 @@ def _latency(model, problem, costs: _Costs, x, c, kept, A, N: int):
     return sum(terms)
 
 
-def _latency_cap_units(lmax: float, costs: _Costs, rounding: str, N: int) -> int:
-    """``latency_max_ms`` (times N) in units: a relaxation for ``floor``
-    (evaluator tolerance, float summation error and one unit of margin
-    unless exact), the plain cap for ``ceil`` (a restriction)."""
-    if rounding == "ceil":
-        return int(math.floor(lmax * N * costs.units))
-    relaxed = (lmax + LATENCY_RTOL * max(1.0, lmax)) * N * costs.units
-    if costs.exact:
-        return int(math.floor(relaxed))
-    return int(math.floor(relaxed * (1 + 1e-12))) + 1
+def _latency_cap_units(lmax: float, costs: _Costs, rounding: str, N: int, n_terms: int) -> int:
+    """``latency_max_ms`` times N in units (:func:`formulations.scaling.limit_units`):
+    a relaxation for ``floor`` (evaluator tolerance, summation error, one
+    unit of margin unless exact), the plain cap for ``ceil`` (a restriction)."""
+    return limit_units(lmax * N, costs.units, exact=costs.exact, atol=LATENCY_RTOL * max(1.0, lmax) * N,
+                       n_terms=n_terms, restrict=rounding == "ceil")
 
 
 def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = None,
@@ -289,7 +279,7 @@ def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = Non
         model.add(correct >= need)
     lmax = problem.constraints.get("latency_max_ms")
     if lmax is not None:
-        model.add(latency <= _latency_cap_units(lmax, costs, rounding, N))
+        model.add(latency <= _latency_cap_units(lmax, costs, rounding, N, N * (K * k + E)))
     if objective == "latency":
         model.minimize(latency)
     else:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..deadline import BuildClock
-from ..scaling import Scaled, exact_decimal_units, scale_costs
+from ..scaling import Scaled, limit_units, scale_at_least, scale_costs
 from .problem import ACCURACY_TOL, DEADLINE_TOL
 
 __all__ = ["PipelineModel", "build_cpsat", "identical_groups", "time_units", "ACC_UNITS"]
@@ -57,33 +57,25 @@ def time_units(values_ms) -> tuple[np.ndarray, int]:
 
 
 def deadline_units(deadline_ms: float, scaled: Scaled, n_terms: int, top_ms: float) -> int:
-    """The deadline in integer units, rounded so the model is a relaxation.
-
-    Exact data (and a deadline on the unit grid): ``floor((deadline + tol) u)``,
-    the float test itself. Otherwise one more unit for the floored release,
-    plus the worst float summation error of ``n_terms`` values up to
-    ``top_ms``, plus one unit of margin.
-    """
+    """The deadline in integer units, rounded so the model is a relaxation
+    (:func:`formulations.scaling.limit_units`): exact data with a deadline on
+    the unit grid use the float test itself; otherwise one extra unit covers
+    the floored release subtracted from a task's end."""
     u = scaled.units
-    relaxed = deadline_ms + DEADLINE_TOL
-    if scaled.exact and float(deadline_ms * u) == round(deadline_ms * u) and DEADLINE_TOL * u < 1:
-        return int(math.floor(relaxed * u))
-    summation_error = 2.3e-16 * n_terms * max(top_ms, relaxed)
-    return int(math.floor((relaxed + summation_error) * u)) + 2
+    on_grid = scaled.exact and float(deadline_ms * u) == round(deadline_ms * u) and DEADLINE_TOL * u < 1
+    return limit_units(deadline_ms, u, exact=on_grid, atol=DEADLINE_TOL, n_terms=n_terms, top=top_ms, extra=1)
 
 
 def accuracy_rows(problem) -> tuple[list[np.ndarray], int]:
-    """Integer accuracies per task and the integer floor of their sum (a relaxation:
-    exact for decimals with at most six places, else accuracies rounded up and
-    the floor down)."""
+    """Integer accuracies per task and the integer floor of their sum
+    (:func:`formulations.scaling.scale_at_least`: exact for decimals with at
+    most six places, else a relaxation)."""
     n = problem.n
-    accs = [np.nan_to_num(np.asarray(problem.accuracy[j], dtype=float)) for j in range(n)]
-    flat = np.concatenate(accs) if accs else np.zeros(0)
-    need = n * (problem.accuracy_min - ACCURACY_TOL)
-    u = exact_decimal_units(flat, ACC_UNITS)
-    if u is not None:
-        return [np.round(a * u).astype(np.int64) for a in accs], int(math.ceil(need * u - 1e-9 * max(1.0, n)))
-    return [np.ceil(a * ACC_UNITS).astype(np.int64) for a in accs], int(math.floor(need * ACC_UNITS)) - 1
+    sizes = [len(problem.accuracy[j]) for j in range(n)]
+    flat = np.concatenate([np.asarray(problem.accuracy[j], dtype=float) for j in range(n)]) if n else np.zeros(0)
+    ints, need = scale_at_least(flat, n * (problem.accuracy_min - ACCURACY_TOL), max_units=ACC_UNITS)
+    rows = np.split(ints, np.cumsum(sizes)[:-1]) if n else []
+    return list(rows), need
 
 
 @dataclass
