@@ -57,6 +57,9 @@ class PartitionModel:
         Every budget constraint is the float one exactly (else a relaxation).
     coarse : bool
         The cost unit had to be coarsened (no slack claim is made then).
+    objective_offset : int
+        Add to the model's objective (in units) for the cost: kept out of
+        the model because CP-SAT stores offsets as doubles.
     """
 
     model: object
@@ -65,6 +68,7 @@ class PartitionModel:
     slack_ms: float = 0.0
     exact_budget: bool = True
     coarse: bool = False
+    objective_offset: int = 0
 
 
 def _add_budgets(model, problem, x) -> bool:
@@ -133,12 +137,13 @@ def build_cpsat(problem, *, deadline: float | None = None) -> PartitionModel:
     # device_ms x + serve (1 - x) = (device - serve) x + serve
     variables = x + [y[u] for u in senders if up_i[u]] + [z]
     coeffs = (dev_i - srv_i).tolist() + [int(up_i[u]) for u in senders if up_i[u]] + [rtt_i]
-    model.minimize(cp_model.LinearExpr.weighted_sum(variables, coeffs) + int(srv_i.sum()))
+    # CP-SAT keeps an objective offset as a double: add the constant here, in ints
+    model.minimize(cp_model.LinearExpr.weighted_sum(variables, coeffs))
     clock.tick(clock.total)
     # a plan pays one of device/server per layer, at most one upload per sender, and the RTT
     slack = scaled.slack(n + len(senders) + 1)
     return PartitionModel(model=model, x=x, units_per_ms=scaled.units, slack_ms=slack,
-                          exact_budget=exact_budget, coarse=scaled.coarse)
+                          exact_budget=exact_budget, coarse=scaled.coarse, objective_offset=int(srv_i.sum()))
 
 
 def add_no_good(built: PartitionModel, mask) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 from formulations.deadline import BuildTimeout, remaining
 from formulations.exits.model import build_cpsat
 
-from ...cpsat import presolve_fits, run_cpsat
+from ...cpsat import bound_of, presolve_fits, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import evaluation_details
@@ -51,9 +51,9 @@ def _solve(problem, rounding, deadline, num_workers, seed, hint):
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         bound = None  # CP-SAT proved nothing (its bound field is meaningless then)
     elif problem.objective == "latency":
-        bound = solver.best_objective_bound / built.units_per_ms / built.n_samples
+        bound = bound_of(solver, 'min') / built.units_per_ms / built.n_samples
     else:
-        bound = solver.best_objective_bound / built.n_samples
+        bound = bound_of(solver, 'max') / built.n_samples
     return code, plan, bound, solver.status_name(code), built.slack_ms
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from formulations.deadline import BuildTimeout, remaining
 from formulations.partition.ilp import BUDGET_RTOL, add_no_good, build_cpsat
 
-from ...cpsat import run_cpsat
+from ...cpsat import bound_of, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import Costs
@@ -95,7 +96,9 @@ def _search(problem, built, warm, deadline, num_workers, seed):
         if left is not None and left <= 0:
             return cp_model.UNKNOWN, None, None, "(time limit before CP-SAT)", no_goods
         solver, code, message = run_cpsat(built.model, time_limit=left, num_workers=num_workers, seed=seed)
-        int_bound = solver.best_objective_bound if code != cp_model.INFEASIBLE else None
+        int_bound = None
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            int_bound = math.floor(bound_of(solver)) + built.objective_offset  # exact int arithmetic
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return code, None, int_bound, message, no_goods
         mask = np.array([bool(solver.value(v)) for v in built.x])

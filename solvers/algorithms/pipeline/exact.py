@@ -12,7 +12,7 @@ from formulations.pipeline import ACCURACY_TOL, rate_from_load
 from formulations.deadline import BuildTimeout, remaining
 from formulations.pipeline.model import build_cpsat
 
-from ...cpsat import run_cpsat
+from ...cpsat import bound_of, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from .bounds import objective_bound
@@ -120,7 +120,7 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
         # the integer model relaxes the float one, so this is a proof
         return MethodResult(Status.INFEASIBLE, message=f"no schedule meets the constraints {backend}")
     units = built.units_per_ms
-    raw = solver.best_objective_bound / units
+    raw = bound_of(solver) / units
     bound = max(raw, static) if problem.objective == "makespan" else min(rate_from_load(n, raw), static)
     details = {"units_per_ms": units, "branches": solver.num_branches, "wall_s": solver.wall_time}
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
