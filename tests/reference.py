@@ -22,7 +22,8 @@ def pipeline_objective(problem, assignment) -> float:
     m = len(problem.stages)
     if problem.objective == "rate":
         loads = [math.fsum(chosen[t.name].ms[k] for t in problem.tasks) for k in range(m)]
-        return len(problem.tasks) * 1000.0 / max(loads)
+        top = max(loads)
+        return math.inf if top == 0 else len(problem.tasks) * 1000.0 / top
     free = [0.0] * m  # when each stage becomes free
     for name in assignment["order"]:
         ready = by_name[name].release_ms

@@ -10,7 +10,7 @@ import numpy as np
 from formulations.deadline import BuildTimeout, remaining
 from formulations.partition.ilp import BUDGET_RTOL, add_no_good, build_cpsat
 
-from ...cpsat import bound_of, run_cpsat
+from ...cpsat import bound_of, presolve_fits, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import Costs
@@ -95,7 +95,10 @@ def _search(problem, built, warm, deadline, num_workers, seed):
         left = remaining(deadline)
         if left is not None and left <= 0:
             return cp_model.UNKNOWN, None, None, "(time limit before CP-SAT)", no_goods
-        solver, code, message = run_cpsat(built.model, time_limit=left, num_workers=num_workers, seed=seed)
+        cp_time = None if left is None else 0.9 * left  # headroom for the float re-check
+        presolve = presolve_fits(3 * (problem.n_layers + len(problem.topology.src)), cp_time)
+        solver, code, message = run_cpsat(built.model, time_limit=cp_time, num_workers=num_workers, seed=seed,
+                                          presolve=presolve)
         int_bound = None
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             int_bound = math.floor(bound_of(solver)) + built.objective_offset  # exact int arithmetic

@@ -214,8 +214,9 @@ def stage_load_bound(problem, const=None) -> LoadBound:
         a_eq[j, v] = 1.0
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n),
                   bounds=[(0, 1)] * (nv - 1) + [(None, None)], method="highs")
-    if res.status == 2 and target is not None and _best_accuracy_total(problem, allowed) < target - 1e-9:
-        # LP infeasible, confirmed directly: no choice meets the floor
+    no_choice = any(not allowed[j].any() for j in range(n))
+    if no_choice or (res.status == 2 and target is not None and _best_accuracy_total(problem, allowed) < target - 1e-9):
+        # infeasible, confirmed directly: a task without an admissible choice, or none meets the floor
         return LoadBound(math.inf, np.full(m, 1.0 / m), 0.0)
     if res.status != 0:
         mu, lam = np.full(m, 1.0 / m), 0.0

@@ -12,7 +12,7 @@ from formulations.pipeline import ACCURACY_TOL, rate_from_load
 from formulations.deadline import BuildTimeout, remaining
 from formulations.pipeline.model import build_cpsat
 
-from ...cpsat import bound_of, run_cpsat
+from ...cpsat import bound_of, presolve_fits, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from .bounds import objective_bound
@@ -115,7 +115,10 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     left = remaining(deadline)
     if left is not None and left <= 0:
         return _with_warm(problem, warm, static, "time limit reached before CP-SAT; returning the ig warm start")
-    solver, code, backend = run_cpsat(built.model, time_limit=left, num_workers=num_workers, seed=seed)
+    cp_time = None if left is None else 0.9 * left  # headroom for the float re-check
+    n_terms = problem.n * problem.n * problem.m + sum(problem.n_configs) * problem.m
+    solver, code, backend = run_cpsat(built.model, time_limit=cp_time, num_workers=num_workers, seed=seed,
+                                      presolve=presolve_fits(n_terms, cp_time))
     if code == cp_model.INFEASIBLE:
         # the integer model relaxes the float one, so this is a proof
         return MethodResult(Status.INFEASIBLE, message=f"no schedule meets the constraints {backend}")
