@@ -175,7 +175,7 @@ def resolve_method(problem, method: str | None, options: dict) -> Method:
     return meth
 
 
-def _checked_bound(result: MethodResult, objective, sense: str, name: str):
+def _checked_bound(result: MethodResult, objective, sense: str):
     """Verify the method's claims against the float objective.
 
     Returns ``(status, bound, message, tol)``. A bound on the wrong side of
@@ -261,7 +261,7 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
         objective = float(getattr(value, "objective", value))
     runtime = time.perf_counter() - start
     sense = getattr(problem, "sense", "min")
-    status, bound, message, tol = _checked_bound(result, objective, sense, name)
+    status, bound, message, tol = _checked_bound(result, objective, sense)
     if tol is not None:
         details["optimality_tol"] = tol
     return Solution(
