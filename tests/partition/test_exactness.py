@@ -155,3 +155,19 @@ def test_extreme_finite_values_solve_with_valid_bounds(huge):
         assert sol.bound is None or sol.bound <= oracle.objective * (1 + 1e-12), method
         if sol.status.value == "optimal":
             assert _close(sol.objective, oracle.objective), method
+
+
+def test_relaxed_budget_plan_rejected_in_floats_is_cut_off():
+    """A plan 1.5e-12 over the budget passes the relaxed integer row (usage
+    floored, budget rounded up); the float re-check rejects it, a no-good cut
+    excludes it, and the re-solve finds the float optimum."""
+    layers = [Layer("in", 0.0, 0.0, 10**6), Layer("a", 1.0, 50.0, 10**6, flops=0.5),
+              Layer("b", 1.0, 50.0, 10**6, flops=0.5000000000015)]
+    layers[0] = Layer("in", 0.0, 0.0, 10**6, flops=0.0)
+    p = PartitionProblem(layers, [("in", "a"), ("a", "b")], Network(100.0), device_budget={"flops": 1.0})
+    oracle = solvers.solve(p, method="brute_force")
+    sol = solvers.solve(p, method="ilp")
+    assert sol.status.value == "optimal"
+    assert _close(sol.objective, oracle.objective)
+    assert sol.assignment["device"] == oracle.assignment["device"] == ["in", "a"]
+    assert sol.details["no_good_cuts"] >= 1

@@ -174,13 +174,16 @@ def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: 
         if warm is None:
             return MethodResult(Status.INFEASIBLE, message=f"no partition fits the constraints {message}")
         # the relaxation minus float-infeasible plans cannot exclude a feasible warm start
-        return _fallback(problem, warm_assignment, warm_bound, warm_slack, f"CP-SAT found no better plan {message}")
+        return _fallback(problem, warm_assignment, warm_bound, warm_slack, f"CP-SAT found no better plan {message}",
+                         unproven=Status.FEASIBLE)
     bound = warm_bound
     if int_bound is not None:
         cp_bound = int_bound / built.units_per_ms
         bound = cp_bound if bound is None else max(bound, cp_bound)
     if mask is None:
-        return _fallback(problem, warm_assignment, bound, warm_slack, f"no better plan found {message}", details)
+        gave_up = code == cp_model.FEASIBLE  # the no-good cuts ran out, not the time
+        return _fallback(problem, warm_assignment, bound, warm_slack, f"no better plan found {message}", details,
+                         unproven=Status.FEASIBLE if gave_up else Status.TIME_LIMIT)
     if warm is not None and problem.latency(warm) < problem.latency(mask):
         mask = warm  # within the rounding slack, or CP-SAT stopped early: keep the better plan
     status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.TIME_LIMIT
@@ -188,11 +191,11 @@ def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: 
     return MethodResult(status, problem.assignment(mask), bound=bound, message=message, details=details, slack=slack)
 
 
-def _fallback(problem, assignment, bound, slack, message, details=None) -> MethodResult:
+def _fallback(problem, assignment, bound, slack, message, details=None, unproven=Status.TIME_LIMIT) -> MethodResult:
     """The warm start as the answer: ``optimal`` if it meets the bound (the
-    registry checks), else ``time_limit``."""
+    registry checks), else ``unproven`` (``time_limit`` by default)."""
     if assignment is None:
         return MethodResult(Status.TIME_LIMIT, bound=bound, message=message, details=details or {})
     value = problem.latency(assignment)
-    status = Status.OPTIMAL if bound is not None and value <= bound + 1e-9 * max(1.0, value) + slack else Status.TIME_LIMIT
+    status = Status.OPTIMAL if bound is not None and value <= bound + 1e-9 * max(1.0, value) + slack else unproven
     return MethodResult(status, assignment, bound=bound, message=message, details=details or {}, slack=slack)
