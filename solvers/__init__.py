@@ -4,7 +4,7 @@ Front-ends
 ----------
 solve(problem, method=None, time_limit=None, **options)
     Any problem; dispatches on ``problem.kind``.
-partition(problem, method="qdmp", time_limit=None, **options)
+partition(problem, method=None, time_limit=None, **options)
     DNN DAG partitioning (methods: qdmp, mincut, ilp, chain, brute_force).
 bandwidth_map(problem, min_mbps, max_mbps, method="qdmp")
     Optimal partition as a function of uplink bandwidth.
@@ -23,11 +23,12 @@ Parameters
 ----------
 problem : PartitionProblem
 method : {"qdmp", "mincut", "ilp", "chain", "brute_force"}
-    ``qdmp`` (default) and ``mincut`` are exact min-cut methods; ``ilp`` is
-    exact CP-SAT and also handles device budgets; ``chain`` is a fast
+    ``qdmp`` (default; ``ilp`` when the instance has a ``device_budget``,
+    the same rule as :func:`solve`) and ``mincut`` are exact min-cut
+    methods; ``ilp`` is exact CP-SAT and also handles device budgets; ``chain`` is a fast
     heuristic (exact on chains); ``brute_force`` is for tiny DAGs.
 time_limit : float, optional
-    Seconds (``ilp`` only).
+    Wall-clock seconds for the whole call (every method).
 **options
     Method options, e.g. ``backend="networkx"`` for ``mincut``/``qdmp``.
 

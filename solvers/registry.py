@@ -7,14 +7,18 @@ registry, not the method, computes the objective with ``problem.evaluate`` and
 re-checks the claims (trust, then verify):
 
 - an assignment the evaluator rejects is a solver bug and raises;
-- a claimed optimum whose bound is worse than its objective (beyond the
-  rounding tolerance) is downgraded to ``feasible``.
+- a bound on the wrong side of the objective is invalid: dropped, and a
+  claimed optimum downgraded to ``feasible``;
+- ``optimal`` stands only when the objective and the bound agree within
+  ``1e-6 * max(1, |objective|)`` plus the method's stated rounding slack
+  (:attr:`MethodResult.slack`); otherwise ``feasible`` with the bound.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,7 +28,8 @@ from formulations.errors import InfeasibleAssignmentError, OptionError
 from .solution import Solution, Status
 
 __all__ = ["MethodResult", "Method", "register", "methods", "get_method", "solve", "SOLVER_PACKAGES",
-           "default_method", "register_default_chooser", "front_end"]
+           "default_method", "register_default_chooser", "front_end", "resolve_method", "check_problem",
+           "OPTIMALITY_RTOL"]
 
 #: problem kind -> the solver package whose import registers its methods.
 SOLVER_PACKAGES: dict[str, str] = {
@@ -56,6 +61,11 @@ class MethodResult:
     message: str = ""
     details: dict = field(default_factory=dict)
     simulation: Any = None
+    #: Most the float objective of ``assignment`` may exceed the optimum
+    #: because of the method's integer rounding (objective units, e.g. one
+    #: ns per rounded term); 0 for float methods. Added to the tolerance of
+    #: ``optimal`` by :func:`solve`.
+    slack: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -143,34 +153,121 @@ def get_method(kind: str, name: str) -> Method:
     return table[name]
 
 
+#: Relative tolerance of ``optimal``: the objective may exceed the bound by
+#: ``OPTIMALITY_RTOL * max(1, |objective|)`` plus the method's stated slack.
+OPTIMALITY_RTOL = 1e-6
+
+
+def check_problem(problem, kind: str | None = None) -> None:
+    """``TypeError`` unless ``problem`` is a coinfer problem (of ``kind``, if given)."""
+    got = getattr(problem, "kind", None)
+    if not isinstance(got, str) or got not in SOLVER_PACKAGES or not callable(getattr(problem, "evaluate", None)):
+        want = f"a {kind!r} problem" if kind else "a coinfer problem (PartitionProblem, ExitProblem, PipelineProblem, OffloadingProblem)"
+        raise TypeError(f"expected {want}, got {type(problem).__name__}")
+    if kind is not None and got != kind:
+        raise TypeError(f"expected a {kind!r} problem, got a {got!r} problem ({type(problem).__name__})")
+
+
+def resolve_method(problem, method: str | None, options: dict) -> Method:
+    """The one rule of :func:`solve` and every front-end for the method and options.
+
+    Without ``method``, the kind's default for this instance
+    (:func:`default_method`: the registered default, switched by the
+    instance's features). Options need an explicit ``method`` (the default
+    may change between versions, so its options may too) and must be
+    keyword options of that method's function; others raise ``TypeError``
+    naming the method and the options it takes (a typo never passes
+    silently).
+    """
+    if options and method is None:
+        raise TypeError(f"options {sorted(options)} need an explicit `method`")
+    name = method if method is not None else default_method(problem)
+    if not isinstance(name, str):
+        raise TypeError(f"`method` must be a method name (str), got {type(name).__name__}")
+    meth = get_method(solver_kind(problem), name)
+    params = inspect.signature(meth.func).parameters
+    takes_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
+    allowed = {nm for nm, p in params.items() if p.kind == inspect.Parameter.KEYWORD_ONLY} - {"time_limit"}
+    unknown = sorted(set(options) - allowed)
+    if unknown and not takes_any:
+        raise TypeError(f"method {name!r} got unexpected keyword option(s) {unknown}; its options: {sorted(allowed)}")
+    return meth
+
+
+def _checked_bound(result: MethodResult, objective, sense: str):
+    """Verify the method's claims against the float objective.
+
+    Returns ``(status, bound, message, tol)``. A bound on the wrong side of
+    the objective (beyond the tolerance) is invalid: it is dropped and an
+    ``optimal`` claim downgraded to ``feasible``. ``optimal`` stands only when
+    ``|objective - bound| <= tol``; otherwise it becomes ``feasible`` with
+    the (valid) bound.
+    """
+    status, bound, message = Status(result.status), result.bound, result.message
+    tol = None
+    if objective is not None and bound is not None and math.isfinite(objective):
+        slack = float(result.slack or 0.0)
+        tol = OPTIMALITY_RTOL * max(1.0, abs(objective)) + slack
+        bound = float(bound)
+        wrong_side = bound > objective + tol if sense == "min" else bound < objective - tol
+        if wrong_side:
+            note = f"bound {bound:.9g} on the wrong side of the objective: dropped"
+            message = (message + "; " if message else "") + note
+            bound = None
+            if status == Status.OPTIMAL:
+                status = Status.FEASIBLE
+        elif status == Status.OPTIMAL and abs(objective - bound) > tol:
+            status = Status.FEASIBLE
+            message = (message + "; " if message else "") + (
+                f"objective {objective:.9g} not within {tol:.3g} of the proven bound {bound:.9g}: not proven optimal")
+    elif status == Status.OPTIMAL and objective is not None and bound is None:
+        status = Status.FEASIBLE
+        message = (message + "; " if message else "") + "no proven bound: not proven optimal"
+    return status, bound, message, tol
+
+
 def solve(problem, method: str | None = None, time_limit: float | None = None, **options) -> Solution:
-    """Solve any coinfer problem; dispatches on ``problem.kind``.
+    """Solve any coinfer problem; dispatches on ``problem.kind`` (``solver_kind`` for k-tier partitions).
 
     Parameters
     ----------
     problem
         A problem object from :mod:`formulations`.
     method : str, optional
-        A registered method name; the kind's default when omitted (the
-        default may change between versions).
+        A registered method name; the kind's default for this instance when
+        omitted (:func:`resolve_method`; the default may change between
+        versions).
     time_limit : float, optional
-        Seconds; honoured by methods that search (ILP/CP-SAT), ignored by
-        polynomial ones.
+        Wall-clock seconds for the whole call, model building included.
+        Every method honours it (within 10% + 1 s); at the limit it returns
+        its best plan so far (at least its warm start) and a valid bound.
     **options
         Method-specific options, accepted only with an explicit ``method``
-        (so a typo never passes silently).
+        and only if that method takes them (so a typo never passes silently).
 
     Returns
     -------
     Solution
-        ``objective`` is computed by ``problem.evaluate`` on the assignment.
+        ``objective`` is computed by ``problem.evaluate`` on the assignment;
+        ``status`` is ``optimal`` only when the objective and a valid bound
+        agree within ``details["optimality_tol"]`` (``1e-6 * max(1,
+        |objective|)`` plus the method's stated rounding slack; see
+        ``docs/scaling.md``); a bound on the wrong side of the objective is
+        dropped.
+
+    Raises
+    ------
+    TypeError
+        ``problem`` is not a coinfer problem, or an unknown option.
+    ValueError
+        Unknown method or a bad ``time_limit``.
     """
-    if options and method is None:
-        raise TypeError(f"options {sorted(options)} need an explicit `method`")
-    name = method or default_method(problem)
-    meth = get_method(solver_kind(problem), name)
-    if time_limit is not None and not (time_limit > 0):
-        raise OptionError(f"`time_limit` must be > 0, got {time_limit!r}")
+    check_problem(problem)
+    meth = resolve_method(problem, method, options)
+    name = meth.name
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
+                                   or not (time_limit > 0) or math.isnan(time_limit)):
+        raise OptionError(f"`time_limit` must be a number of seconds > 0, got {time_limit!r}")
     start = time.perf_counter()
     result = meth.func(problem, time_limit=time_limit, **options)
     objective = evaluation = None
@@ -185,16 +282,10 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
             raise RuntimeError(f"method {name!r} returned an infeasible assignment: {exc}") from exc
         objective = float(evaluation.objective)
     runtime = time.perf_counter() - start
-    status = Status(result.status)
-    message = result.message
     sense = getattr(problem, "sense", "min")
-    bound = result.bound
-    if status == Status.OPTIMAL and objective is not None and bound is not None:
-        tol = 1e-6 * max(1.0, abs(objective))
-        worse = bound > objective + tol if sense == "min" else bound < objective - tol
-        if worse:
-            status = Status.FEASIBLE
-            message = (message + "; " if message else "") + "bound inconsistent with objective: downgraded"
+    status, bound, message, tol = _checked_bound(result, objective, sense)
+    if tol is not None:
+        details["optimality_tol"] = tol
     return Solution(
         status=status,
         objective=objective,
@@ -211,17 +302,16 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
 
 
 def front_end(kind: str, default: str | None = None):
-    """Make a problem-named front-end ``f(problem, method=default, ...)``.
+    """Make a problem-named front-end ``f(problem, method=None, ...)``.
 
-    With ``default=None`` the kind's registered default is used (options then
-    still need an explicit method only if the caller passes none).
+    It follows :func:`solve`'s one rule (:func:`resolve_method`) for the
+    default method and for options; ``default`` is accepted for backwards
+    compatibility and ignored (the kind's default, switched by the
+    instance's features, always applies).
     """
 
-    def run(problem, method: str | None = default, time_limit: float | None = None, **options) -> Solution:
-        if getattr(problem, "kind", None) != kind:
-            raise TypeError(f"expected a {kind!r} problem, got {type(problem).__name__}")
-        if method is None:
-            method = default_method(problem)
+    def run(problem, method: str | None = None, time_limit: float | None = None, **options) -> Solution:
+        check_problem(problem, kind)
         return solve(problem, method=method, time_limit=time_limit, **options)
 
     run.__name__ = kind

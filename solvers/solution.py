@@ -13,9 +13,11 @@ __all__ = ["Status", "Solution"]
 class Status(str, Enum):
     """How a solve ended.
 
-    ``OPTIMAL``: proven optimal (``bound`` equals ``objective`` up to the
-    documented integer rounding). ``FEASIBLE``: a solution without proof
-    (heuristics). ``INFEASIBLE``: proven that no solution exists.
+    ``OPTIMAL``: proven optimal: ``objective`` and a valid ``bound`` agree
+    within ``details["optimality_tol"]`` (``1e-6 * max(1, |objective|)``
+    plus the method's stated integer-rounding slack; ``docs/scaling.md``).
+    ``FEASIBLE``: a solution without such a proof (heuristics, or an exact
+    method whose bound is not tight). ``INFEASIBLE``: proven that no solution exists.
     ``TIME_LIMIT``: stopped by the time limit; ``assignment`` is the best
     found (or None) and ``bound`` the best proven bound. ``UNKNOWN``: a
     heuristic found no feasible solution and proved nothing (the instance may

@@ -11,7 +11,8 @@ Variables (all boolean unless said otherwise)::
 Constraints::
 
     sum_n x[i][n] = 1;  y[i][m] = sum_{n>=m} x[i][n] nondecreasing in i
-    pass[s][e] = sum_{t: T_e[t] <= conf[s][e]} z[e][t]        (linear, 0/1)
+    pass[s][e] = p[e][t_se] = sum_{t < t_se} z[e][t],  t_se = #{t: T_e[t] <= conf[s][e]}
+                 (prefix literals p[e][t] = p[e][t-1] + z[e][t-1], 0/1)
     reach[s][e] = 1 - sum_{e' < e} q[s][e']
     q[s][e] = reach[s][e] AND pass[s][e];   q[s][final] = reach[s][final]
     sum_e kept_e <= max_exits;   correct >= min_correct
@@ -25,22 +26,24 @@ pays the blocks on their nodes, the link crossings (first block on a node
                    + sum_n exit_ms[e][n] (kept_e AND x[j_e][n]) )
 
 Samples with identical rows are merged with integer weights. Costs are
-scaled to integers by :func:`formulations.scaling.scale_ms` (``floor``: the
-model relaxes the float problem, so its optimum bounds it) or rounded up
-(``ceil``: every solution of a ``latency_max_ms`` constraint holds in floats).
-Size: O(N E) sample variables, O(sum_e |T_e|) threshold variables,
-O(K k^2 + E k) products.
+scaled to integers by :func:`formulations.scaling.scale_costs` (the one
+policy): exact decimals exactly, else ``floor`` (the model relaxes the float
+problem, so its optimum bounds it; ``latency_max_ms`` is then relaxed by the
+evaluator's tolerance plus one unit, so no float-feasible plan is cut off)
+or rounded up (``ceil``: every solution of a ``latency_max_ms`` constraint
+holds in floats). Size: O(N E) sample variables, O(sum_e |T_e|) threshold
+variables, O(K k^2 + E k) products.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..deadline import BuildClock
+from ..scaling import limit_units, scale_costs
 from .problem import LATENCY_RTOL
-from ..scaling import scale_ms
 
 __all__ = ["ExitModel", "build_cpsat"]
 
@@ -63,6 +66,12 @@ class ExitModel:
         Number of correct samples.
     units_per_ms : int
     n_samples : int
+    n_terms : int
+        Terms of the sample rows (what CP-SAT's presolve works through).
+    slack_ms : float
+        Most the float mean latency of a plan exceeds its integer one / N
+        (``floor`` rounding: one unit per block, crossing and head on a
+        sample's path; 0 when exact or ``ceil``).
     """
 
     model: object
@@ -73,6 +82,8 @@ class ExitModel:
     correct: object
     units_per_ms: int
     n_samples: int
+    slack_ms: float = 0.0
+    n_terms: int = 0
 
 
 def _merge_rows(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,40 +93,31 @@ def _merge_rows(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return uniq[:, :E], uniq[:, E:].astype(np.int64), counts.astype(np.int64)
 
 
-def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = None,
-                min_correct: int | None = None) -> ExitModel:
-    """Build the CP-SAT model of ``problem`` (see module docstring).
+@dataclass
+class _Costs:
+    block: np.ndarray
+    cross: np.ndarray
+    head: np.ndarray
+    units: int
+    exact: bool
+    slack_ms: float
 
-    Parameters
-    ----------
-    problem : ExitProblem
-    rounding : {"floor", "ceil"}
-        Scaling of costs to integers.
-    objective : {"latency", "accuracy"}, optional
-        Defaults to the problem's objective.
-    min_correct : int, optional
-        Overrides the accuracy floor (in correct samples).
-    """
-    from ortools.sat.python import cp_model
 
-    objective = objective or problem.objective
-    model = cp_model.CpModel()
+def _scaled_costs(problem, rounding: str, reserve: int) -> _Costs:
     K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
-    conf, corr, weight = _merge_rows(problem)
-    S = len(weight)
-    N = int(weight.sum())
     bms, cross, ems = problem.block_ms, problem.cross_ms, problem.exit_ms
     flat = np.concatenate([bms.ravel(), cross.ravel(), ems.ravel()])
-    ints, units = scale_ms(flat, reserve=max(N, 1) * (E + 1))
-    if rounding == "ceil":
-        ints = ints + (flat > 0)  # strictly above the float cost: conservative
-    elif rounding != "floor":
-        raise ValueError(f"`rounding` must be 'floor' or 'ceil', got {rounding!r}")
-    bms_i = ints[: K * k].reshape(K, k)
-    cross_i = ints[K * k : K * k + cross.size].reshape(cross.shape)
-    ems_i = ints[K * k + cross.size :].reshape(E, k)
+    scaled = scale_costs(flat, reserve=reserve, rounding=rounding)
+    ints = scaled.ints
+    # floor: a sample's path has K blocks, <= K(k-1) link crossings and <= E heads
+    slack = 0.0 if rounding == "ceil" or scaled.coarse else scaled.slack(K * k + E)
+    return _Costs(ints[: K * k].reshape(K, k), ints[K * k : K * k + cross.size].reshape(cross.shape),
+                  ints[K * k + cross.size :].reshape(E, k), scaled.units, scaled.exact, slack)
 
-    # placement
+
+def _placement(model, K: int, k: int):
+    """``x[i][n]`` (one node per block, nondecreasing) and ``c[i][l]`` (block
+    ``i`` is the first on a node ``> l``)."""
     x = [[model.new_bool_var(f"x{i}_{n}") for n in range(k)] for i in range(K)]
     for i in range(K):
         model.add_exactly_one(x[i])
@@ -123,7 +125,6 @@ def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = Non
     for i in range(1, K):
         for m in range(1, k):
             model.add(y[i][m] >= y[i - 1][m])
-    # c[i][l]: block i is the first on a node > l
     c = []
     for i in range(K):
         row = []
@@ -132,30 +133,49 @@ def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = Non
             model.add(var == (y[i][l + 1] - (y[i - 1][l + 1] if i else 0)))
             row.append(var)
         c.append(row)
+    return x, c
 
-    # thresholds
-    thresholds, z, kept = [], [], []
-    for e in range(E - 1):
+
+def _thresholds(model, problem):
+    """``z[e][t]`` (at most one threshold per early exit), ``kept[e]``, and
+    ``passing[e][t] = sum(z[e][:t])`` (a sample whose confidence is at least
+    ``T_e[t-1]`` passes exit ``e``), one literal per prefix so that each
+    sample row needs one literal per exit instead of a long sum."""
+    thresholds, z, kept, passing = [], [], [], []
+    for e in range(problem.n_exits - 1):
         T = problem.candidate_thresholds(e)
         thresholds.append(T)
         ze = [model.new_bool_var(f"z{e}_{t}") for t in range(len(T))]
         model.add_at_most_one(ze)
         z.append(ze)
         kept.append(sum(ze))
+        prefix = [0]
+        for t in range(1, len(T) + 1):
+            var = model.new_bool_var(f"p{e}_{t}")
+            model.add(var == prefix[-1] + ze[t - 1])
+            prefix.append(var)
+        passing.append(prefix)
     if "max_exits" in problem.constraints:
         model.add(sum(kept) <= problem.constraints["max_exits"])
+    return thresholds, z, kept, passing
 
-    # samples
+
+def _samples(model, conf, weight, thresholds, passing, E: int, clock: BuildClock):
+    """``q[s][e]`` (merged sample row ``s`` stops at exit ``e``) and the reach
+    counts ``A[e]``."""
+    S, N = len(weight), int(weight.sum())
     q = [[None] * E for _ in range(S)]
+    n_terms = 0
     for s in range(S):
+        clock.tick(s * E)
         stopped = 0
         for e in range(E - 1):
-            T = thresholds[e]
-            upto = int(np.searchsorted(T, conf[s, e], side="right"))
+            upto = int(np.searchsorted(thresholds[e], conf[s, e], side="right"))
             if upto == 0:
                 q[s][e] = 0
                 continue
-            pass_se = sum(z[e][:upto])
+            pass_se = passing[e][upto]
+            n_terms += e + 4
             reach = 1 - stopped
             v = model.new_bool_var(f"q{s}_{e}")
             model.add(v <= reach)
@@ -164,15 +184,17 @@ def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = Non
             q[s][e] = v
             stopped = stopped + v
         q[s][E - 1] = 1 - stopped
-    # reach counts
-    A = []
-    for e in range(E):
-        if e == 0:
-            A.append(N)
-            continue
+    A = [N]
+    for e in range(1, E):
         var = model.new_int_var(0, N, f"A{e}")
         model.add(var == N - sum(int(weight[s]) * q[s][f] for s in range(S) for f in range(e) if not isinstance(q[s][f], int)))
         A.append(var)
+    return q, A, n_terms
+
+
+def _latency(model, problem, costs: _Costs, x, c, kept, A, N: int):
+    """Scaled N times the mean latency (module docstring), products linearized exactly."""
+    K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
 
     def times_count(b, e):
         """Integer var equal to bool ``b`` times the reach count of exit ``e``."""
@@ -190,24 +212,66 @@ def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = Non
     for e in range(E):
         for i in range(int(seg_start[e]), int(eb[e]) + 1):
             for n in range(k):
-                if bms_i[i, n]:
-                    terms.append(int(bms_i[i, n]) * times_count(x[i][n], e))
+                if costs.block[i, n]:
+                    terms.append(int(costs.block[i, n]) * times_count(x[i][n], e))
             for l in range(k - 1):
-                if cross_i[i, l]:
-                    terms.append(int(cross_i[i, l]) * times_count(c[i][l], e))
+                if costs.cross[i, l]:
+                    terms.append(int(costs.cross[i, l]) * times_count(c[i][l], e))
         j = int(eb[e])
         for n in range(k):
-            if not ems_i[e, n]:
+            if not costs.head[e, n]:
                 continue
             if e == E - 1:
-                terms.append(int(ems_i[e, n]) * times_count(x[j][n], e))
+                terms.append(int(costs.head[e, n]) * times_count(x[j][n], e))
             else:
                 v = model.new_bool_var(f"v{e}_{n}")
                 model.add(v <= kept[e])
                 model.add(v <= x[j][n])
                 model.add(v >= kept[e] + x[j][n] - 1)
-                terms.append(int(ems_i[e, n]) * times_count(v, e))
-    latency = sum(terms)
+                terms.append(int(costs.head[e, n]) * times_count(v, e))
+    return sum(terms)
+
+
+def _latency_cap_units(lmax: float, costs: _Costs, rounding: str, N: int, n_terms: int) -> int:
+    """``latency_max_ms`` times N in units (:func:`formulations.scaling.limit_units`):
+    a relaxation for ``floor`` (evaluator tolerance, summation error, one
+    unit of margin unless exact), the plain cap for ``ceil`` (a restriction)."""
+    return limit_units(lmax * N, costs.units, exact=costs.exact, atol=LATENCY_RTOL * max(1.0, lmax) * N,
+                       n_terms=n_terms, restrict=rounding == "ceil")
+
+
+def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = None,
+                min_correct: int | None = None, deadline: float | None = None) -> ExitModel:
+    """Build the CP-SAT model of ``problem`` (see module docstring).
+
+    Parameters
+    ----------
+    problem : ExitProblem
+    rounding : {"floor", "ceil"}
+        Scaling of costs to integers.
+    objective : {"latency", "accuracy"}, optional
+        Defaults to the problem's objective.
+    min_correct : int, optional
+        Overrides the accuracy floor (in correct samples).
+    deadline : float, optional
+        Absolute :func:`time.perf_counter` time; building stops with
+        :class:`formulations.deadline.BuildTimeout` after it.
+    """
+    from ortools.sat.python import cp_model
+
+    objective = objective or problem.objective
+    model = cp_model.CpModel()
+    K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
+    conf, corr, weight = _merge_rows(problem)
+    S = len(weight)
+    N = int(weight.sum())
+    clock = BuildClock(deadline, S * E + K * k * k + 1, "exits CP-SAT model")
+    costs = _scaled_costs(problem, rounding, max(N, 1) * (E + 1))
+    x, c = _placement(model, K, k)
+    thresholds, z, kept, passing = _thresholds(model, problem)
+    q, A, n_terms = _samples(model, conf, weight, thresholds, passing, E, clock)
+    latency = _latency(model, problem, costs, x, c, kept, A, N)
+    clock.tick(S * E)
     correct = sum(int(weight[s]) * int(corr[s, e]) * q[s][e] for s in range(S) for e in range(E)
                   if corr[s, e] and not (isinstance(q[s][e], int) and q[s][e] == 0))
     need = problem.min_correct() if min_correct is None else min_correct
@@ -215,12 +279,12 @@ def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = Non
         model.add(correct >= need)
     lmax = problem.constraints.get("latency_max_ms")
     if lmax is not None:
-        if rounding == "floor":  # as lenient as the evaluator: a relaxation
-            lmax = lmax + LATENCY_RTOL * max(1.0, lmax)
-        model.add(latency <= math.floor(lmax * N * units))
+        model.add(latency <= _latency_cap_units(lmax, costs, rounding, N, N * (K * k + E)))
     if objective == "latency":
         model.minimize(latency)
     else:
         model.maximize(correct)
+    clock.tick(clock.total)
     return ExitModel(model=model, x=x, z=z, thresholds=thresholds, latency=latency, correct=correct,
-                     units_per_ms=units, n_samples=N)
+                     units_per_ms=costs.units, n_samples=N, slack_ms=costs.slack_ms if objective == "latency" else 0.0,
+                     n_terms=n_terms)

@@ -45,8 +45,9 @@ def exit_problems(
     objective: str | None = None,
     constrained: bool | None = None,
     dp_exact: bool = False,
+    fractional: bool = False,
 ):
-    """An :class:`ExitProblem` with small integer costs.
+    """An :class:`ExitProblem` (small integer costs by default).
 
     Parameters
     ----------
@@ -61,16 +62,29 @@ def exit_problems(
         objective ``accuracy`` always has ``latency_max_ms``.
     dp_exact : bool
         Fixed, nonincreasing thresholds on nested data (``dp`` is exact).
+    fractional : bool
+        Fractional block and head times (thirds, sevenths, decimals plus
+        1e-7), link RTTs and byte counts that make transfer times no power
+        of 10 makes whole, and fractional latency caps: data that exercises
+        the float-to-integer policy. Compare values with a tolerance then.
     """
+    frac = st.one_of(st.integers(0, 36).map(lambda v: v / 3), st.integers(0, 84).map(lambda v: v / 7),
+                     st.tuples(st.integers(0, 119), st.integers(1, 9)).map(lambda t: t[0] / 10 + t[1] * 1e-7))
     k = draw(st.integers(1, max_nodes))
     K = draw(st.integers(min(2, max_blocks), max_blocks))
     nodes = [f"n{i}" for i in range(k)]
-    links = [Link(draw(st.sampled_from(_MBPS)), float(draw(st.integers(0, 1)))) for _ in range(k - 1)]
+    if fractional:
+        links = [Link(draw(st.sampled_from((1.1, 2.0, 0.7))), draw(st.sampled_from((0.0, 1 / 3, 0.25)))) for _ in range(k - 1)]
+    else:
+        links = [Link(draw(st.sampled_from(_MBPS)), float(draw(st.integers(0, 1)))) for _ in range(k - 1)]
     # node n runs `speed[n]` times faster than n0 (whole ms after integer division)
     speed = [1] + [draw(st.integers(1, 5)) for _ in range(k - 1)]
     base = [draw(st.integers(0, 12)) for _ in range(K)]
-    blocks = [ExitBlock(f"b{i}", tuple(float(base[i] // f) for f in speed), 125 * draw(st.integers(0, 6)))
-              for i in range(K)]
+    if fractional:
+        blocks = [ExitBlock(f"b{i}", tuple(draw(frac) / f for f in speed), draw(st.integers(0, 750))) for i in range(K)]
+    else:
+        blocks = [ExitBlock(f"b{i}", tuple(float(base[i] // f) for f in speed), 125 * draw(st.integers(0, 6)))
+                  for i in range(K)]
     has_exit = [draw(st.booleans()) for _ in range(K - 1)]
     early_pos = [i for i, h in enumerate(has_exit) if not h][: max_exits - 1]  # shrinks toward many exits
     E = len(early_pos) + 1
@@ -80,7 +94,7 @@ def exit_problems(
     if dp_exact:
         taus = sorted((draw(st.sampled_from(CONFIDENCE_GRID)) for _ in range(E - 1)), reverse=True)
         thresholds = list(taus)
-    head = st.integers(0, 3).map(float)
+    head = st.integers(0, 21).map(lambda v: v / 7) if fractional else st.integers(0, 3).map(float)
     exits = [Exit(f"e{j}", f"b{p}", tuple(draw(head) for _ in range(k)), thresholds[j]) for j, p in enumerate(early_pos)]
     exits.append(Exit("final", f"b{K - 1}", tuple(draw(head) for _ in range(k))))
     N = draw(st.integers(1, max_samples))
@@ -101,6 +115,7 @@ def exit_problems(
     if objective == "accuracy":
         # a fraction of the latency of running everything on n0 with every exit head
         top = sum(b.ms[0] for b in blocks) + sum(x.ms[0] for x in exits)
-        constraints["latency_max_ms"] = float(round(top * draw(st.sampled_from((0.7, 0.5, 0.9, 0.3, 1.1))), 1))
+        factor = draw(st.sampled_from((0.7, 0.5, 0.9, 0.3, 1.1)))
+        constraints["latency_max_ms"] = top * factor if fractional else float(round(top * factor, 1))
     return ExitProblem(nodes, links, 125 * draw(st.integers(0, 8)), 125 * draw(st.integers(0, 2)), blocks, exits,
                        conf, correct, objective=objective, constraints=constraints, name="hypothesis")

@@ -15,23 +15,28 @@ Objective (minimize)::
     sum_v device_ms[v] x[v] + (server_ms[v] + download_ms[v]) (1 - x[v])
         + sum_u upload_ms[u] y[u] + rtt_ms z
 
-Costs are scaled to integers by :mod:`formulations.scaling` (floor to ns),
-so the integer optimum is a proven lower bound in ms. Resource usage is
-scaled exactly when every value is a whole number, otherwise to micro-units
-with usage rounded up and limits down (conservative: never accepts a
-partition over budget).
+Costs and budgets are scaled to integers by :mod:`formulations.scaling`:
+costs floored to ns (exact decimals scaled exactly), so the integer optimum
+is a proven lower bound in ms; resource usage floored and budgets rounded
+up (a relaxation: no partition the float evaluator accepts is cut off), or
+scaled exactly when usage and budget are whole numbers of a unit
+(:attr:`PartitionModel.exact_budget`). Callers re-check a plan of an
+inexact model in floats (:func:`add_no_good` excludes a rejected plan).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..scaling import scale_ms
+from ..deadline import BuildClock
+from ..scaling import scale_constraint, scale_costs
 
-__all__ = ["PartitionModel", "build_cpsat"]
+__all__ = ["PartitionModel", "build_cpsat", "add_no_good", "BUDGET_RTOL"]
+
+#: Relative tolerance of the evaluator's budget test (``used <= limit * (1 + 1e-12)``).
+BUDGET_RTOL = 1e-12
 
 
 @dataclass
@@ -45,31 +50,68 @@ class PartitionModel:
         Device indicator per layer index.
     units_per_ms : int
         Divide the objective (and bound) by this for ms.
+    slack_ms : float
+        Most a plan's float latency exceeds its integer cost (ms): one unit
+        per rounded cost term, 0 when the costs are exact.
+    exact_budget : bool
+        Every budget constraint is the float one exactly (else a relaxation).
+    coarse : bool
+        The cost unit had to be coarsened (no slack claim is made then).
+    objective_offset : int
+        Add to the model's objective (in units) for the cost: kept out of
+        the model because CP-SAT stores offsets as doubles.
     """
 
     model: object
     x: list
     units_per_ms: int
+    slack_ms: float = 0.0
+    exact_budget: bool = True
+    coarse: bool = False
+    objective_offset: int = 0
 
 
-def _resource_ints(values: np.ndarray, limit: float) -> tuple[list[int], int]:
-    if np.all(values == np.round(values)) and float(limit) == math.floor(limit):
-        return [int(v) for v in values], int(limit)
-    scale = 10**6
-    return [int(math.ceil(v * scale)) for v in values], int(math.floor(limit * scale))
+def _add_budgets(model, problem, x) -> bool:
+    """The device budget rows (relaxations when inexact); True if all exact."""
+    exact = True
+    n = problem.n_layers
+    for res, limit in problem.device_budget.items():
+        usage = problem.resources.get(res, np.zeros(n))
+        scaled, cap = scale_constraint(usage, float(limit), rtol=BUDGET_RTOL)
+        exact &= scaled.exact
+        model.add(sum(int(c) * x[v] for v, c in enumerate(scaled.ints.tolist()) if c) <= cap)
+    return exact
 
 
-def build_cpsat(problem) -> PartitionModel:
-    """Build the CP-SAT model of ``problem`` (see module docstring). O(n + m)."""
+def build_cpsat(problem, *, deadline: float | None = None) -> PartitionModel:
+    """Build the CP-SAT model of ``problem`` (see module docstring).
+
+    Parameters
+    ----------
+    problem : PartitionProblem
+    deadline : float, optional
+        Absolute :func:`time.perf_counter` time; building stops with
+        :class:`formulations.deadline.BuildTimeout` after it.
+
+    Notes
+    -----
+    O(n + m) rows.
+    """
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
     n = problem.n_layers
     topo = problem.topology
-    x = [model.new_bool_var(f"x{v}") for v in range(n)]
+    n_edges = len(topo.src)
+    clock = BuildClock(deadline, 3 * n + 3 * n_edges, "partition CP-SAT model")
+    x = []
+    for v in range(n):
+        clock.tick(v)
+        x.append(model.new_bool_var(f"x{v}"))
     serve = problem.server_ms + problem.download_ms
     costs = np.concatenate([problem.device_ms, serve, problem.upload_ms, [problem.network.rtt_ms]])
-    ints, units = scale_ms(costs)
+    scaled = scale_costs(costs)
+    ints = scaled.ints
     dev_i, srv_i, up_i, rtt_i = ints[:n], ints[n : 2 * n], ints[2 * n : 3 * n], int(ints[-1])
 
     for v in topo.inputs.tolist():
@@ -78,24 +120,34 @@ def build_cpsat(problem) -> PartitionModel:
         model.add(x[problem.index[nm]] == 1)
     for nm in problem.pinned["server"]:
         model.add(x[problem.index[nm]] == 0)
-    terms = []
     senders = np.unique(topo.src).tolist()
-    y = {u: model.new_bool_var(f"y{u}") for u in senders}
-    for u, w in zip(topo.src.tolist(), topo.dst.tolist()):
+    y = {}
+    for row, u in enumerate(senders):
+        clock.tick(n + row)
+        y[u] = model.new_bool_var(f"y{u}")
+    for row, (u, w) in enumerate(zip(topo.src.tolist(), topo.dst.tolist())):
+        clock.tick(2 * n + 2 * row)
         model.add(x[w] <= x[u])
         model.add(y[u] >= x[u] - x[w])
     z = model.new_bool_var("z")
     for v in topo.sinks.tolist():
         model.add(z >= 1 - x[v])
-    for res, limit in problem.device_budget.items():
-        usage = problem.resources.get(res, np.zeros(n))
-        coeffs, cap = _resource_ints(usage, limit)
-        model.add(sum(c * x[v] for v, c in enumerate(coeffs) if c) <= cap)
-    for v in range(n):
-        terms.append(int(dev_i[v]) * x[v] + int(srv_i[v]) * (1 - x[v]))
-    for u in senders:
-        if up_i[u]:
-            terms.append(int(up_i[u]) * y[u])
-    terms.append(rtt_i * z)
-    model.minimize(sum(terms))
-    return PartitionModel(model=model, x=x, units_per_ms=units)
+    exact_budget = _add_budgets(model, problem, x)
+    clock.tick(2 * n + 2 * n_edges)
+    # device_ms x + serve (1 - x) = (device - serve) x + serve
+    variables = x + [y[u] for u in senders if up_i[u]] + [z]
+    coeffs = (dev_i - srv_i).tolist() + [int(up_i[u]) for u in senders if up_i[u]] + [rtt_i]
+    # CP-SAT keeps an objective offset as a double: add the constant here, in ints
+    model.minimize(cp_model.LinearExpr.weighted_sum(variables, coeffs))
+    clock.tick(clock.total)
+    # a plan pays one of device/server per layer, at most one upload per sender, and the RTT
+    slack = scaled.slack(n + len(senders) + 1)
+    return PartitionModel(model=model, x=x, units_per_ms=scaled.units, slack_ms=slack,
+                          exact_budget=exact_budget, coarse=scaled.coarse, objective_offset=int(srv_i.sum()))
+
+
+def add_no_good(built: PartitionModel, mask) -> None:
+    """Exclude the device set ``mask`` from ``built`` (it failed the float
+    re-check). Keeps the model a relaxation of the float problem. O(n)."""
+    lits = [var.Not() if bool(on) else var for var, on in zip(built.x, mask)]
+    built.model.add_bool_or(lits)

@@ -116,6 +116,27 @@ def networks(draw, rtt: bool = True, downlink: bool = True):
     return Network(up, down, rtt_ms)
 
 
+def _fractional_ms(top: int):
+    """Fractional ms in ``[0, top]``: whole, thirds, sevenths or ``x.y + 1e-7 z``."""
+    if top <= 0:
+        return st.just(0.0)
+    return st.one_of(
+        st.integers(0, top).map(float),
+        st.integers(0, 3 * top).map(lambda v: v / 3),
+        st.integers(0, 7 * top).map(lambda v: v / 7),
+        st.tuples(st.integers(0, 10 * top - 1), st.integers(1, 9)).map(lambda t: t[0] / 10 + t[1] * 1e-7),
+    )
+
+
+@st.composite
+def _fractional_networks(draw, rtt: bool = True):
+    """A :class:`Network` with fractional bandwidths and RTT."""
+    up = draw(st.sampled_from((1.1, 3.0, 0.7, 7.3)))
+    down = draw(st.sampled_from((None, 2.2, 0.9)))
+    rtt_ms = draw(_fractional_ms(20)) if rtt else 0.0
+    return Network(up, down, rtt_ms)
+
+
 @st.composite
 def partition_problems(
     draw,
@@ -127,8 +148,9 @@ def partition_problems(
     multi_input: bool = True,
     budget: bool = False,
     max_ms: int = 40,
+    fractional: bool = False,
 ):
-    """A random :class:`PartitionProblem` with integer costs.
+    """A random :class:`PartitionProblem` (integer costs by default).
 
     Parameters
     ----------
@@ -142,6 +164,13 @@ def partition_problems(
         inputs, and a device memory budget (with per-layer ``memory_bytes``).
     max_ms : int
         Upper bound of the integer compute times.
+    fractional : bool
+        Fractional compute times (thirds, sevenths, decimals plus 1e-7),
+        arbitrary byte counts and bandwidths (transfer times no power of 10
+        makes whole), and, with ``budget``, a fractional ``flops`` budget
+        with fractional per-layer use, sometimes exactly at a subset's total:
+        data that exercises the float-to-integer policy. Compare values
+        with a relative tolerance then.
     """
     if structure == "any":
         structure = draw(st.sampled_from(("random", "dnn")))
@@ -154,24 +183,39 @@ def partition_problems(
         edges = [(i, i + 1) for i in range(n - 1)]
     else:
         raise ValueError(f"unknown `structure` {structure!r}")
-    net = draw(networks(rtt=rtt, downlink=downlink))
+    net = draw(_fractional_networks(rtt) if fractional else networks(rtt=rtt, downlink=downlink))
     has_pred = {v for _, v in edges}
     unit = 125  # bytes per (ms * Mbps)
     layers = []
+    ms = _fractional_ms if fractional else (lambda top: st.integers(0, top).map(float))
     for i in range(n):
         is_input = i not in has_pred
-        dev = 0 if is_input and draw(st.booleans()) else draw(st.integers(0, max_ms))
-        srv = draw(st.integers(0, max_ms // 4))
-        nbytes = unit * draw(st.integers(0, 30))
-        mem = draw(st.integers(0, 10)) if budget else None
-        layers.append(Layer(f"L{i}", float(dev), float(srv), nbytes, memory_bytes=mem))
+        dev = 0.0 if is_input and draw(st.booleans()) else draw(ms(max_ms))
+        srv = draw(ms(max_ms // 4))
+        nbytes = draw(st.integers(0, 30 * unit)) if fractional else unit * draw(st.integers(0, 30))
+        if not budget:
+            layers.append(Layer(f"L{i}", dev, srv, nbytes))
+        elif fractional:
+            layers.append(Layer(f"L{i}", dev, srv, nbytes, flops=draw(st.sampled_from((0.0, 1 / 3, 0.1, 0.7, 1e-10, 2 / 7)))))
+        else:
+            layers.append(Layer(f"L{i}", dev, srv, nbytes, memory_bytes=draw(st.integers(0, 10))))
     pinned = None
     if pins and n > 1 and draw(st.integers(0, 2)) == 0:
         chosen = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=2, unique=True))
         sides = [draw(st.sampled_from(("device", "server"))) for _ in chosen]
         pinned = {"device": [f"L{i}" for i, s in zip(chosen, sides) if s == "device"],
                   "server": [f"L{i}" for i, s in zip(chosen, sides) if s == "server"]}
-    device_budget = {"memory_bytes": float(draw(st.integers(0, 5 * n)))} if budget else None
+    device_budget = None
+    if budget and fractional:
+        flops = [layer.flops for layer in layers]
+        if draw(st.booleans()):  # exactly the float total of a random subset: the boundary case
+            chosen = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+            total = float(sum(f for f, c in zip(flops, chosen) if c))
+        else:
+            total = draw(st.sampled_from((0.0, 1.0, 1e-9, 0.5, 2 / 3, 1.4)))
+        device_budget = {"flops": total}
+    elif budget:
+        device_budget = {"memory_bytes": float(draw(st.integers(0, 5 * n)))}
     return PartitionProblem(
         layers,
         [(f"L{u}", f"L{v}") for u, v in edges],

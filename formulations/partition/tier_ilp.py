@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scaling import scale_ms
-from .ilp import _resource_ints
+from .ilp import BUDGET_RTOL
+from ..scaling import scale_constraint
 from .tier_cutgraph import TermCosts, objective_terms
 from .tiers import TOLERANCE
 
@@ -157,8 +158,8 @@ def _structure(model, problem):
             model.add(z[b] >= x[v][b])
     for res, limit in problem.device_budget.items():
         usage = problem.resources.get(res, np.zeros(n))
-        coeffs, cap = _resource_ints(usage, limit)
-        model.add(sum(c * (1 - x[v][0]) for v, c in enumerate(coeffs) if c) <= cap)
+        scaled, cap = scale_constraint(usage, float(limit), rtol=BUDGET_RTOL)  # a relaxation; plans re-checked in floats
+        model.add(sum(int(c) * (1 - x[v][0]) for v, c in enumerate(scaled.ints.tolist()) if c) <= cap)
     return x, y, z
 
 

@@ -32,15 +32,20 @@ def pipeline_problems(
     objectives=("makespan", "rate"),
     releases: bool = True,
     constraints: bool = True,
+    fractional: bool = False,
 ):
-    """Random :class:`PipelineProblem` instances with integer times.
+    """Random :class:`PipelineProblem` instances (integer times by default).
 
     With ``constraints``, an accuracy floor is drawn between the lowest and
     highest reachable mean accuracy (sometimes slightly above the highest,
     so infeasible instances occur), and a deadline sometimes. The product
     of configurations is capped at ``3**4`` when ``n >= 5`` to keep brute
-    force fast.
+    force fast. With ``fractional``, times, releases and deadlines are
+    fractional ms (thirds, sevenths and decimals that no power of 10 makes
+    whole), which exercises the float-to-integer policy; compare values
+    with a relative tolerance then.
     """
+    ms_value = _fractional_ms(max_ms) if fractional else st.integers(0, max_ms).map(float)
     n = draw(st.integers(1, max_tasks))
     m = draw(st.integers(min_stages, max_stages))
     cap = max_configs if n <= 4 else min(max_configs, 2)
@@ -50,10 +55,11 @@ def pipeline_problems(
         c = draw(st.integers(1, cap))
         configs = []
         for i in range(c):
-            ms = tuple(float(x) for x in draw(st.lists(st.integers(0, max_ms), min_size=m, max_size=m)))
+            ms = tuple(draw(st.lists(ms_value, min_size=m, max_size=m)))
             acc = draw(st.integers(50, 100)) / 100.0
             configs.append(Config(f"c{i}", ms, acc))
-        release = float(draw(st.integers(0, 2 * max_ms))) if releases and draw(st.booleans()) else 0.0
+        release = draw(_fractional_ms(2 * max_ms) if fractional else st.integers(0, 2 * max_ms).map(float)) \
+            if releases and draw(st.booleans()) else 0.0
         tasks.append(Task(f"t{j}", tuple(configs), release))
     accuracy_min = deadline = None
     if constraints and draw(st.booleans()):
@@ -62,10 +68,19 @@ def pipeline_problems(
         step = draw(st.integers(0, 10))
         accuracy_min = min(1.0, round(lo + (hi - lo) * step / 8, 4))
     if constraints and draw(st.booleans()):
-        deadline = float(draw(st.integers(1, 4 * max_ms * m)))
+        deadline = draw(_fractional_ms(4 * max_ms * m, low=1) if fractional else st.integers(1, 4 * max_ms * m).map(float))
     return PipelineProblem(
         [f"s{k}" for k in range(m)], tasks, objective=objective, accuracy_min=accuracy_min, deadline_ms=deadline
     )
+
+
+def _fractional_ms(top: int, low: int = 0):
+    """Fractional ms in ``[low, top]``: whole, thirds, sevenths or ``x.y + 1e-7 z``."""
+    whole = st.integers(low, top).map(float)
+    thirds = st.integers(3 * low, 3 * top).map(lambda v: v / 3)
+    sevenths = st.integers(7 * low, 7 * top).map(lambda v: v / 7)
+    fine = st.tuples(st.integers(10 * low, 10 * top - 1), st.integers(1, 9)).map(lambda t: t[0] / 10 + t[1] * 1e-7)
+    return st.one_of(whole, thirds, sevenths, fine) if top > low else whole
 
 
 @st.composite

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from formulations.errors import OptionError
@@ -50,6 +52,155 @@ def dp_is_exact(problem) -> bool:
     return is_nested(pass_matrix(problem, tau))
 
 
+@dataclass
+class _Tables:
+    """Per-threshold data of :func:`nested_dp` (prev index ``p``: 0 = no early
+    exit kept yet, ``e + 1`` for early exit ``e``)."""
+
+    reach: np.ndarray      # (E,) samples reaching the next exit after p
+    cc: np.ndarray         # (E, E-1) correct samples stopping at e after p
+    ccf: np.ndarray        # (E,) correct samples reaching the final exit after p
+    need: int
+    track_c: bool
+    saturate: bool
+    m_lim: int | None
+    M1: int
+    m0: int
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @property
+    def width(self) -> np.ndarray:
+        return self.hi - self.lo + 1
+
+
+def _tables(problem, tau: np.ndarray) -> _Tables:
+    """Reach and correct counts, and the correct-count window per prev p. O(N E^2)."""
+    N, E = problem.n_samples, problem.n_exits
+    passes = pass_matrix(problem, tau)
+    corr_b = problem.correct.astype(bool)
+    good = passes & corr_b[:, :-1]
+    Bp = np.concatenate([np.zeros((N, 1), bool), passes], axis=1)
+    reach = (N - Bp.sum(axis=0)).astype(float)
+    both = overlap_counts(Bp, np.concatenate([good, corr_b[:, -1:]], axis=1))
+    cc = good.sum(axis=0)[None, :] - both[:, :-1]
+    ccf = int(corr_b[:, -1].sum()) - both[:, -1]
+    need = problem.min_correct()
+    track_c = need > 0 or problem.objective == "accuracy"
+    saturate = problem.objective == "latency"
+    m_lim = problem.constraints.get("max_exits")
+    track_m = m_lim is not None and m_lim < E - 1
+    if track_c:
+        later = np.flip(np.logical_or.accumulate(np.flip(corr_b, 1), 1), 1)  # correct at e or later
+        maxadd = np.r_[later[:, 0].sum(), [(~passes[:, e] & later[:, e + 1]).sum() for e in range(E - 1)]]
+        stopped = N - reach
+        lo = np.maximum(0, need - maxadd).astype(np.int64)
+        hi = np.minimum(stopped, need if saturate else N).astype(np.int64)
+        hi[0] = 0
+    else:
+        lo = np.zeros(E, np.int64)
+        hi = np.zeros(E, np.int64)
+    return _Tables(reach, cc, ccf, need, track_c, saturate, m_lim, m_lim + 1 if track_m else 1,
+                   1 if track_m else 0, lo, hi)
+
+
+def _advance(V: dict, i: int, reach, bms, cum, k: int):
+    """Place block ``i`` on every node from every state: ``(U, args)``. O(k^2) array ops per p."""
+    U, args = {}, {}
+    for p, Vp in V.items():
+        Up = np.empty_like(Vp)
+        arg = np.empty(Vp.shape, dtype=np.int8)
+        cand = np.empty_like(Vp[0])
+        better = np.empty(cand.shape, dtype=bool)
+        for n2 in range(k):
+            best = Up[n2]
+            np.add(Vp[n2], reach[p] * bms[i, n2], out=best)  # stay on n2
+            a = arg[n2]
+            a.fill(n2)
+            for n in range(n2):  # move from n to n2: cross links n..n2-1
+                np.add(Vp[n], reach[p] * (cum[i, n2] - cum[i, n] + bms[i, n2]), out=cand)
+                np.less(cand, best, out=better)
+                np.copyto(best, cand, where=better)
+                np.copyto(a, n, where=better)
+        U[p], args[p] = Up, arg
+    return U, args
+
+
+def _keep_exit(U: dict, e: int, t: _Tables, head_ms: np.ndarray, k: int):
+    """States after keeping early exit ``e`` (new prev ``e + 1``), with their
+    sources ``(src_p, src_c)``."""
+    best = np.full((k, t.M1, int(t.width[e + 1])), np.inf)
+    src_p = np.zeros(best.shape, dtype=np.int16)
+    src_c = np.zeros(best.shape, dtype=np.int64)
+    L, H = int(t.lo[e + 1]), int(t.hi[e + 1])
+    sat = t.saturate and t.track_c
+    M1, m0 = t.M1, t.m0
+    for p, Up in U.items():
+        s = int(t.cc[p, e]) if t.track_c else 0
+        val = Up[:, : M1 - m0] + t.reach[p] * head_ms[:, None, None]  # keep: m -> m + m0, c -> c + s
+        c_lo, c_hi = int(t.lo[p]), int(t.hi[p])
+        a, b = max(c_lo, L - s), min(c_hi, H - s - (1 if sat else 0))
+        if a <= b:  # one source per target
+            src = val[..., a - c_lo : b - c_lo + 1]
+            dst = best[:, m0:, a + s - L : b + s - L + 1]
+            bet = src < dst
+            np.copyto(dst, src, where=bet)
+            np.copyto(src_p[:, m0:, a + s - L : b + s - L + 1], p, where=bet)
+            np.copyto(src_c[:, m0:, a + s - L : b + s - L + 1], np.arange(a, b + 1), where=bet)
+        a = max(c_lo, H - s)
+        if sat and a <= c_hi:  # every count >= c_min is one saturated state
+            sub = val[..., a - c_lo : c_hi - c_lo + 1]
+            which = np.argmin(sub, axis=-1)
+            v = np.take_along_axis(sub, which[..., None], axis=-1)[..., 0]
+            dst = best[:, m0:, H - L]
+            bet = v < dst
+            best[:, m0:, H - L] = np.where(bet, v, dst)
+            src_p[:, m0:, H - L] = np.where(bet, p, src_p[:, m0:, H - L])
+            src_c[:, m0:, H - L] = np.where(bet, a + which, src_c[:, m0:, H - L])
+    return best, src_p, src_c
+
+
+def _end_state(problem, V: dict, t: _Tables):
+    """Best final state ``(p, j)`` (``j``: index in p's window) meeting the
+    constraints, or None. Correct count ``c = lo[p] + j + ccf[p]``."""
+    N = problem.n_samples
+    cands = []
+    for p, Vp in V.items():
+        c_end = t.lo[p] + np.arange(int(t.width[p])) + (int(t.ccf[p]) if t.track_c else 0)
+        vals = Vp.min(axis=(0, 1))
+        for j in np.nonzero(np.isfinite(vals))[0]:
+            c = int(c_end[j]) if t.track_c else 0
+            if c < t.need or not problem.latency_ok(float(vals[j]) / N):
+                continue
+            key = (-c, 0.0) if problem.objective == "accuracy" else (float(vals[j]), 0.0)
+            cands.append((key, p, j))
+    if not cands:
+        return None
+    _, p, j = min(cands)
+    return p, int(j)
+
+
+def _backtrack(problem, V, p, j, t: _Tables, node_choice, exit_choice, exit_at):
+    """Placement and kept set of the state ``(p, j)`` at the end. O(K)."""
+    K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
+    n, m = np.unravel_index(int(np.argmin(V[p][..., j])), (k, t.M1))
+    n, m = int(n), int(m)
+    place = np.zeros(K, dtype=np.int64)
+    kept = np.zeros(E, dtype=bool)
+    kept[-1] = True
+    for i in range(K - 1, -1, -1):
+        e = exit_at.get(i)
+        if e is not None and e < E - 1 and p == e + 1:
+            kept[e] = True
+            src_p, src_c = exit_choice[i]
+            p_prev, c_prev = int(src_p[n, m, j]), int(src_c[n, m, j])
+            m -= t.m0
+            p, j = p_prev, c_prev - int(t.lo[p_prev])
+        place[i] = n
+        n = int(node_choice[i][p][n, m, j])
+    return place, kept
+
+
 def nested_dp(problem, tau: np.ndarray):
     """Best placement and kept set for fixed thresholds ``tau`` (one per early exit).
 
@@ -76,139 +227,36 @@ def nested_dp(problem, tau: np.ndarray):
     objective), else 1, and ``M = max_exits + 1`` when ``max_exits < E - 1``,
     else 1.
     """
-    N, E, K, k = problem.n_samples, problem.n_exits, problem.n_blocks, problem.n_nodes
-    passes = pass_matrix(problem, tau)
-    corr_b = problem.correct.astype(bool)
-    good = passes & corr_b[:, :-1]
-    # prev index p: 0 = no early exit kept yet, p = e + 1 for early exit e
-    Bp = np.concatenate([np.zeros((N, 1), bool), passes], axis=1)
-    reach = (N - Bp.sum(axis=0)).astype(float)                                # (E,)
-    both = overlap_counts(Bp, np.concatenate([good, corr_b[:, -1:]], axis=1))
-    cc = good.sum(axis=0)[None, :] - both[:, :-1]                              # (E, E-1): stop at e after p
-    ccf = int(corr_b[:, -1].sum()) - both[:, -1]                               # (E,)
-    need = problem.min_correct()
-    track_c = need > 0 or problem.objective == "accuracy"
-    saturate = problem.objective == "latency"
-    m_lim = problem.constraints.get("max_exits")
-    track_m = m_lim is not None and m_lim < E - 1
-    M1 = m_lim + 1 if track_m else 1
-    m0 = 1 if track_m else 0
-    # correct-count window [lo[p], hi[p]] per prev p
-    if track_c:
-        later = np.flip(np.logical_or.accumulate(np.flip(corr_b, 1), 1), 1)  # correct at e or later
-        maxadd = np.r_[later[:, 0].sum(), [(~passes[:, e] & later[:, e + 1]).sum() for e in range(E - 1)]]
-        stopped = N - reach
-        lo = np.maximum(0, need - maxadd).astype(np.int64)
-        hi = np.minimum(stopped, need if saturate else N).astype(np.int64)
-        hi[0] = 0
-    else:
-        lo = np.zeros(E, np.int64)
-        hi = np.zeros(E, np.int64)
-    width = hi - lo + 1
-    eb = problem.exit_block
-    exit_at = {int(eb[e]): e for e in range(E)}
+    E, K, k = problem.n_exits, problem.n_blocks, problem.n_nodes
+    t = _tables(problem, tau)
+    exit_at = {int(b): e for e, b in enumerate(problem.exit_block)}
     bms, ems = problem.block_ms, problem.exit_ms
     cum = np.concatenate([np.zeros((K, 1)), np.cumsum(problem.cross_ms, axis=1)], axis=1)
-
-    def fresh(p):
-        return np.full((k, M1, int(width[p])), np.inf)
-
-    V = {0: fresh(0)} if width[0] > 0 else {}
-    if 0 in V:
+    V = {}
+    if t.width[0] > 0:
+        V[0] = np.full((k, t.M1, int(t.width[0])), np.inf)
         V[0][0, 0, 0] = 0.0
     node_choice, exit_choice = [], {}
     for i in range(K):
-        U, args = {}, {}
-        for p, Vp in V.items():
-            Up = np.empty_like(Vp)
-            arg = np.empty(Vp.shape, dtype=np.int8)
-            cand = np.empty_like(Vp[0])
-            better = np.empty(cand.shape, dtype=bool)
-            for n2 in range(k):
-                best = Up[n2]
-                np.add(Vp[n2], reach[p] * bms[i, n2], out=best)  # stay on n2
-                a = arg[n2]
-                a.fill(n2)
-                for n in range(n2):  # move from n to n2: cross links n..n2-1
-                    np.add(Vp[n], reach[p] * (cum[i, n2] - cum[i, n] + bms[i, n2]), out=cand)
-                    np.less(cand, best, out=better)
-                    np.copyto(best, cand, where=better)
-                    np.copyto(a, n, where=better)
-            U[p], args[p] = Up, arg
+        U, args = _advance(V, i, t.reach, bms, cum, k)
         node_choice.append(args)
         e = exit_at.get(i)
         if e is None:
             V = U
             continue
         if e == E - 1:  # final exit: forced, every remaining sample stops
-            V = {}
-            for p, Up in U.items():
-                Up += reach[p] * ems[e][:, None, None]
-                V[p] = Up
+            V = {p: Up + t.reach[p] * ems[e][:, None, None] for p, Up in U.items()}
             break
         # early exit e: drop (rows unchanged) or keep (new row p = e + 1)
-        if width[e + 1] > 0 and (m_lim is None or m_lim > 0):
-            best = fresh(e + 1)
-            src_p = np.zeros(best.shape, dtype=np.int16)
-            src_c = np.zeros(best.shape, dtype=np.int64)
-            L, H = int(lo[e + 1]), int(hi[e + 1])
-            sat = saturate and track_c
-            for p, Up in U.items():
-                s = int(cc[p, e]) if track_c else 0
-                val = Up[:, : M1 - m0] + reach[p] * ems[e][:, None, None]  # keep: m -> m + m0, c -> c + s
-                c_lo, c_hi = int(lo[p]), int(hi[p])
-                a, b = max(c_lo, L - s), min(c_hi, H - s - (1 if sat else 0))
-                if a <= b:  # one source per target
-                    src = val[..., a - c_lo : b - c_lo + 1]
-                    dst = best[:, m0:, a + s - L : b + s - L + 1]
-                    bet = src < dst
-                    np.copyto(dst, src, where=bet)
-                    np.copyto(src_p[:, m0:, a + s - L : b + s - L + 1], p, where=bet)
-                    np.copyto(src_c[:, m0:, a + s - L : b + s - L + 1], np.arange(a, b + 1), where=bet)
-                a = max(c_lo, H - s)
-                if sat and a <= c_hi:  # every count >= c_min is one saturated state
-                    sub = val[..., a - c_lo : c_hi - c_lo + 1]
-                    which = np.argmin(sub, axis=-1)
-                    v = np.take_along_axis(sub, which[..., None], axis=-1)[..., 0]
-                    dst = best[:, m0:, H - L]
-                    bet = v < dst
-                    best[:, m0:, H - L] = np.where(bet, v, dst)
-                    src_p[:, m0:, H - L] = np.where(bet, p, src_p[:, m0:, H - L])
-                    src_c[:, m0:, H - L] = np.where(bet, a + which, src_c[:, m0:, H - L])
+        if t.width[e + 1] > 0 and (t.m_lim is None or t.m_lim > 0):
+            best, src_p, src_c = _keep_exit(U, e, t, ems[e], k)
             U[e + 1] = best
             exit_choice[i] = (src_p, src_c)
         V = U
-    # choose the end state: correct count c = window value + ccf[p]
-    cands = []
-    for p, Vp in V.items():
-        c_end = lo[p] + np.arange(int(width[p])) + (int(ccf[p]) if track_c else 0)
-        vals = Vp.min(axis=(0, 1))
-        for j in np.nonzero(np.isfinite(vals))[0]:
-            c = int(c_end[j]) if track_c else 0
-            if c < need or not problem.latency_ok(float(vals[j]) / N):
-                continue
-            key = (-c, 0.0) if problem.objective == "accuracy" else (float(vals[j]), 0.0)
-            cands.append((key, p, j))
-    if not cands:
+    end = _end_state(problem, V, t)
+    if end is None:
         return None
-    _, p, j = min(cands)
-    n, m = np.unravel_index(int(np.argmin(V[p][..., j])), (k, M1))
-    n, m, j = int(n), int(m), int(j)
-    # backtrack (j: index in p's window)
-    place = np.zeros(K, dtype=np.int64)
-    kept = np.zeros(E, dtype=bool)
-    kept[-1] = True
-    for i in range(K - 1, -1, -1):
-        e = exit_at.get(i)
-        if e is not None and e < E - 1 and p == e + 1:
-            kept[e] = True
-            src_p, src_c = exit_choice[i]
-            p_prev, c_prev = int(src_p[n, m, j]), int(src_c[n, m, j])
-            m -= m0
-            p, j = p_prev, c_prev - int(lo[p_prev])
-        place[i] = n
-        n = int(node_choice[i][p][n, m, j])
-    return place, kept
+    return _backtrack(problem, V, end[0], end[1], t, node_choice, exit_choice, exit_at)
 
 
 def global_threshold_sweep(problem, place: np.ndarray, kept: np.ndarray, tau: np.ndarray):

@@ -128,9 +128,15 @@ def solve_blocks(problem, costs: Costs, splits, keep_blocks=None, backend: str =
     lb_ms : ndarray of float
         Proven lower bound on the latency (without RTT) of every partition
         in each block's family (``inf`` where none is feasible).
+    slack_ms : ndarray of float
+        Most each block's ``value_ms`` may exceed its true min cut because
+        of the integer rounding: one unit per finite arc cut (0 when the
+        capacities were scaled exactly; ``inf`` when the unit was coarsened
+        below ns or the backend proves nothing, so no claim is made).
     """
     network = build_network(problem, splits, keep_blocks)
-    side, cut_lb = min_cut(network, backend=backend)
+    info: dict = {}
+    side, cut_lb = min_cut(network, backend=backend, info=info)
     first, last = network.block_bounds()
     n = problem.n_layers
     const = costs.prefix_dev[first + 1] + costs.suffix_serve[np.minimum(last, n)]
@@ -140,7 +146,14 @@ def solve_blocks(problem, costs: Costs, splits, keep_blocks=None, backend: str =
         kept = np.asarray(keep_blocks, dtype=bool)
         value = np.where(kept, value, np.inf)
         lb = np.where(kept, lb, np.inf)
-    return first, last, side, value, lb
+    if info.get("coarse"):
+        slack = np.full(network.n_blocks, np.inf)
+    elif info.get("exact"):
+        slack = np.zeros(network.n_blocks)
+    else:
+        cut = side[network.tails] & ~side[network.heads] & np.isfinite(network.capacity_ms)
+        slack = np.bincount(network.arc_block[cut], minlength=network.n_blocks) / info["units_per_ms"]
+    return first, last, side, value, lb, slack
 
 
 def block_partition(first: int, last: int, side: np.ndarray, n: int) -> np.ndarray:

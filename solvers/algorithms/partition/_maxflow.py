@@ -6,14 +6,14 @@ import numpy as np
 from ortools.graph.python import max_flow
 
 from formulations.errors import OptionError
-from formulations.scaling import int_capacities
+from formulations.scaling import int_capacities_scaled
 
 __all__ = ["min_cut", "BACKENDS"]
 
 BACKENDS = ("ortools", "networkx")
 
 
-def min_cut(network, backend: str = "ortools") -> tuple[np.ndarray, np.ndarray]:
+def min_cut(network, backend: str = "ortools", info: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Minimum s-t cut of ``network``, and a proven lower bound per block.
 
     Parameters
@@ -27,6 +27,9 @@ def min_cut(network, backend: str = "ortools") -> tuple[np.ndarray, np.ndarray]:
         ``"networkx"``: ``networkx.minimum_cut`` in floats (slow; the
         readable reference); the "bound" is then the float cut value of the
         partition found, not a proof.
+    info : dict, optional
+        Filled with the scaling used: ``units_per_ms``, ``exact`` (no
+        rounding) and ``coarse`` (unit coarsened below ns: no slack claim).
 
     Returns
     -------
@@ -40,7 +43,11 @@ def min_cut(network, backend: str = "ortools") -> tuple[np.ndarray, np.ndarray]:
     """
     nb = network.n_blocks
     if backend == "ortools":
-        caps, units = int_capacities(network.capacity_ms)
+        from_source = network.tails == network.source
+        scaled = int_capacities_scaled(network.capacity_ms, from_source)
+        caps, units = scaled.ints, scaled.units
+        if info is not None:
+            info.update(units_per_ms=units, exact=scaled.exact, coarse=scaled.coarse)
         side = np.zeros(network.n_nodes, dtype=bool)
         side[network.source] = True
         if not len(caps):
@@ -51,7 +58,7 @@ def min_cut(network, backend: str = "ortools") -> tuple[np.ndarray, np.ndarray]:
         if status != solver.OPTIMAL:
             raise RuntimeError(f"OR-Tools max-flow failed with status {status}")
         side[np.asarray(solver.get_source_side_min_cut(), dtype=np.int64)] = True
-        from_source = np.flatnonzero(network.tails == network.source)
+        from_source = np.flatnonzero(from_source)
         flows = np.asarray(solver.flows(from_source), dtype=np.int64)
         per_block = np.bincount(network.arc_block[from_source], weights=flows, minlength=nb)
         infinite = np.isinf(network.capacity_ms)
@@ -62,6 +69,9 @@ def min_cut(network, backend: str = "ortools") -> tuple[np.ndarray, np.ndarray]:
         return side, lb
     if backend == "networkx":
         import networkx as nx
+
+        if info is not None:
+            info.update(units_per_ms=None, exact=False, coarse=True)  # float flow: no proof
 
         graph = network.to_networkx()
         try:

@@ -8,7 +8,7 @@ from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks
 
-__all__ = ["qdmp", "split_candidates", "block_lower_bounds"]
+__all__ = ["qdmp", "qdmp_relaxed", "split_candidates", "block_lower_bounds"]
 
 
 def split_candidates(costs: Costs) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +96,16 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     early = infeasible_or_unsupported(problem, "qdmp")
     if early is not None:
         return early
+    return qdmp_relaxed(problem, backend=backend, prune=prune)
+
+
+def qdmp_relaxed(problem, *, backend: str = "ortools", prune: bool = True) -> MethodResult:
+    """QDMP on ``problem`` ignoring its ``device_budget`` (the relaxation).
+
+    Its bound is a proven lower bound for the budgeted problem too; its
+    plan is the budgeted optimum whenever it fits the budget. Same
+    complexity as :func:`qdmp`.
+    """
     costs = Costs(problem)
     n = problem.n_layers
     rtt = problem.network.rtt_ms
@@ -112,6 +122,7 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
         best_value = float(split_value[j])
         best_positions = np.arange(n) <= split_at[j]
     bound = best_value
+    slack_ms = 0.0
 
     # blocks with interior layers
     points = np.concatenate(([-1], cuts, [n]))
@@ -130,7 +141,9 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     bound = min(bound, float(lower[feasible & ~keep].min(initial=np.inf)))
     flows = int(keep.sum())
     if flows:
-        first, last, side, value, lb = solve_blocks(problem, costs, cuts, keep, backend=backend)
+        first, last, side, value, lb, block_slack = solve_blocks(problem, costs, cuts, keep, backend=backend)
+        worst = float(block_slack[keep].max())
+        slack_ms = worst if np.isfinite(worst) else 0.0
         bound = min(bound, float((lb + rtt)[keep].min()))
         for b in np.flatnonzero(keep & (value + rtt < best_value)).tolist():
             positions = block_partition(int(first[b]), int(last[b]), side, n)
@@ -141,4 +154,5 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
         return MethodResult(Status.INFEASIBLE, message="no feasible partition (pins)")
     mask = costs.mask_from_positions(best_positions)
     details = {"cut_vertices": int(len(cuts)), "blocks": int((last - first > 1).sum()), "blocks_solved": flows}
-    return MethodResult(Status.OPTIMAL, problem.assignment(mask), bound=min(bound, best_value), details=details)
+    return MethodResult(Status.OPTIMAL, problem.assignment(mask), bound=min(bound, best_value), details=details,
+                        slack=slack_ms)

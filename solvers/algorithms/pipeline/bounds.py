@@ -192,6 +192,9 @@ def stage_load_bound(problem, const=None) -> LoadBound:
     allowed = _allowed(problem)
     cols = [(j, c) for j in range(n) for c in np.flatnonzero(allowed[j]).tolist()]
     P = np.array([problem.times[j][c] for j, c in cols])  # (V, m)
+    # the LP only supplies prices; scale times to O(1) so HiGHS stays well conditioned
+    scale = max(float(np.abs(P).max(initial=0.0)), float(np.abs(const).max(initial=0.0)), 1e-300)
+    P = P / scale
     target = _target(problem)
     nv = len(cols) + 1  # x..., Z
     cost = np.zeros(nv)
@@ -199,7 +202,7 @@ def stage_load_bound(problem, const=None) -> LoadBound:
     a_ub = np.zeros((m + (target is not None), nv))
     a_ub[:m, :-1] = P.T
     a_ub[:m, -1] = -1.0
-    b_ub = list(-const)
+    b_ub = list(-const / scale)
     if target is not None:
         acc = np.array([problem.accuracy[j][c] for j, c in cols])
         a_ub[m, :-1] = -acc
@@ -209,7 +212,9 @@ def stage_load_bound(problem, const=None) -> LoadBound:
         a_eq[j, v] = 1.0
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(n),
                   bounds=[(0, 1)] * (nv - 1) + [(None, None)], method="highs")
-    if res.status == 2:  # LP infeasible: no choice meets the floor
+    no_choice = any(not allowed[j].any() for j in range(n))
+    if no_choice or (res.status == 2 and target is not None and _best_accuracy_total(problem, allowed) < target - 1e-9):
+        # infeasible, confirmed directly: a task without an admissible choice, or none meets the floor
         return LoadBound(math.inf, np.full(m, 1.0 / m), 0.0)
     if res.status != 0:
         mu, lam = np.full(m, 1.0 / m), 0.0
@@ -219,6 +224,11 @@ def stage_load_bound(problem, const=None) -> LoadBound:
         mu = mu / mu.sum() if mu.sum() > 0 else np.full(m, 1.0 / m)
         lam = float(max(duals[m], 0.0)) if target is not None else 0.0
     return LoadBound(_dual_value(problem, const, mu, lam, allowed), mu, lam)
+
+
+def _best_accuracy_total(problem, allowed) -> float:
+    """Largest sum of accuracies over admissible choices (one per task). O(n C)."""
+    return float(sum(np.nan_to_num(problem.accuracy[j])[allowed[j]].max(initial=-math.inf) for j in range(problem.n)))
 
 
 def _dual_value(problem, const, mu, lam, allowed) -> float:

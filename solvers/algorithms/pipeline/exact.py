@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import numpy as np
 
 from formulations.pipeline import ACCURACY_TOL, rate_from_load
+from formulations.deadline import BuildTimeout, remaining
 from formulations.pipeline.model import build_cpsat
 
-from ...cpsat import run_cpsat
+from ...cpsat import bound_of, presolve_fits, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from .bounds import objective_bound
@@ -57,31 +59,34 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
 
     ``"makespan"``: the model of :func:`formulations.pipeline.model.build_cpsat`
     (one optional interval per configuration and stage, no-overlap per
-    stage, one order shared by all stages through precedence literals), warm-started
-    from NEH. ``"rate"``: enumeration when the product of admissible
-    choices is at most ``enumerate_limit``, else the CP-SAT bottleneck-load
-    model.
+    stage, one order shared by all stages through precedence literals),
+    warm-started by ``ig`` (deterministic budget) and never worse than it.
+    ``"rate"``: enumeration when the product of admissible choices is at
+    most ``enumerate_limit``, else the CP-SAT bottleneck-load model.
 
     Parameters
     ----------
     time_limit : float, optional
-        Seconds. When reached: status ``time_limit``, the best schedule
-        found (if any) and CP-SAT's proven bound (at least the
-        stage-load/task-length bound).
+        Wall-clock seconds for the whole call, model building included (the
+        warm start gets at most half). When reached: status ``time_limit``
+        with the better of CP-SAT's incumbent and the warm start, and the
+        larger of CP-SAT's bound and the static bound of
+        :func:`~.bounds.objective_bound`.
     num_workers : int
         CP-SAT workers (1 is deterministic).
     seed : int
         CP-SAT ``random_seed``.
     hint : bool
-        Warm start from the NEH schedule.
+        Give the warm start to CP-SAT as a hint.
 
     Returns
     -------
     MethodResult
-        ``optimal`` with the proven bound, ``infeasible``, or ``time_limit``
-        with the better of CP-SAT's incumbent and the NEH warm start (if
-        any) and the larger of CP-SAT's bound and the static bound of
-        :func:`~.bounds.objective_bound`.
+        ``optimal`` with the proven bound (``slack``: one rounding unit per
+        operation on a path when times are not exact decimals),
+        ``infeasible`` (the relaxed integer model is infeasible: a proof), or
+        ``time_limit``. A CP-SAT plan that the float evaluator rejects (a
+        deadline met only after rounding) is replaced by the warm start.
 
     Notes
     -----
@@ -91,6 +96,8 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     """
     from ortools.sat.python import cp_model
 
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + float(time_limit)
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
@@ -98,73 +105,118 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     if problem.objective == "rate":
         choices = math.prod(int(problem.admissible(j).sum()) for j in range(n))
         if choices <= enumerate_limit:
-            config, top = enumerate_rate(problem)
-            if config is None:
-                return MethodResult(Status.INFEASIBLE, message=f"enumerated {choices} configuration vectors: none feasible")
-            return MethodResult(
-                Status.OPTIMAL, problem.assignment(range(n), config), bound=rate_from_load(n, top),
-                message=f"enumerated {choices} configuration vectors", details={"enumerated": choices},
-            )
-    static, _ = objective_bound(problem)
+            return _enumerated(problem, choices)
+    warm, static = _warm_start(problem, None if deadline is None else started + _warm_share(problem, time_limit))
     lb_ms = static if problem.objective == "makespan" else (n * 1000.0 / static if static > 0 else None)
-    built = build_cpsat(problem, lower_bound_ms=lb_ms)
-    warm = _add_hint(problem, built) if hint and problem.objective == "makespan" else None
-    solver, code, backend = run_cpsat(built.model, time_limit=time_limit, num_workers=num_workers, seed=seed)
+    try:
+        built = build_cpsat(problem, lower_bound_ms=lb_ms, deadline=deadline)
+    except BuildTimeout as exc:
+        return _with_warm(problem, warm, static, f"{exc}; returning the ig warm start")
+    if hint and warm is not None:
+        _add_hint(problem, built, warm)
+    left = remaining(deadline)
+    if left is not None and left <= 0:
+        return _with_warm(problem, warm, static, "time limit reached before CP-SAT; returning the ig warm start")
+    cp_time = None if left is None else 0.9 * left  # headroom for the float re-check
+    n_terms = problem.n * problem.n * problem.m + sum(problem.n_configs) * problem.m
+    solver, code, backend = run_cpsat(built.model, time_limit=cp_time, num_workers=num_workers, seed=seed,
+                                      presolve=presolve_fits(n_terms, cp_time))
     if code == cp_model.INFEASIBLE:
+        # the integer model relaxes the float one, so this is a proof
         return MethodResult(Status.INFEASIBLE, message=f"no schedule meets the constraints {backend}")
     units = built.units_per_ms
-    raw = solver.best_objective_bound / units
-    if problem.objective == "makespan":
-        bound = max(raw, static)
-    else:
-        bound = min(rate_from_load(n, raw), static)
+    raw = bound_of(solver) / units
+    bound = max(raw, static) if problem.objective == "makespan" else min(rate_from_load(n, raw), static)
     details = {"units_per_ms": units, "branches": solver.num_branches, "wall_s": solver.wall_time}
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        if warm is not None and problem.is_feasible(warm):  # the warm start is the best schedule known
-            return MethodResult(Status.TIME_LIMIT, warm, bound=bound, details=details,
-                                message=f"CP-SAT found none in time; returning its NEH warm start {backend}")
-        return MethodResult(Status.TIME_LIMIT, bound=bound, message=f"no schedule found in time {backend}", details=details)
-    config = [next(c for c, v in enumerate(row) if solver.boolean_value(v)) for row in built.y]
-    if problem.objective == "makespan":
-        order = built.order(solver)
-    else:
-        order = list(range(n))
-    assignment = problem.assignment(order, config)
-    if not problem.is_feasible(assignment):  # only possible when ns-rounding hides a deadline miss
-        return MethodResult(Status.TIME_LIMIT, bound=bound, message=f"rounded model accepted an infeasible schedule {backend}", details=details)
+        return _with_warm(problem, warm, bound, f"CP-SAT found none in time; returning the ig warm start {backend}", details)
+    assignment = _read(problem, built, solver)
+    if not problem.is_feasible(assignment):  # a deadline met only after rounding
+        return _with_warm(problem, warm, bound, f"CP-SAT's plan fails the float re-check {backend}", details)
+    if warm is not None and _better(problem, warm, assignment):
+        assignment = warm  # never worse than the warm start
     status = Status.OPTIMAL if code == cp_model.OPTIMAL else Status.TIME_LIMIT
-    if status == Status.TIME_LIMIT and warm is not None and problem.is_feasible(warm):
-        if problem.evaluate(warm).objective < problem.evaluate(assignment).objective:
-            assignment = warm  # keep the better of CP-SAT's incumbent and the warm start
-    if status == Status.OPTIMAL and units_exact(units, problem):
-        # exact integer data: the proven integer optimum is the float optimum
-        bound = problem.evaluate(assignment).objective
-    return MethodResult(status, assignment, bound=bound, message=backend, details=details)
+    return MethodResult(status, assignment, bound=bound, message=backend, details=details, slack=built.slack_ms)
 
 
-def units_exact(units: int, problem) -> bool:
-    """Whether every time (ms) is a whole number of ``1/units`` ms."""
-    vals = np.concatenate([t.ravel() for t in problem.times] + [problem.release_ms])
-    scaled = vals * units
-    return bool(np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))))
+#: Model rows CP-SAT's Python builder adds per second, about (for the warm-start share).
+_ROWS_PER_S = 100_000
 
 
-def _add_hint(problem, built):
-    """Hint the NEH schedule (configurations, precedences, starts); return its assignment or None."""
+def _warm_share(problem, time_limit: float) -> float:
+    """Seconds the ``ig`` warm start may take: half the limit, or 90% when
+    the model is too large to build in the other half anyway."""
+    rows = problem.n * problem.n * problem.m / 2
+    return float(time_limit) * (0.9 if rows > _ROWS_PER_S * float(time_limit) / 2 else 0.5)
 
-    config = choose_configs(problem, "bottleneck")
+
+def _enumerated(problem, choices: int) -> MethodResult:
+    n = problem.n
+    config, top = enumerate_rate(problem)
     if config is None:
-        return None
+        return MethodResult(Status.INFEASIBLE, message=f"enumerated {choices} configuration vectors: none feasible")
+    return MethodResult(
+        Status.OPTIMAL, problem.assignment(range(n), config), bound=rate_from_load(n, top),
+        message=f"enumerated {choices} configuration vectors", details={"enumerated": choices},
+    )
+
+
+def _read(problem, built, solver) -> dict:
+    config = [next(c for c, v in enumerate(row) if solver.boolean_value(v)) for row in built.y]
+    order = built.order(solver) if problem.objective == "makespan" else list(range(problem.n))
+    return problem.assignment(order, config)
+
+
+def _better(problem, a, b) -> bool:
+    """Whether plan ``a`` has a strictly better float objective than ``b``."""
+    va, vb = problem.evaluate(a).objective, problem.evaluate(b).objective
+    return va < vb if problem.objective == "makespan" else va > vb
+
+
+def _warm_start(problem, deadline):
+    """``(plan, static bound)``: the ``ig`` plan (deterministic iteration
+    budget, stopped by ``deadline``; None if infeasible) and the proven
+    bound of :func:`~.bounds.objective_bound`."""
+    from .configs import prepare
+    from .neh import default_iterations, iterated_greedy
+
+    prep = prepare(problem, "bottleneck")
+    if isinstance(prep, MethodResult):
+        return None, objective_bound(problem)[0]
+    config, static = prep[0], prep[1]
+    if problem.objective == "rate":
+        order = list(range(problem.n))
+    else:
+        order = neh_order(problem, config, deadline)
+        order, _, _ = iterated_greedy(problem, config, order, time_budget=None, seed=0, deadline=deadline,
+                                      iterations=default_iterations(problem.n, problem.m))
+    plan = problem.assignment(order, config)
+    return (plan if problem.is_feasible(plan) else None), static
+
+
+def _with_warm(problem, warm, bound, message, details=None) -> MethodResult:
+    if warm is None:
+        return MethodResult(Status.TIME_LIMIT, bound=bound, message=message + " (no feasible warm start)",
+                            details=details or {})
+    value = problem.evaluate(warm).objective
+    tol = 1e-9 * max(1.0, abs(value))
+    met = value <= bound + tol if problem.objective == "makespan" else value >= bound - tol
+    return MethodResult(Status.OPTIMAL if met else Status.TIME_LIMIT, warm, bound=bound, message=message,
+                        details=details or {})
+
+
+def _add_hint(problem, built, warm) -> None:
+    """Hint the warm-start plan (configurations, precedences, starts)."""
+    order, config = problem.indices(warm)
     for j, row in enumerate(built.y):
         for c, var in enumerate(row):
             built.model.add_hint(var, c == config[j])
-    order = neh_order(problem, config)
-    sched = problem.schedule(problem.assignment(order, config))
+    if built.start is None:
+        return
+    sched = problem.schedule(warm)
     pos = {j: p for p, j in enumerate(order)}
     for (i, j), lit in built.before.items():
         built.model.add_hint(lit, pos[i] < pos[j])
-    # hint start times (in model units) of the NEH schedule
-    for pos, j in enumerate(order):
+    for p, j in enumerate(order):
         for k in range(problem.m):
-            built.model.add_hint(built.start[j][k], int(math.floor(sched.start_ms[pos, k] * built.units_per_ms + 1e-9)))
-    return problem.assignment(order, config)
+            built.model.add_hint(built.start[j][k], int(math.floor(sched.start_ms[p, k] * built.units_per_ms + 1e-9)))
