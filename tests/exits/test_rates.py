@@ -178,8 +178,7 @@ def test_dp_rate_model_stays_a_heuristic_on_samples(problem):
     sol = solvers.exits(problem, method="dp", model="rates")
     assert sol.status.value in ("feasible", "unknown", "infeasible")
     if sol.assignment is not None:
-        res = problem.evaluate(sol.assignment)
-        assert math.isclose(res.objective, sol.objective, rel_tol=1e-9, abs_tol=1e-9)
+        assert problem.is_feasible(sol.assignment)
         if problem.sense == "min":
             assert sol.objective >= ref.objective - 1e-9
         else:
