@@ -166,3 +166,31 @@ def test_shipped_instances_record_their_optimum():
             import solvers
 
             assert solvers.solve(p).objective == pytest.approx(opt["latency_ms"], abs=1e-5), path.name
+
+
+def test_from_networkx_keeps_node_ids_and_names_the_users_node_and_attribute():
+    """Issue 12: integer node ids silently became strings, numpy attributes were refused, and
+    errors named internal paths (``layers[0].output_bytes``)."""
+    import networkx as nx
+    import numpy as np
+
+    import solvers
+
+    g = nx.DiGraph()
+    g.add_node(7, dev=np.float32(0.0), srv=0.0, out=np.int64(150528))
+    g.add_node((1, "conv"), dev=np.float64(30.0), srv=np.float32(3.0), out=np.int64(4096))
+    g.add_node(9, dev=5, srv=0.5, out=40)
+    g.add_edges_from([(7, (1, "conv")), ((1, "conv"), 9)])
+    p = PartitionProblem.from_networkx(g, uplink_mbps=np.float32(10.0), device_ms="dev", server_ms="srv",
+                                       output_bytes="out")
+    sol = solvers.partition(p)
+    back = p.to_node_ids(sol.assignment)
+    assert sorted(map(str, back["device"] + back["server"])) == sorted(map(str, g.nodes))
+    assert all(node in g for node in back["device"] + back["server"])
+    assert 7 in back["device"]
+    g.nodes[9]["out"] = -3
+    with pytest.raises(InstanceError, match=r"node 9 attribute 'out'"):
+        PartitionProblem.from_networkx(g, uplink_mbps=10.0, device_ms="dev", server_ms="srv", output_bytes="out")
+    del g.nodes[9]["out"]
+    with pytest.raises(InstanceError, match=r"node 9.*lacks attribute 'out'"):
+        PartitionProblem.from_networkx(g, uplink_mbps=10.0, device_ms="dev", server_ms="srv", output_bytes="out")
