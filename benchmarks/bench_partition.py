@@ -171,10 +171,11 @@ def bench_instance(label: str, problem: PartitionProblem, repeats: int, nx_repea
 
 
 def instances(quick: bool):
-    """(label, problem) pairs: shipped files without budgets, then generated DAGs."""
+    """(label, problem) pairs: shipped two-tier files without budgets, then generated DAGs
+    (k-tier files have their own benchmark, ``bench_tiers.py``)."""
     for path in sorted((ROOT / "instances" / "partition").glob("*.json")):
         problem = load(path)
-        if not problem.device_budget:
+        if not problem.device_budget and getattr(problem, "solver_kind", "partition") == "partition":
             yield path.name, problem
     for n in QUICK_SIZES if quick else SIZES:
         yield f"synthetic_dnn({n}, seed=1)", synthetic_dnn(n, seed=1)

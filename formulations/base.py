@@ -60,18 +60,22 @@ class Evaluation:
 def freeze_arrays(value: Any, _depth: int = 0) -> None:
     """Make every numpy array reachable from ``value`` read-only (in place).
 
-    Walks arrays, tuples, lists, dict values and dataclass fields, two levels
-    deep from a problem's attributes. O(number of objects visited).
+    Looks into mappings and dataclass fields (two levels deep) and into
+    sequences of arrays; a sequence whose first item is not an array (e.g. a
+    tuple of layers or of edges) is taken to hold none, so freezing a problem
+    costs O(number of arrays), not O(number of layers).
     """
-    if _depth > 3:
-        return
     if isinstance(value, np.ndarray):
         value.setflags(write=False)
+    elif _depth > 2:
+        return
     elif isinstance(value, (tuple, list)):
-        for item in value:
-            if isinstance(item, (np.ndarray, tuple, list)) or dataclasses.is_dataclass(item):
+        first = value[0] if value else None
+        if isinstance(first, np.ndarray) or (isinstance(first, (tuple, list)) and first
+                                             and isinstance(first[0], np.ndarray)):
+            for item in value:
                 freeze_arrays(item, _depth + 1)
-    elif isinstance(value, dict):
+    elif isinstance(value, Mapping):
         for item in value.values():
             freeze_arrays(item, _depth + 1)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):

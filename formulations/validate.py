@@ -90,6 +90,8 @@ def as_number(value: Any, field: str) -> float:
     arrays are accepted; bools (Python or numpy), strings and arrays are
     refused. O(1).
     """
+    if type(value) is float and -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:  # the common case, fast (NaN fails)
+        return value
     given, value = value, _scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InstanceError(f"expected a number, got {given!r}", field=field)

@@ -16,6 +16,7 @@ re-checks the claims (trust, then verify):
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import math
@@ -94,6 +95,14 @@ class Method:
     exact: bool
     oracle: bool = False
     searches: bool = False
+
+    @functools.cached_property
+    def options(self) -> tuple[frozenset, bool]:
+        """``(keyword options the function takes, whether it takes **kwargs)``; computed once."""
+        params = inspect.signature(self.func).parameters
+        takes_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
+        allowed = frozenset(nm for nm, p in params.items() if p.kind == inspect.Parameter.KEYWORD_ONLY) - {"time_limit"}
+        return allowed, takes_any
 
     @property
     def summary(self) -> str:
@@ -185,9 +194,9 @@ def resolve_method(problem, method: str | None, options: dict) -> Method:
     if not isinstance(name, str):
         raise TypeError(f"`method` must be a method name (str), got {type(name).__name__}")
     meth = get_method(solver_kind(problem), name)
-    params = inspect.signature(meth.func).parameters
-    takes_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
-    allowed = {nm for nm, p in params.items() if p.kind == inspect.Parameter.KEYWORD_ONLY} - {"time_limit"}
+    if not options:
+        return meth
+    allowed, takes_any = meth.options
     unknown = sorted(set(options) - allowed)
     if unknown and not takes_any:
         raise TypeError(f"method {name!r} got unexpected keyword option(s) {unknown}; its options: {sorted(allowed)}")
