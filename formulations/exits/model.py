@@ -89,8 +89,8 @@ class ExitModel:
 def _merge_rows(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = np.concatenate([problem.confidence, problem.correct.astype(float)], axis=1)
     uniq, counts = np.unique(rows, axis=0, return_counts=True)
-    E = problem.n_exits
-    return uniq[:, :E], uniq[:, E:].astype(np.int64), counts.astype(np.int64)
+    n_exits = problem.n_exits
+    return uniq[:, :n_exits], uniq[:, n_exits:].astype(np.int64), counts.astype(np.int64)
 
 
 @dataclass
@@ -104,31 +104,31 @@ class _Costs:
 
 
 def _scaled_costs(problem, rounding: str, reserve: int) -> _Costs:
-    K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
+    n_blocks, n_nodes, n_exits = problem.n_blocks, problem.n_nodes, problem.n_exits
     bms, cross, ems = problem.block_ms, problem.cross_ms, problem.exit_ms
     flat = np.concatenate([bms.ravel(), cross.ravel(), ems.ravel()])
     scaled = scale_costs(flat, reserve=reserve, rounding=rounding)
     ints = scaled.ints
     # floor: a sample's path has K blocks, <= K(k-1) link crossings and <= E heads
-    slack = 0.0 if rounding == "ceil" or scaled.coarse else scaled.slack(K * k + E)
-    return _Costs(ints[: K * k].reshape(K, k), ints[K * k : K * k + cross.size].reshape(cross.shape),
-                  ints[K * k + cross.size :].reshape(E, k), scaled.units, scaled.exact, slack)
+    slack = 0.0 if rounding == "ceil" or scaled.coarse else scaled.slack(n_blocks * n_nodes + n_exits)
+    return _Costs(ints[: n_blocks * n_nodes].reshape(n_blocks, n_nodes), ints[n_blocks * n_nodes : n_blocks * n_nodes + cross.size].reshape(cross.shape),
+                  ints[n_blocks * n_nodes + cross.size :].reshape(n_exits, n_nodes), scaled.units, scaled.exact, slack)
 
 
-def _placement(model, K: int, k: int):
+def _placement(model, n_blocks: int, n_nodes: int):
     """``x[i][n]`` (one node per block, nondecreasing) and ``c[i][l]`` (block
     ``i`` is the first on a node ``> l``)."""
-    x = [[model.new_bool_var(f"x{i}_{n}") for n in range(k)] for i in range(K)]
-    for i in range(K):
+    x = [[model.new_bool_var(f"x{i}_{n}") for n in range(n_nodes)] for i in range(n_blocks)]
+    for i in range(n_blocks):
         model.add_exactly_one(x[i])
-    y = [[sum(x[i][n] for n in range(m, k)) for m in range(k)] for i in range(K)]
-    for i in range(1, K):
-        for m in range(1, k):
+    y = [[sum(x[i][n] for n in range(m, n_nodes)) for m in range(n_nodes)] for i in range(n_blocks)]
+    for i in range(1, n_blocks):
+        for m in range(1, n_nodes):
             model.add(y[i][m] >= y[i - 1][m])
     c = []
-    for i in range(K):
+    for i in range(n_blocks):
         row = []
-        for l in range(k - 1):
+        for l in range(n_nodes - 1):
             var = model.new_bool_var(f"c{i}_{l}")
             model.add(var == (y[i][l + 1] - (y[i - 1][l + 1] if i else 0)))
             row.append(var)
@@ -160,16 +160,16 @@ def _thresholds(model, problem):
     return thresholds, z, kept, passing
 
 
-def _samples(model, conf, weight, thresholds, passing, E: int, clock: BuildClock):
+def _samples(model, conf, weight, thresholds, passing, n_exits: int, clock: BuildClock):
     """``q[s][e]`` (merged sample row ``s`` stops at exit ``e``) and the reach
     counts ``A[e]``."""
-    S, N = len(weight), int(weight.sum())
-    q = [[None] * E for _ in range(S)]
+    n_patterns, n_samples = len(weight), int(weight.sum())
+    q = [[None] * n_exits for _ in range(n_patterns)]
     n_terms = 0
-    for s in range(S):
-        clock.tick(s * E)
+    for s in range(n_patterns):
+        clock.tick(s * n_exits)
         stopped = 0
-        for e in range(E - 1):
+        for e in range(n_exits - 1):
             upto = int(np.searchsorted(thresholds[e], conf[s, e], side="right"))
             if upto == 0:
                 q[s][e] = 0
@@ -183,45 +183,45 @@ def _samples(model, conf, weight, thresholds, passing, E: int, clock: BuildClock
             model.add(v >= reach + pass_se - 1)
             q[s][e] = v
             stopped = stopped + v
-        q[s][E - 1] = 1 - stopped
-    A = [N]
-    for e in range(1, E):
-        var = model.new_int_var(0, N, f"A{e}")
-        model.add(var == N - sum(int(weight[s]) * q[s][f] for s in range(S) for f in range(e) if not isinstance(q[s][f], int)))
+        q[s][n_exits - 1] = 1 - stopped
+    A = [n_samples]
+    for e in range(1, n_exits):
+        var = model.new_int_var(0, n_samples, f"A{e}")
+        model.add(var == n_samples - sum(int(weight[s]) * q[s][f] for s in range(n_patterns) for f in range(e) if not isinstance(q[s][f], int)))
         A.append(var)
     return q, A, n_terms
 
 
-def _latency(model, problem, costs: _Costs, x, c, kept, A, N: int):
+def _latency(model, problem, costs: _Costs, x, c, kept, A, n_samples: int):
     """Scaled N times the mean latency (module docstring), products linearized exactly."""
-    K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
+    n_nodes, n_exits = problem.n_nodes, problem.n_exits
 
     def times_count(b, e):
         """Integer var equal to bool ``b`` times the reach count of exit ``e``."""
         if isinstance(A[e], int):
             return A[e] * b
-        w = model.new_int_var(0, N, "w")
-        model.add(w <= N * b)
+        w = model.new_int_var(0, n_samples, "w")
+        model.add(w <= n_samples * b)
         model.add(w <= A[e])
-        model.add(w >= A[e] - N * (1 - b))
+        model.add(w >= A[e] - n_samples * (1 - b))
         return w
 
     eb = problem.exit_block
     seg_start = np.concatenate(([0], eb[:-1] + 1))
     terms = []
-    for e in range(E):
+    for e in range(n_exits):
         for i in range(int(seg_start[e]), int(eb[e]) + 1):
-            for n in range(k):
+            for n in range(n_nodes):
                 if costs.block[i, n]:
                     terms.append(int(costs.block[i, n]) * times_count(x[i][n], e))
-            for l in range(k - 1):
+            for l in range(n_nodes - 1):
                 if costs.cross[i, l]:
                     terms.append(int(costs.cross[i, l]) * times_count(c[i][l], e))
         j = int(eb[e])
-        for n in range(k):
+        for n in range(n_nodes):
             if not costs.head[e, n]:
                 continue
-            if e == E - 1:
+            if e == n_exits - 1:
                 terms.append(int(costs.head[e, n]) * times_count(x[j][n], e))
             else:
                 v = model.new_bool_var(f"v{e}_{n}")
@@ -232,11 +232,11 @@ def _latency(model, problem, costs: _Costs, x, c, kept, A, N: int):
     return sum(terms)
 
 
-def _latency_cap_units(lmax: float, costs: _Costs, rounding: str, N: int, n_terms: int) -> int:
+def _latency_cap_units(lmax: float, costs: _Costs, rounding: str, n_samples: int, n_terms: int) -> int:
     """``latency_max_ms`` times N in units (:func:`formulations.scaling.limit_units`):
     a relaxation for ``floor`` (evaluator tolerance, summation error, one
     unit of margin unless exact), the plain cap for ``ceil`` (a restriction)."""
-    return limit_units(lmax * N, costs.units, exact=costs.exact, atol=LATENCY_RTOL * max(1.0, lmax) * N,
+    return limit_units(lmax * n_samples, costs.units, exact=costs.exact, atol=LATENCY_RTOL * max(1.0, lmax) * n_samples,
                        n_terms=n_terms, restrict=rounding == "ceil")
 
 
@@ -261,30 +261,30 @@ def build_cpsat(problem, *, rounding: str = "floor", objective: str | None = Non
 
     objective = objective or problem.objective
     model = cp_model.CpModel()
-    K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
+    n_blocks, n_nodes, n_exits = problem.n_blocks, problem.n_nodes, problem.n_exits
     conf, corr, weight = _merge_rows(problem)
-    S = len(weight)
-    N = int(weight.sum())
-    clock = BuildClock(deadline, S * E + K * k * k + 1, "exits CP-SAT model")
-    costs = _scaled_costs(problem, rounding, max(N, 1) * (E + 1))
-    x, c = _placement(model, K, k)
+    n_patterns = len(weight)
+    n_samples = int(weight.sum())
+    clock = BuildClock(deadline, n_patterns * n_exits + n_blocks * n_nodes * n_nodes + 1, "exits CP-SAT model")
+    costs = _scaled_costs(problem, rounding, max(n_samples, 1) * (n_exits + 1))
+    x, c = _placement(model, n_blocks, n_nodes)
     thresholds, z, kept, passing = _thresholds(model, problem)
-    q, A, n_terms = _samples(model, conf, weight, thresholds, passing, E, clock)
-    latency = _latency(model, problem, costs, x, c, kept, A, N)
-    clock.tick(S * E)
-    correct = sum(int(weight[s]) * int(corr[s, e]) * q[s][e] for s in range(S) for e in range(E)
+    q, A, n_terms = _samples(model, conf, weight, thresholds, passing, n_exits, clock)
+    latency = _latency(model, problem, costs, x, c, kept, A, n_samples)
+    clock.tick(n_patterns * n_exits)
+    correct = sum(int(weight[s]) * int(corr[s, e]) * q[s][e] for s in range(n_patterns) for e in range(n_exits)
                   if corr[s, e] and not (isinstance(q[s][e], int) and q[s][e] == 0))
     need = problem.min_correct() if min_correct is None else min_correct
     if need:
         model.add(correct >= need)
     lmax = problem.constraints.get("latency_max_ms")
     if lmax is not None:
-        model.add(latency <= _latency_cap_units(lmax, costs, rounding, N, N * (K * k + E)))
+        model.add(latency <= _latency_cap_units(lmax, costs, rounding, n_samples, n_samples * (n_blocks * n_nodes + n_exits)))
     if objective == "latency":
         model.minimize(latency)
     else:
         model.maximize(correct)
     clock.tick(clock.total)
     return ExitModel(model=model, x=x, z=z, thresholds=thresholds, latency=latency, correct=correct,
-                     units_per_ms=costs.units, n_samples=N, slack_ms=costs.slack_ms if objective == "latency" else 0.0,
+                     units_per_ms=costs.units, n_samples=n_samples, slack_ms=costs.slack_ms if objective == "latency" else 0.0,
                      n_terms=n_terms)

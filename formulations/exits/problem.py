@@ -44,7 +44,6 @@ This module holds the data, validation and the independent evaluator
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType

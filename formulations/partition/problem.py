@@ -20,7 +20,6 @@ This module holds the data, its validation, and the independent evaluator
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 from ..base import AssignmentTypeError, cached_property, Evaluation, Problem
 from ..errors import InfeasibleAssignmentError, InstanceError
 from .dag import Topology
-from .units import RESOURCE_FIELDS, Network, transfer_ms
+from .units import RESOURCE_FIELDS, Network, checked_budget, checked_edges, topology_of, transfer_ms
 from ..validate import (
     as_bytes,
     as_list,
@@ -171,21 +170,11 @@ class PartitionProblem(Problem):
             raise InstanceError("the graph has no layers", field="layers")
         self._data = self._arrays(self.layers)
         self.index = {name: i for i, name in enumerate(self._data.names)}
-        self.edges = self._edges(edges)
+        self.edges = checked_edges(edges, self.index)
         self._check_network(network)
         self.pinned = self._pins(pinned or {})
-        self.device_budget = self._budget(device_budget or {})
-        if _topology is None:
-            src = np.fromiter((self.index[u] for u, _ in self.edges), dtype=np.int64, count=len(self.edges))
-            dst = np.fromiter((self.index[v] for _, v in self.edges), dtype=np.int64, count=len(self.edges))
-            try:
-                _topology = Topology(len(self.layers), src, dst)
-            except ValueError as exc:
-                cycle = [self._data.names[i] for i in getattr(exc, "cycle", None) or []]
-                raise InstanceError(
-                    "the graph has a cycle: " + " -> ".join(cycle + cycle[:1]), field="edges"
-                ) from None
-        self.topology = _topology
+        self.device_budget = checked_budget(device_budget or {})
+        self.topology = _topology if _topology is not None else topology_of(self._data.names, self.index, self.edges)
         self._freeze()
 
     # ------------------------------------------------------------------ build
@@ -216,24 +205,6 @@ class PartitionProblem(Problem):
                 data.resources[res] = np.array([float(getattr(l, res) or 0.0) for l in layers])
         return data
 
-    def _edges(self, edges: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        out: list[tuple[str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        for k, edge in enumerate(edges):
-            fld = f"edges[{k}]"
-            if not isinstance(edge, (list, tuple)) or len(edge) != 2:
-                raise InstanceError(f"expected [from, to], got {edge!r}", field=fld)
-            u, v = edge
-            for end, val in (("from", u), ("to", v)):
-                if not isinstance(val, str) or val not in self.index:
-                    raise InstanceError(f"unknown layer {val!r} ({end})", field=fld)
-            if u == v:
-                raise InstanceError(f"self-loop on {u!r} (a cycle)", field=fld)
-            if (u, v) not in seen:
-                seen.add((u, v))
-                out.append((u, v))
-        return tuple(out)
-
     @staticmethod
     def _check_network(network: Network) -> None:
         as_positive(network.uplink_mbps, "network.uplink_mbps")
@@ -255,18 +226,6 @@ class PartitionProblem(Problem):
         both = set(out["device"]) & set(out["server"])
         if both:
             raise InstanceError(f"layers pinned to both sides: {sorted(both)}", field="pinned")
-        return MappingProxyType(out)
-
-    @staticmethod
-    def _budget(budget: Mapping[str, float]) -> dict[str, float]:
-        budget = as_mapping(budget, "device_budget")
-        out = {}
-        for res, limit in budget.items():
-            if res not in RESOURCE_FIELDS:
-                raise InstanceError(
-                    f"unknown resource {res!r}; known: {list(RESOURCE_FIELDS)}", field="device_budget"
-                )
-            out[res] = as_nonneg(limit, f"device_budget.{res}")
         return MappingProxyType(out)
 
     # ----------------------------------------------------------- constructors

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -61,8 +60,7 @@ from ..validate import (
     reject_unknown,
     require,
 )
-from .dag import Topology
-from .units import RESOURCE_FIELDS, Network, transfer_ms
+from .units import RESOURCE_FIELDS, Network, checked_budget, checked_edges, topology_of, transfer_ms
 
 __all__ = [
     "TierLayer",
@@ -223,10 +221,10 @@ class TieredPartitionProblem(Problem):
         self.index = {nm: i for i, nm in enumerate(self.names)}
         self.ms = self._ms_matrix()
         self.output_bytes = np.array([int(l.output_bytes) for l in self.layers], dtype=np.int64)
-        self.edges = self._edges(edges)
-        self.topology = self._topology()
+        self.edges = checked_edges(edges, self.index)
+        self.topology = topology_of(self.names, self.index, self.edges)
         self.pinned = self._pins(pinned or {})
-        self.device_budget = self._budget(device_budget or {})
+        self.device_budget = checked_budget(device_budget or {})
         self.resources = {
             res: np.array([float(getattr(l, res) or 0.0) for l in self.layers])
             for res in RESOURCE_FIELDS
@@ -299,32 +297,6 @@ class TieredPartitionProblem(Problem):
     def _ms_matrix(self) -> np.ndarray:
         return np.array([[float(x) for x in layer.ms] for layer in self.layers], dtype=float)
 
-    def _edges(self, edges) -> tuple[tuple[str, str], ...]:
-        out, seen = [], set()
-        for i, edge in enumerate(edges):
-            fld = f"edges[{i}]"
-            if not isinstance(edge, (list, tuple)) or len(edge) != 2:
-                raise InstanceError(f"expected [from, to], got {edge!r}", field=fld)
-            u, v = edge
-            for end, val in (("from", u), ("to", v)):
-                if not isinstance(val, str) or val not in self.index:
-                    raise InstanceError(f"unknown layer {val!r} ({end})", field=fld)
-            if u == v:
-                raise InstanceError(f"self-loop on {u!r} (a cycle)", field=fld)
-            if (u, v) not in seen:
-                seen.add((u, v))
-                out.append((u, v))
-        return tuple(out)
-
-    def _topology(self) -> Topology:
-        src = np.array([self.index[u] for u, _ in self.edges], dtype=np.int64)
-        dst = np.array([self.index[v] for _, v in self.edges], dtype=np.int64)
-        try:
-            return Topology(len(self.layers), src, dst)
-        except ValueError as exc:
-            cycle = [self.names[i] for i in getattr(exc, "cycle", None) or []]
-            raise InstanceError("the graph has a cycle: " + " -> ".join(cycle + cycle[:1]), field="edges") from None
-
     def _pins(self, pinned) -> dict[str, tuple[str, ...]]:
         pinned = as_mapping(pinned, "pinned")
         out = {tier: () for tier in self.tiers}
@@ -340,16 +312,6 @@ class TieredPartitionProblem(Problem):
                     raise InstanceError(f"layer {nm!r} pinned to {owner[nm]!r} and {tier!r}", field="pinned")
                 owner[nm] = tier
             out[tier] = tuple(dict.fromkeys(names))
-        return out
-
-    @staticmethod
-    def _budget(budget) -> dict[str, float]:
-        budget = as_mapping(budget, "device_budget")
-        out = {}
-        for res, limit in budget.items():
-            if res not in RESOURCE_FIELDS:
-                raise InstanceError(f"unknown resource {res!r}; known: {list(RESOURCE_FIELDS)}", field="device_budget")
-            out[res] = as_nonneg(limit, f"device_budget.{res}")
         return out
 
     def _objective(self, objective) -> tuple[float, float]:

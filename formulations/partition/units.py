@@ -1,11 +1,19 @@
-"""What the two-tier and the k-tier partition forms share: the network link, transfer times, resource fields."""
+"""What the two-tier and the k-tier partition forms share: the network link, transfer times,
+resource fields and budgets, and the checked edge list and topology of the layer DAG."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
 
-__all__ = ["RESOURCE_FIELDS", "Network", "transfer_ms"]
+import numpy as np
+
+from ..errors import InstanceError
+from ..validate import as_mapping, as_nonneg
+from .dag import Topology
+
+__all__ = ["RESOURCE_FIELDS", "Network", "transfer_ms", "checked_edges", "checked_budget", "topology_of"]
 
 #: Optional per-layer resource fields that a ``device_budget`` may limit.
 RESOURCE_FIELDS = ("memory_bytes", "flops")
@@ -54,3 +62,46 @@ class Network:
         if self.rtt_ms:
             out["rtt_ms"] = self.rtt_ms
         return out
+
+
+def checked_edges(edges: Iterable, index: Mapping[str, int]) -> tuple[tuple[str, str], ...]:
+    """The edges as ``(from, to)`` name pairs, duplicates dropped; ``InstanceError`` naming
+    ``edges[k]`` for a malformed edge, an unknown layer or a self-loop. O(m)."""
+    out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for k, edge in enumerate(edges):
+        fld = f"edges[{k}]"
+        if not isinstance(edge, (list, tuple)) or len(edge) != 2:
+            raise InstanceError(f"expected [from, to], got {edge!r}", field=fld)
+        u, v = edge
+        for end, val in (("from", u), ("to", v)):
+            if not isinstance(val, str) or val not in index:
+                raise InstanceError(f"unknown layer {val!r} ({end})", field=fld)
+        if u == v:
+            raise InstanceError(f"self-loop on {u!r} (a cycle)", field=fld)
+        if (u, v) not in seen:
+            seen.add((u, v))
+            out.append((u, v))
+    return tuple(out)
+
+
+def topology_of(names: Sequence[str], index: Mapping[str, int], edges: Sequence[tuple[str, str]]) -> Topology:
+    """The DAG's :class:`~.dag.Topology`; ``InstanceError`` on ``edges`` naming a cycle. O(n + m)."""
+    src = np.fromiter((index[u] for u, _ in edges), dtype=np.int64, count=len(edges))
+    dst = np.fromiter((index[v] for _, v in edges), dtype=np.int64, count=len(edges))
+    try:
+        return Topology(len(names), src, dst)
+    except ValueError as exc:
+        cycle = [names[i] for i in getattr(exc, "cycle", None) or []]
+        raise InstanceError("the graph has a cycle: " + " -> ".join(cycle + cycle[:1]), field="edges") from None
+
+
+def checked_budget(budget) -> Mapping[str, float]:
+    """``device_budget`` as ``{resource: limit}``; resources must be in :data:`RESOURCE_FIELDS`."""
+    budget = as_mapping(budget, "device_budget")
+    out = {}
+    for res, limit in budget.items():
+        if res not in RESOURCE_FIELDS:
+            raise InstanceError(f"unknown resource {res!r}; known: {list(RESOURCE_FIELDS)}", field="device_budget")
+        out[res] = as_nonneg(limit, f"device_budget.{res}")
+    return MappingProxyType(out)

@@ -32,7 +32,6 @@ config name}}`` independently of every solver.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType

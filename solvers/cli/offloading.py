@@ -15,7 +15,6 @@ cells in local processes, or on a Dask cluster with ``--scheduler``.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from .framework import EXIT_OK, ProgressBar, UsageError, format_table, require_extra

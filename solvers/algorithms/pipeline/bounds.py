@@ -14,7 +14,7 @@ import numpy as np
 from formulations.pipeline import ACCURACY_TOL, rate_from_load
 
 
-__all__ = ["Lagrangian", "choice_lagrangian", "LoadBound", "stage_load_bound", "makespan_bound", "bound_and_prices", "objective_bound", "lower_bound"]
+__all__ = ["Lagrangian", "choice_lagrangian", "LoadBound", "stage_load_bound", "makespan_bound", "bound_and_prices", "objective_bound"]
 
 
 @dataclass

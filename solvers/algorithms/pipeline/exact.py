@@ -16,7 +16,6 @@ from ...cpsat import bound_of, presolve_fits, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
 from .bounds import objective_bound
-from .configs import choose_configs
 from .neh import neh_order
 
 __all__ = ["exact", "enumerate_rate", "ENUMERATE_LIMIT"]
