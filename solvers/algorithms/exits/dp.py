@@ -76,7 +76,7 @@ class _Tables:
 
 def _tables(problem, tau: np.ndarray) -> _Tables:
     """Reach and correct counts, and the correct-count window per prev p. O(N E^2)."""
-    N, E = problem.n_samples, problem.n_exits
+    N, n_exits = problem.n_samples, problem.n_exits
     passes = pass_matrix(problem, tau)
     corr_b = problem.correct.astype(bool)
     good = passes & corr_b[:, :-1]
@@ -89,22 +89,22 @@ def _tables(problem, tau: np.ndarray) -> _Tables:
     track_c = need > 0 or problem.objective == "accuracy"
     saturate = problem.objective == "latency"
     m_lim = problem.constraints.get("max_exits")
-    track_m = m_lim is not None and m_lim < E - 1
+    track_m = m_lim is not None and m_lim < n_exits - 1
     if track_c:
         later = np.flip(np.logical_or.accumulate(np.flip(corr_b, 1), 1), 1)  # correct at e or later
-        maxadd = np.r_[later[:, 0].sum(), [(~passes[:, e] & later[:, e + 1]).sum() for e in range(E - 1)]]
+        maxadd = np.r_[later[:, 0].sum(), [(~passes[:, e] & later[:, e + 1]).sum() for e in range(n_exits - 1)]]
         stopped = N - reach
         lo = np.maximum(0, need - maxadd).astype(np.int64)
         hi = np.minimum(stopped, need if saturate else N).astype(np.int64)
         hi[0] = 0
     else:
-        lo = np.zeros(E, np.int64)
-        hi = np.zeros(E, np.int64)
+        lo = np.zeros(n_exits, np.int64)
+        hi = np.zeros(n_exits, np.int64)
     return _Tables(reach, cc, ccf, need, track_c, saturate, m_lim, m_lim + 1 if track_m else 1,
                    1 if track_m else 0, lo, hi)
 
 
-def _advance(V: dict, i: int, reach, bms, cum, k: int):
+def _advance(V: dict, i: int, reach, bms, cum, n_nodes: int):
     """Place block ``i`` on every node from every state: ``(U, args)``. O(k^2) array ops per p."""
     U, args = {}, {}
     for p, Vp in V.items():
@@ -112,7 +112,7 @@ def _advance(V: dict, i: int, reach, bms, cum, k: int):
         arg = np.empty(Vp.shape, dtype=np.int8)
         cand = np.empty_like(Vp[0])
         better = np.empty(cand.shape, dtype=bool)
-        for n2 in range(k):
+        for n2 in range(n_nodes):
             best = Up[n2]
             np.add(Vp[n2], reach[p] * bms[i, n2], out=best)  # stay on n2
             a = arg[n2]
@@ -126,10 +126,10 @@ def _advance(V: dict, i: int, reach, bms, cum, k: int):
     return U, args
 
 
-def _keep_exit(U: dict, e: int, t: _Tables, head_ms: np.ndarray, k: int):
+def _keep_exit(U: dict, e: int, t: _Tables, head_ms: np.ndarray, n_nodes: int):
     """States after keeping early exit ``e`` (new prev ``e + 1``), with their
     sources ``(src_p, src_c)``."""
-    best = np.full((k, t.M1, int(t.width[e + 1])), np.inf)
+    best = np.full((n_nodes, t.M1, int(t.width[e + 1])), np.inf)
     src_p = np.zeros(best.shape, dtype=np.int16)
     src_c = np.zeros(best.shape, dtype=np.int64)
     L, H = int(t.lo[e + 1]), int(t.hi[e + 1])
@@ -182,15 +182,15 @@ def _end_state(problem, V: dict, t: _Tables):
 
 def _backtrack(problem, V, p, j, t: _Tables, node_choice, exit_choice, exit_at):
     """Placement and kept set of the state ``(p, j)`` at the end. O(K)."""
-    K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
-    n, m = np.unravel_index(int(np.argmin(V[p][..., j])), (k, t.M1))
+    n_blocks, n_nodes, n_exits = problem.n_blocks, problem.n_nodes, problem.n_exits
+    n, m = np.unravel_index(int(np.argmin(V[p][..., j])), (n_nodes, t.M1))
     n, m = int(n), int(m)
-    place = np.zeros(K, dtype=np.int64)
-    kept = np.zeros(E, dtype=bool)
+    place = np.zeros(n_blocks, dtype=np.int64)
+    kept = np.zeros(n_exits, dtype=bool)
     kept[-1] = True
-    for i in range(K - 1, -1, -1):
+    for i in range(n_blocks - 1, -1, -1):
         e = exit_at.get(i)
-        if e is not None and e < E - 1 and p == e + 1:
+        if e is not None and e < n_exits - 1 and p == e + 1:
             kept[e] = True
             src_p, src_c = exit_choice[i]
             p_prev, c_prev = int(src_p[n, m, j]), int(src_c[n, m, j])
@@ -227,29 +227,29 @@ def nested_dp(problem, tau: np.ndarray):
     objective), else 1, and ``M = max_exits + 1`` when ``max_exits < E - 1``,
     else 1.
     """
-    E, K, k = problem.n_exits, problem.n_blocks, problem.n_nodes
+    n_exits, n_blocks, n_nodes = problem.n_exits, problem.n_blocks, problem.n_nodes
     t = _tables(problem, tau)
     exit_at = {int(b): e for e, b in enumerate(problem.exit_block)}
     bms, ems = problem.block_ms, problem.exit_ms
-    cum = np.concatenate([np.zeros((K, 1)), np.cumsum(problem.cross_ms, axis=1)], axis=1)
+    cum = np.concatenate([np.zeros((n_blocks, 1)), np.cumsum(problem.cross_ms, axis=1)], axis=1)
     V = {}
     if t.width[0] > 0:
-        V[0] = np.full((k, t.M1, int(t.width[0])), np.inf)
+        V[0] = np.full((n_nodes, t.M1, int(t.width[0])), np.inf)
         V[0][0, 0, 0] = 0.0
     node_choice, exit_choice = [], {}
-    for i in range(K):
-        U, args = _advance(V, i, t.reach, bms, cum, k)
+    for i in range(n_blocks):
+        U, args = _advance(V, i, t.reach, bms, cum, n_nodes)
         node_choice.append(args)
         e = exit_at.get(i)
         if e is None:
             V = U
             continue
-        if e == E - 1:  # final exit: forced, every remaining sample stops
+        if e == n_exits - 1:  # final exit: forced, every remaining sample stops
             V = {p: Up + t.reach[p] * ems[e][:, None, None] for p, Up in U.items()}
             break
         # early exit e: drop (rows unchanged) or keep (new row p = e + 1)
         if t.width[e + 1] > 0 and (t.m_lim is None or t.m_lim > 0):
-            best, src_p, src_c = _keep_exit(U, e, t, ems[e], k)
+            best, src_p, src_c = _keep_exit(U, e, t, ems[e], n_nodes)
             U[e + 1] = best
             exit_choice[i] = (src_p, src_c)
         V = U
@@ -276,9 +276,9 @@ def global_threshold_sweep(problem, place: np.ndarray, kept: np.ndarray, tau: np
     its fixed fallback, so it changes only at prefix maxima of its free
     confidences; events are sorted once and totals kept by prefix sums.
     """
-    E, N = problem.n_exits, problem.n_samples
+    n_exits, N = problem.n_exits, problem.n_samples
     fixed = problem.fixed_thresholds
-    free = np.array([kept[e] and e not in fixed for e in range(E - 1)] + [False])
+    free = np.array([kept[e] and e not in fixed for e in range(n_exits - 1)] + [False])
     tau = np.array(tau, dtype=float)
     if not free.any():
         return tau
@@ -286,7 +286,7 @@ def global_threshold_sweep(problem, place: np.ndarray, kept: np.ndarray, tau: np
     corr = problem.correct.astype(np.int64)
     lat = problem.exit_latency_ms(place, kept)
     # fallback stop: first kept fixed exit passed, else final
-    fb_pass = np.zeros((N, E), dtype=bool)
+    fb_pass = np.zeros((N, n_exits), dtype=bool)
     for e, t in fixed.items():
         if kept[e]:
             fb_pass[:, e] = conf[:, e] >= t
@@ -401,13 +401,13 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
-    E = problem.n_exits
+    n_exits = problem.n_exits
     fixed = problem.fixed_thresholds
-    all_fixed = len(fixed) == E - 1
+    all_fixed = len(fixed) == n_exits - 1
     best, best_key = None, None
     nested = False
     for g in _grid(problem, grid):
-        tau = np.array([fixed.get(e, g) for e in range(E - 1)], dtype=float)
+        tau = np.array([fixed.get(e, g) for e in range(n_exits - 1)], dtype=float)
         if all_fixed:
             nested = is_nested(pass_matrix(problem, tau))
         if model == "rates":
