@@ -86,7 +86,7 @@ def _apply_overrides(problem, args):
 DEFAULT_TIME_LIMIT_S = 60.0
 
 #: Fixed widths of the streamed table (the instance column is sized from the file names).
-_WIDTHS = {"kind": 10, "method": 12, "status": 10, "objective": 10, "bound": 10, "gap": 7, "time": 8}
+_WIDTHS = {"kind": 10, "method": 13, "status": 10, "objective": 10, "bound": 10, "gap": 7, "time": 8}
 _MAX_NAME = 40
 
 
