@@ -85,7 +85,8 @@ def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "d
 
     import solvers
     from formulations.partition.importers.onnx import import_onnx
-    from formulations.partition.importers.onnx_split import device_tensors, load_for_split, max_split_error, split_model
+    from formulations.partition.importers.onnx_split import (device_tensors, instance_tensors, load_for_split,
+                                                             max_split_error, split_model)
     from formulations.partition.importers.profiling import make_feeds
     from formulations.partition.importers.segments import measure_split, segment_mask
     from solvers.split import additive_candidates, choose_by_segments, split_onnx
@@ -103,7 +104,8 @@ def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "d
     row["interior"] = {"cut": middle, "sent": record["sent"], "reproduction_error": record["reproduction_error"],
                        "device_layers": len(record["device_layers"])}
     shapes = problem.metadata["import"]["input_shapes"]
-    model = load_for_split(path, shapes)
+    model = load_for_split(path, shapes, tensors=instance_tensors(problem),
+                           optimize=problem.metadata["import"]["optimize"])
     feeds = make_feeds(shapes, {k: np.float32 for k in shapes}, seed=1)
     cache: dict[bytes, dict] = {}
     row["bandwidths"] = []
