@@ -5,7 +5,7 @@ Two steps, in two environments (torch is only needed to export)::
     # 1. in an environment with torch and torchvision (not the main venv):
     python benchmarks/bench_onnx_suite.py --export DIR [NAME...]
     # 2. in the main venv (onnx, onnxruntime):
-    python benchmarks/bench_onnx_suite.py --files DIR/*.onnx [--runs 5] [--segments 8]
+    python benchmarks/bench_onnx_suite.py --files DIR/*.onnx [--runs 5] [--segments 0]
 
 Step 2 writes ``benchmarks/results/onnx_suite.md`` (and ``.json``) unless
 ``--quick``.
@@ -51,7 +51,8 @@ sys.path.insert(0, str(HERE.parent))
 from bench_onnx_zoo import run_models, table  # noqa: E402
 
 #: suite models exported by default (``instances/partition/suite``), cheapest first.
-SUITE = ["squeezenet1_1", "shufflenet_v2_x1_0", "mobilenet_v2", "efficientnet_b0", "googlenet", "resnet50"]
+SUITE = ["squeezenet1_1", "shufflenet_v2_x1_0", "mobilenet_v2", "mobilenet_v3_large", "regnet_y_400mf",
+         "efficientnet_b0", "googlenet", "resnet50"]
 
 
 def export(out_dir: Path, names: list[str]) -> list[Path]:
@@ -86,7 +87,7 @@ def compact_table(rows: list[dict]) -> str:
             additive, chosen = entry["additive"], entry["segments"]
             error_pct = 100 * (additive["measured_ms"] / additive["predicted_ms"] - 1)
             gain_pct = 100 * (additive["measured_ms"] - chosen["measured_ms"]) / additive["measured_ms"]
-            same = additive["device_layers"] == chosen["device_layers"]
+            same = all(additive[key] == chosen[key] for key in ("device_layers", "measured_ms"))  # one cached split
             worst = max(additive["reproduction_error"], chosen["reproduction_error"],
                         row["interior"]["reproduction_error"])
             out.append(f"| {row['model']} | {entry['mbps']:g} | {additive['device_layers']}/{row['layers']} "
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
     parser.add_argument("--files", nargs="+", type=Path, default=[], help="ONNX files to benchmark")
     parser.add_argument("--quick", action="store_true", help="2 runs, 4 segments, write nothing")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--segments", type=int, default=8, help="max cut vertices timed (0: all)")
+    parser.add_argument("--segments", type=int, default=0, help="max cut vertices timed (0: all)")
     parser.add_argument("--server-profile", default="datacentre-gpu")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args(argv)

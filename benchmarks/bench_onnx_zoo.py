@@ -28,6 +28,11 @@ Protocol
 - ``--server-profile NAME`` and ``--input-dtype uint8`` change the instance
   as for ``coinfer import``; ``--tag`` suffixes the result files.
 - ``--quick``: SqueezeNet only, 2 runs, 4 segments.
+
+:func:`one` takes any ONNX file (``path``) and :func:`run_models` runs a list
+of them, one process each; ``bench_onnx_suite.py`` uses both for the suite's
+torchvision exports. Every split measured at a bandwidth is also checked for
+reproduction (``reproduction_error`` of each choice).
 """
 
 from __future__ import annotations

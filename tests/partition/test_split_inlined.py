@@ -39,8 +39,9 @@ def hardswish_model():
              helper.make_node("Conv", ["h1", "w2"], ["c2"], name="conv2", **conv),
              helper.make_node("HardSwish", ["c2"], ["h2"], name="hs2"),
              helper.make_node("GlobalAveragePool", ["h2"], ["logits"], name="gap")]
-    graph = helper.make_graph(nodes, "hardswish", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 8, 1, 1])], inits)
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 8, 1, 1])]
+    graph = helper.make_graph(nodes, "hardswish", inputs, outputs, inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
