@@ -28,6 +28,11 @@ Protocol
 - ``--server-profile NAME`` and ``--input-dtype uint8`` change the instance
   as for ``coinfer import``; ``--tag`` suffixes the result files.
 - ``--quick``: SqueezeNet only, 2 runs, 4 segments.
+
+:func:`one` takes any ONNX file (``path``) and :func:`run_models` runs a list
+of them, one process each; ``bench_onnx_suite.py`` uses both for the suite's
+torchvision exports. Every split measured at a bandwidth is also checked for
+reproduction (``reproduction_error`` of each choice).
 """
 
 from __future__ import annotations
@@ -73,18 +78,25 @@ def _measured_total(parts: dict, problem) -> float:
 
 
 def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "datacentre-gpu",
-        input_dtype: str | None = None) -> dict:
-    """Import, reproduce and measure one zoo model (run in a child process)."""
+        input_dtype: str | None = None, path: Path | None = None) -> dict:
+    """Import, reproduce and measure one model (run in a child process).
+
+    ``path`` is the ONNX file (default: the zoo model ``name``). Cost: the
+    import (per-node profile, whole model, ``segments`` timed cut vertices),
+    then per distinct split of the four bandwidths one reproduction check and
+    ``runs + 1`` runs of each part.
+    """
     import numpy as np
 
     import solvers
     from formulations.partition.importers.onnx import import_onnx
-    from formulations.partition.importers.onnx_split import device_tensors, load_for_split, split_model
+    from formulations.partition.importers.onnx_split import (device_tensors, instance_tensors, load_for_split,
+                                                             max_split_error, split_model)
     from formulations.partition.importers.profiling import make_feeds
     from formulations.partition.importers.segments import measure_split, segment_mask
     from solvers.split import additive_candidates, choose_by_segments, split_onnx
 
-    path = zoo_path(name)
+    path = Path(path) if path is not None else zoo_path(name)
     start = time.perf_counter()
     problem = import_onnx(path, runs=runs, warmup=1, segments=segments, realtime=True,
                           segment_candidates=additive_candidates, server_profile=server_profile,
@@ -97,7 +109,8 @@ def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "d
     row["interior"] = {"cut": middle, "sent": record["sent"], "reproduction_error": record["reproduction_error"],
                        "device_layers": len(record["device_layers"])}
     shapes = problem.metadata["import"]["input_shapes"]
-    model = load_for_split(path, shapes)
+    model = load_for_split(path, shapes, tensors=instance_tensors(problem),
+                           optimize=problem.metadata["import"]["optimize"])
     feeds = make_feeds(shapes, {k: np.float32 for k in shapes}, seed=1)
     cache: dict[bytes, dict] = {}
     row["bandwidths"] = []
@@ -112,10 +125,12 @@ def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "d
                 split = split_model(model, device_tensors(problem, mask))
                 result = measure_split(net_problem, mask, split, feeds, runs=runs, warmup=1)
                 cache[key] = {"mask": mask, "device_ms": result["measured"]["device_ms"],
-                              "server_ms": result["measured"]["server_ms"]}
+                              "server_ms": result["measured"]["server_ms"],
+                              "reproduction_error": max_split_error(model, split, feeds)}
             entries[label] = {"device_layers": int(mask.sum()),
                               "predicted_ms": net_problem.breakdown(mask)["total_ms"],
-                              "measured_ms": _measured_total(cache[key], net_problem)}
+                              "measured_ms": _measured_total(cache[key], net_problem),
+                              "reproduction_error": cache[key]["reproduction_error"]}
         row["bandwidths"].append({"mbps": mbps, **entries})
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return row
@@ -145,6 +160,31 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
+def run_models(models: list[tuple[str, Path | None]], runs: int, segments: int,
+               server_profile: str = "datacentre-gpu", input_dtype: str | None = None) -> list[dict]:
+    """Run :func:`one` for each ``(name, path)`` in its own process; the rows of those that succeed.
+
+    ``path`` None means the zoo model ``name``. A failing model is reported
+    on stderr (its last error line) and left out.
+    """
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path in models:
+            cmd = [sys.executable, __file__, "--one", name, "--runs", str(runs), "--segments", str(segments),
+                   "--tmp", tmp, "--server-profile", server_profile]
+            cmd += ["--input-dtype", input_dtype] if input_dtype else []
+            cmd += ["--path", str(path)] if path is not None else []
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f"{name}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                continue
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(f"{name}: {rows[-1]['import_s']:.1f} s", file=sys.stderr)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", default=None)
@@ -155,28 +195,16 @@ def main(argv=None) -> int:
     parser.add_argument("--input-dtype", default=None)
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--tmp", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(one(args.one, args.runs, args.segments or True, Path(args.tmp), args.server_profile,
-                             args.input_dtype)))
+                             args.input_dtype, args.path)))
         return 0
-    import tempfile
-
     names = ["squeezenet"] if args.quick else (args.models or MODELS)
     runs, segments = (2, 4) if args.quick else (args.runs, args.segments)
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            cmd = [sys.executable, __file__, "--one", name, "--runs", str(runs), "--segments", str(segments),
-                   "--tmp", tmp, "--server-profile", args.server_profile]
-            cmd += ["--input-dtype", args.input_dtype] if args.input_dtype else []
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(f"{name}: failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-                continue
-            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            print(f"{name}: {rows[-1]['import_s']:.1f} s", file=sys.stderr)
+    rows = run_models([(name, None) for name in names], runs, segments, args.server_profile, args.input_dtype)
     text = table(rows)
     print(text)
     if not args.quick:

@@ -105,7 +105,8 @@ def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: fl
         The ``split.json`` content.
     """
     import solvers
-    from formulations.partition.importers.onnx_split import device_tensors, load_for_split, max_split_error, split_model
+    from formulations.partition.importers.onnx_split import (device_tensors, instance_tensors, load_for_split,
+                                                             max_split_error, split_model)
     from formulations.partition.importers.profiling import make_feeds
 
     if uplink_mbps is not None:
@@ -116,7 +117,8 @@ def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: fl
             raise InstanceError(f"no feasible split: {solution.message or solution.status.value}")
         assignment = solution.assignment
     shapes = problem.metadata.get("import", {}).get("input_shapes", {})
-    model = load_for_split(model_path, shapes)
+    model = load_for_split(model_path, shapes, tensors=instance_tensors(problem),
+                           optimize=problem.metadata.get("import", {}).get("optimize", "basic"))
     split = split_model(model, device_tensors(problem, assignment))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,8 @@ import numpy as np
 from ...errors import InstanceError
 from .onnx_model import graph_inputs, require_onnx
 
-__all__ = ["ModelSplit", "device_tensors", "split_model", "load_for_split", "value_infos", "run_split", "max_split_error", "node_inputs"]
+__all__ = ["ModelSplit", "device_tensors", "split_model", "load_for_split", "instance_tensors", "value_infos",
+           "run_split", "max_split_error", "node_inputs"]
 
 
 @dataclass
@@ -154,16 +155,24 @@ def _tensor_bytes(name: str, table) -> int:
     return int(math.prod(d.dim_value for d in dims)) * itemsize
 
 
-def load_for_split(source, input_shapes: Mapping[str, Sequence[int]] | None = None):
+def load_for_split(source, input_shapes: Mapping[str, Sequence[int]] | None = None, *,
+                   tensors: Iterable[str] | None = None, optimize: str = "basic"):
     """The model as :func:`split_model` cuts it: read, normalized, static input shapes.
 
     ``input_shapes`` are the instance's ``metadata["import"]["input_shapes"]``.
-    Raises :class:`InstanceError` naming the file for unreadable models.
+    ``tensors`` (optional) are the tensor names the instance's layers carry
+    (``meta.tensors``): when the normalized graph lacks some of them (the
+    import profiled onnxruntime's ``optimize`` graph, which renames tensors,
+    e.g. when it inlines a function op such as HardSwish), the graph is
+    prepared exactly as the import prepared it
+    (:func:`~formulations.partition.importers.onnx_model.prepare_model`), so
+    the names match. Raises :class:`InstanceError` naming the file for
+    unreadable models. O(nodes) plus, in the fallback, one graph optimization.
     """
     import os
 
     from ...validate import naming_file
-    from .onnx_model import _fix_inputs, read_model
+    from .onnx_model import _fix_inputs, prepare_model, read_model
     from .onnx_normalize import normalize_model
 
     file = str(source) if isinstance(source, (str, os.PathLike)) else None
@@ -171,7 +180,16 @@ def load_for_split(source, input_shapes: Mapping[str, Sequence[int]] | None = No
     with naming_file(file):
         model, _ = normalize_model(model)
         _fix_inputs(model, dict(input_shapes or {}))
+        if tensors is not None and optimize in ("basic", "fuse"):
+            produced = {t for node in model.graph.node for t in node.output}
+            if not set(tensors) <= produced:
+                model = prepare_model(model, input_shape=dict(input_shapes or {}) or None, optimize=optimize)
     return model
+
+
+def instance_tensors(problem) -> set[str]:
+    """Every ONNX tensor name the instance's layers carry (``meta.tensors``)."""
+    return {t for layer in problem.layers for t in (layer.meta or {}).get("tensors", ())}
 
 
 def split_model(model, device_side: set[str], table: Mapping[str, Any] | None = None) -> ModelSplit:
