@@ -8,7 +8,7 @@ Usage::
 WHAT                    FILE kind     figure (options)
 ======================  ============  ===================================================
 ``bandwidth-map``       partition     optimal latency vs uplink (``--min-mbps``, ``--max-mbps``, ``--method``)
-``partition``           partition     DAG coloured by side, the cut (``--uplink-mbps``, ``--method``)
+``partition``           partition     DAG coloured by side or tier, the cut (``--uplink-mbps``, ``--method``)
 ``gantt``               pipeline      schedule per stage, makespan, bound (``--method``)
 ``exits-front``         exits         accuracy vs mean latency of the best plans (``--method``, ``--floors``)
 ``dpp``                 offloading    cost and backlog vs V (``--v``, ``--slots``, ``--seed``, ``--metric``)
@@ -101,8 +101,8 @@ def cmd_plot(args) -> int:
     if kind is not None and problem.kind != kind:
         raise UsageError(f"{args.file}: `plot {args.what}` needs a {kind} instance, got kind {problem.kind!r}")
     tiered = getattr(problem, "solver_kind", None) == "tiers"
-    if args.what in ("bandwidth-map", "partition") and tiered:
-        raise UsageError(f"{args.file}: `plot {args.what}` draws two-tier partition instances; "
+    if args.what == "bandwidth-map" and tiered:
+        raise UsageError(f"{args.file}: `plot bandwidth-map` draws two-tier partition instances; "
                          "for a k-tier instance use `coinfer plot pareto`")
     if args.what == "pareto" and not tiered:
         raise UsageError(f"{args.file}: `plot pareto` needs a k-tier partition instance (with `tiers`)")
@@ -125,7 +125,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("what", choices=list(WHATS), metavar="WHAT", help="one of: " + ", ".join(WHATS))
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file: .png, .svg or .pdf")
-    p.add_argument("--uplink-mbps", type=float, default=None, help="partition: solve at this uplink (Mbps)")
+    p.add_argument("--uplink-mbps", type=float, default=None, help="partition: solve at this uplink (Mbps; link 0's for k tiers)")
     p.add_argument("--min-mbps", "--min", dest="min_mbps", type=float, default=None,
                    help="bandwidth-map: lowest uplink (Mbps, default 0.1)")
     p.add_argument("--max-mbps", "--max", dest="max_mbps", type=float, default=None,

@@ -16,6 +16,8 @@ __all__ = [
     "DEVICE_COLOR",
     "SERVER_COLOR",
     "CUT_COLOR",
+    "TIER_COLORS",
+    "LINK_STYLES",
     "FORMATS",
     "PLOT_EXTRA_HINT",
     "require_matplotlib",
@@ -43,6 +45,10 @@ OKABE_ITO = (
 )
 #: Colours by role (all from :data:`OKABE_ITO`).
 DEVICE_COLOR, SERVER_COLOR, CUT_COLOR = OKABE_ITO[5], OKABE_ITO[1], OKABE_ITO[6]
+#: Colours of tiers 0, 1, ... of a k-tier partition (cycled past the seventh; no vermillion: the cut's).
+TIER_COLORS = (OKABE_ITO[5], OKABE_ITO[3], OKABE_ITO[1], OKABE_ITO[7], OKABE_ITO[2], OKABE_ITO[4], OKABE_ITO[0])
+#: (colour, line style) of the cut of links 0, 1, ... of a k-tier partition (cycled).
+LINK_STYLES = ((CUT_COLOR, "-"), (OKABE_ITO[0], "--"), (OKABE_ITO[7], ":"), (OKABE_ITO[2], "-."))
 #: Colours for a sequence of series (no yellow: too light on white).
 SERIES = (OKABE_ITO[5], OKABE_ITO[1], OKABE_ITO[3], OKABE_ITO[6], OKABE_ITO[7], OKABE_ITO[2], OKABE_ITO[0])
 

@@ -138,6 +138,110 @@ def test_partition_layout_edges_go_left_to_right():
         assert sum(len(layers) for _, _, layers in layout.nodes) == problem.n_layers
 
 
+def tiered_hand_assignment(problem):
+    """A feasible 3-tier assignment using every tier: by topological position, a few layers per tier."""
+    tiers = np.zeros(problem.n_layers, dtype=np.int64)
+    tiers[problem.topology.pos >= 3] = 1
+    tiers[problem.topology.pos >= 20] = 2
+    assert problem.violations(tiers) == []
+    return problem.assignment(tiers)
+
+
+def check_tiered_figure(fig, problem, assignment):
+    """The drawn k-tier figure equals the assignment and its evaluation (per tier and per link)."""
+    from matplotlib.colors import to_rgba
+
+    from solvers.plots._style import LINK_STYLES, TIER_COLORS
+
+    layout = fig.coinfer_layout
+    tier_of = dict(zip(problem.names, problem.tier_vector(assignment).tolist()))
+    assert sorted(nm for _, _, layers in layout.nodes for nm in layers) == sorted(problem.names)
+    for j, tier in enumerate(problem.tiers):
+        idx = [i for i, node in enumerate(layout.nodes) if node[1] == tier]
+        dots = find_artist(fig, f"tier-{j}")
+        assert np.asarray(dots.get_offsets()).reshape(-1, 2) == pytest.approx(layout.xy[idx].reshape(-1, 2))
+        if idx:  # the colour of tier j is the solution's tier of every layer the node holds
+            assert tuple(dots.get_facecolor()[0]) == pytest.approx(to_rgba(TIER_COLORS[j]))
+        assert all(tier_of[nm] == j for i in idx for nm in layout.nodes[i][2])
+    terms = problem.evaluate(assignment).terms
+    n_links = problem.n_tiers - 1
+    assert len(layout.link_senders) == len(layout.link_cut_edges) == n_links
+    succ_tiers = {}
+    for u, w in problem.edges:
+        succ_tiers.setdefault(u, []).append(tier_of[w])
+    labels = []
+    for link, link_obj in enumerate(problem.links):
+        # the senders of link b: every layer on a tier <= b whose output goes beyond b (from the edges)
+        expected = {u for u, ts in succ_tiers.items() if tier_of[u] <= link < max(ts)}
+        assert set(layout.link_senders[link]) == expected
+        sent_bytes = sum(layout.link_senders[link].values())
+        assert sent_bytes == sum(int(problem.output_bytes[problem.index[u]]) for u in expected)
+        assert sent_bytes * 8 / (link_obj.uplink_mbps * 1000) == pytest.approx(terms["uplink_ms"][link], rel=1e-12)
+        cut = find_artist(fig, f"cut-edges-{link}")
+        segments = cut.get_segments()
+        assert len(segments) == len(layout.link_cut_edges[link]) >= (1 if expected else 0)
+        assert tuple(cut.get_color()[0]) == pytest.approx(to_rgba(LINK_STYLES[link % len(LINK_STYLES)][0]))
+        for seg, (a, c) in zip(segments, layout.link_cut_edges[link]):
+            assert seg == pytest.approx(layout.xy[[a, c]])
+            assert problem.tiers.index(layout.nodes[a][1]) <= link < problem.tiers.index(layout.nodes[c][1])
+        labels += [find_artist(fig, f"cut-label-{link}-{nm}") for nm in layout.link_senders[link]]
+    # number k on the sender, legend row of k: name and bytes (link headers are rows without a number)
+    entries = [t.get_text() for t in fig.axes[0].get_legend().get_texts()] if labels else []
+    numbered = [e for e in entries if not e.startswith("link ")]
+    assert sorted(int(t.get_text()) for t in labels) == list(range(1, len(labels) + 1))
+    for text in labels:
+        link, nm = text.get_gid().removeprefix("cut-label-").split("-", 1)
+        assert numbered[int(text.get_text()) - 1] == f"{nm}: {fmt_bytes(layout.link_senders[int(link)][nm])}"
+    assert overlapping_pairs(fig, labels) == []
+    return layout
+
+
+@pytest.mark.parametrize("name, uplink", [("worked_example", None), ("worked_example", 100.0),
+                                          ("synthetic_700_3tier", None), ("googlenet_3tier", 100.0)])
+def test_tiered_partition_figure_draws_the_solvers_tiers_and_cuts(tmp_path, name, uplink):
+    from solvers.plots import plot_partition
+
+    problem = formulations.load(PARTITION / "tiers" / f"{name}.json")
+    fig = plot_partition(problem, uplink_mbps=uplink)
+    solved = problem if uplink is None else problem.with_network(uplink_mbps=uplink)
+    assert solved.links[0].uplink_mbps == (uplink or problem.links[0].uplink_mbps)
+    sol = solvers.solve(solved)
+    assert fig.coinfer_solution.assignment == sol.assignment and sol.method == "mincut"
+    layout = check_tiered_figure(fig, solved, sol.assignment)
+    assert layout.collapsed == (problem.n_layers > 60) and len(layout.nodes) <= 60 + problem.n_tiers
+    counts = "/".join(str(n) for n in solved.breakdown(sol.assignment)["layers_per_tier"])
+    assert fig.texts[0].get_text().startswith(f"{name}: {counts} layers on phone/edge/cloud")
+    write_both(fig, tmp_path, name)
+
+
+@pytest.mark.parametrize("max_layers", [60, 25, 5])
+def test_tiered_partition_figure_of_a_given_three_tier_solution(tmp_path, max_layers):
+    from solvers.plots import plot_partition
+    from solvers.plots.partition import partition_layout
+
+    problem = formulations.load(PARTITION / "tiers" / "resnet18_3tier.json")
+    assignment = tiered_hand_assignment(problem)
+    fig = plot_partition(problem, assignment, max_layers=max_layers)
+    layout = check_tiered_figure(fig, problem, assignment)
+    assert all(layout.link_senders) and fig.coinfer_solution is None
+    assert all(layout.xy[a, 0] < layout.xy[b, 0] for a, b in layout.edges)
+    assert layout.collapsed == (problem.n_layers > max_layers)
+    if max_layers == 25:  # the block from the last phone cut vertex to the first cloud one is drawn layer by layer
+        detail = [layers[0] for _, _, layers in layout.nodes if len(layers) == 1]
+        assert set(layout.senders) <= set(detail) and len(detail) <= max_layers
+    assert partition_layout(problem, assignment, max_layers=max_layers).nodes == layout.nodes
+    write_both(fig, tmp_path, "resnet18_3tier")
+
+
+def test_cli_plot_partition_of_a_k_tier_file(tmp_path, capsys):
+    rel = PARTITION / "tiers" / "synthetic_700_3tier.json"
+    for suffix in ("png", "svg"):
+        out = tmp_path / f"tiers.{suffix}"
+        assert main(["plot", "partition", str(rel), "-o", str(out), "--uplink-mbps", "7"]) == 0
+        assert f"wrote {out}" in capsys.readouterr().out and out.stat().st_size > 1000
+    assert out.read_bytes()[:5] == b"<?xml"
+
+
 # ------------------------------------------------------------------ gantt
 @pytest.mark.parametrize("rel, method", [("pipeline/example_3tasks.json", "exact"),
                                          ("pipeline/coinfer_rate_8tasks.json", "neh"),
@@ -283,7 +387,7 @@ def test_pareto_of_a_shipped_k_tier_instance_equals_solvers_pareto(tmp_path, cap
     out = tmp_path / "front.svg"
     assert main(["plot", "pareto", str(PARTITION / "tiers" / "worked_example.json"), "-o", str(out)]) == 0
     assert out.read_bytes()[:5] == b"<?xml"
-    assert main(["plot", "partition", str(PARTITION / "tiers" / "worked_example.json"), "-o", str(out)]) == 2
+    assert main(["plot", "bandwidth-map", str(PARTITION / "tiers" / "worked_example.json"), "-o", str(out)]) == 2
     assert "coinfer plot pareto" in capsys.readouterr().err
 
 
