@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         try:
             run_one(path, ["--quick"] if args.quick else [])
-        except Exception:  # report and go on: one broken benchmark must not hide the others
+        except (Exception, SystemExit):  # report and go on: one broken benchmark must not hide the others
             traceback.print_exc()
             failed.append(path.name)
         print(f"# {path.name}: {time.perf_counter() - start:.1f} s", file=sys.stderr)

@@ -111,15 +111,22 @@ def exact_decimal_units(values, max_units: int = UNITS_PER_MS) -> int | None:
 
     O(n log10(max_units)).
     """
-    values = np.asarray(values, dtype=float)
-    u = 1
-    while u <= max_units:
-        with np.errstate(over="ignore", invalid="ignore"):
-            scaled = values * u
-        if np.array_equal(scaled, np.round(scaled)) and (not scaled.size or float(np.abs(scaled).max()) < 2**53):
-            return u
-        u *= 10
-    return None
+    values = np.asarray(values, dtype=float).ravel()
+    units = [10**d for d in range(len(str(int(max_units))))]
+    units = [u for u in units if u <= max_units]
+    if not values.size:
+        return units[0] if units else None
+    # A unit that fails on some values fails on all of them, so a short prefix
+    # first rules out most units (typical measured costs: all) in O(10 x 64).
+    for sample in (values[:64], values):
+        candidates = np.array(units, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):  # every candidate unit at once
+            scaled = sample[None, :] * candidates[:, None]
+            ok = (scaled == np.round(scaled)).all(axis=1) & (np.abs(scaled).max(axis=1) < 2**53)
+        units = [u for u, good in zip(units, ok) if good]
+        if not units:
+            return None
+    return units[0]
 
 
 def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS, rounding: str = "floor",

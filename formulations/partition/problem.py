@@ -558,10 +558,11 @@ class PartitionProblem(Problem):
                 "{'device': [names], 'server': [names]}, a list of device layer names, or a boolean mask"
             )
         names = list(names)
-        bad = next((nm for nm in names if not isinstance(nm, str) or nm not in index), None)
-        if bad is not None:
-            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set")
-        idx = [index[nm] for nm in names]
+        try:
+            idx = [index[nm] for nm in names]
+        except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
+            bad = next(nm for nm in names if not isinstance(nm, str) or nm not in index)
+            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
         mask = np.zeros(self.n_layers, dtype=bool)
         mask[idx] = True
         return mask
