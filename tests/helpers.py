@@ -32,3 +32,30 @@ def examples(count: int, *, profile: str | None = None) -> int:
     if name not in EXAMPLE_SCALE:
         raise ValueError(f"unknown HYPOTHESIS_PROFILE {name!r}; use one of {sorted(EXAMPLE_SCALE)}")
     return max(1, round(count * EXAMPLE_SCALE[name]))
+
+
+def check_doc_examples(relative_path: str) -> int:
+    """Run every ```python block of a Markdown file (from the repository root) and check
+    that each ``print(...)`` line followed by a ``# expected`` comment printed that text.
+
+    Returns the number of claims checked (callers assert it is positive, so a page whose
+    examples lost their comments cannot pass silently).
+    """
+    import contextlib
+    import io
+    import re
+
+    text = (ROOT / relative_path).read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, f"{relative_path} has no python examples"
+    checked = 0
+    for code in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, relative_path, "exec"), {"__name__": "docs"})
+        lines = code.splitlines()
+        claims = [b[2:] for a, b in zip(lines, lines[1:]) if a.startswith("print(") and b.startswith("# ")]
+        missing = [claim for claim in claims if claim not in out.getvalue()]
+        assert not missing, (relative_path, missing, out.getvalue())
+        checked += len(claims)
+    return checked
