@@ -65,27 +65,6 @@ class PartitionLayout:
     link_senders: list = field(default_factory=list)
 
 
-def _detail_positions(problem, mask: np.ndarray, max_layers: int) -> np.ndarray:
-    """Topological positions drawn one layer per node: all of them, or the block holding the cut.
-
-    The block between the last device cut vertex and the first server cut
-    vertex (both included) holds every crossing edge: no edge jumps over a
-    cut vertex, and a device cut vertex has every earlier layer on the
-    device, a server one every later layer on the server (closure).
-    """
-    topo = problem.topology
-    n_layers = problem.n_layers
-    if n_layers <= max_layers:
-        return np.arange(n_layers)
-    cut_pos = topo.cut_positions
-    on_device = mask[topo.order[cut_pos]]
-    first = int(cut_pos[on_device].max()) if on_device.any() else 0
-    last = int(cut_pos[~on_device].min()) if (~on_device).any() else n_layers - 1
-    if last - first + 1 > max_layers:
-        return np.zeros(0, dtype=np.int64)
-    return np.arange(first, last + 1)
-
-
 def _place_nodes(layout: PartitionLayout, topo, node_of: np.ndarray) -> None:
     """Set ``layout.xy``: x = longest path over the drawn edges, y = barycentre lanes. O(n + m)."""
     pairs = layout.edges
@@ -127,7 +106,7 @@ def partition_layout(problem, assignment, *, max_layers: int = 60) -> PartitionL
     topo = problem.topology
     names = problem.names
     mask = problem.device_mask(assignment)
-    detail = _detail_positions(problem, mask, max_layers)
+    detail = _detail_positions(problem, (~mask).astype(np.int64), max_layers)
     detail_layers = topo.order[detail]
     node_of = np.full(problem.n_layers, -1, dtype=np.int64)
     layout = PartitionLayout(collapsed=len(detail) < problem.n_layers)
@@ -154,10 +133,12 @@ def is_tiered(problem) -> bool:
     return getattr(problem, "solver_kind", None) == "tiers"
 
 
-def _tiered_detail_positions(problem, tiers: np.ndarray, max_layers: int) -> np.ndarray:
-    """The k-tier :func:`_detail_positions`: the block from the last cut vertex on tier 0 to the first on the last used tier.
+def _detail_positions(problem, tiers: np.ndarray, max_layers: int) -> np.ndarray:
+    """Topological positions drawn one layer per node: all of them, or the block holding the cuts.
 
-    Every layer before a cut vertex is its ancestor and every layer after it
+    ``tiers`` is each layer's tier index (two tiers: 0 device, 1 server). The
+    block runs from the last cut vertex on tier 0 to the first on the last
+    used tier, both included. Every layer before a cut vertex is its ancestor and every layer after it
     its descendant (no edge jumps over it, no input after it, no output
     before it), so by ``t(u) <= t(w)`` on edges everything before the block
     is on tier 0 and everything after it on the last used tier.
@@ -182,7 +163,7 @@ def _tiered_layout(problem, assignment, max_layers: int) -> PartitionLayout:
     topo = problem.topology
     names = problem.names
     tiers = problem.tier_vector(assignment)
-    detail = _tiered_detail_positions(problem, tiers, max_layers)
+    detail = _detail_positions(problem, tiers, max_layers)
     detail_layers = topo.order[detail]
     in_detail = np.zeros(problem.n_layers, dtype=bool)
     in_detail[detail_layers] = True
