@@ -31,7 +31,7 @@ import numpy as np
 from ..base import AssignmentTypeError, cached_property, Evaluation, Problem
 from ..errors import InfeasibleAssignmentError, InstanceError
 from .dag import Topology
-from .units import RESOURCE_FIELDS, Network, checked_budget, checked_edges, topology_of, transfer_ms
+from .units import RESOURCE_FIELDS, Network, checked_budget, checked_edges, format_bytes, topology_of, transfer_ms
 from ..validate import (
     as_bytes,
     as_list,
@@ -712,7 +712,7 @@ class PartitionProblem(Problem):
     def summarize(self, assignment) -> str:
         """A one-line description of a partition for tables."""
         b = self.breakdown(assignment)
-        return f"{b['device_layers']}/{self.n_layers} on device, {_fmt_bytes(b['uplink_bytes'])} up"
+        return f"{b['device_layers']}/{self.n_layers} on device, {format_bytes(b['uplink_bytes'])} up"
 
     def __repr__(self) -> str:
         return (
@@ -737,11 +737,3 @@ def _plain_list(values) -> list:
 
 def _network(uplink_mbps, downlink_mbps, rtt_ms) -> Network:
     return Network(_plain(uplink_mbps), _plain(downlink_mbps), _plain(rtt_ms))
-
-
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n} B"

@@ -13,7 +13,7 @@ from ..errors import InstanceError
 from ..validate import as_mapping, as_nonneg
 from .dag import Topology
 
-__all__ = ["RESOURCE_FIELDS", "Network", "transfer_ms", "checked_edges", "checked_budget", "topology_of"]
+__all__ = ["RESOURCE_FIELDS", "Network", "transfer_ms", "format_bytes", "checked_edges", "checked_budget", "topology_of"]
 
 #: Optional per-layer resource fields that a ``device_budget`` may limit.
 RESOURCE_FIELDS = ("memory_bytes", "flops")
@@ -28,6 +28,15 @@ def transfer_ms(nbytes, mbps: float):
     1.0
     """
     return nbytes * 8.0 / (mbps * 1000.0)
+
+
+def format_bytes(n: float) -> str:
+    """``25088`` -> ``"25.1 kB"`` (decimal units, as in ``coinfer solve`` and the figures)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n} B"  # pragma: no cover
 
 
 @dataclass(frozen=True)

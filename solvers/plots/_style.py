@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from formulations.partition.units import format_bytes as fmt_bytes  # noqa: F401  (one byte formatter)
+
 __all__ = [
     "OKABE_ITO",
     "DEVICE_COLOR",
@@ -109,15 +111,6 @@ def save_figure(fig, path, *, dpi: int = 100) -> Path:
     fmt = output_format(path)
     fig.savefig(path, format=fmt, dpi=dpi)
     return Path(path)
-
-
-def fmt_bytes(n: float) -> str:
-    """``25088`` -> ``"25.1 kB"`` (decimal units, as in ``coinfer solve``)."""
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n} B"  # pragma: no cover
 
 
 def instance_name(problem, fallback: str = "instance") -> str:
