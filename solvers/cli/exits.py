@@ -20,18 +20,11 @@ __all__ = ["add_commands", "cmd_holdout"]
 
 
 def cmd_holdout(args) -> int:
-    import formulations
     from solvers.algorithms.exits.holdout import holdout
-    from .framework import UsageError, format_table
+    from .framework import UsageError, format_table, load_instance
 
-    problem = formulations.load(args.file)
-    if problem.kind != "exits":
-        raise UsageError(f"exits-holdout needs an exits instance, got {problem.kind!r}")
-    test = None
-    if args.test:
-        test = formulations.load(args.test)
-        if test.kind != "exits":
-            raise UsageError(f"--test needs an exits instance, got {test.kind!r}")
+    problem = load_instance(args.file, "exits", "exits-holdout")
+    test = load_instance(args.test, "exits", "--test") if args.test else None
     if args.seed_solver is not None and args.method is None:
         raise UsageError("--solver-seed needs an explicit --method")
     options = {} if args.seed_solver is None else {"seed": args.seed_solver}

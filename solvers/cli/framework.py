@@ -159,3 +159,15 @@ class ProgressBar:
         elif done >= total:
             self.stream.write(f"[{'#' * self.width}] {total}/{total} {label}\n")
             self.stream.flush()
+
+
+def load_instance(path: str, kind: str | None, command: str):
+    """``formulations.load(path)``, refusing another kind with a :class:`UsageError` (exit 2)
+    that names the file and the command: ``FILE: COMMAND needs a KIND instance, got kind 'x'``."""
+    import formulations
+
+    problem = formulations.load(path)
+    if kind is not None and problem.kind != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise UsageError(f"{path}: {command} needs {article} {kind} instance, got kind {problem.kind!r}")
+    return problem

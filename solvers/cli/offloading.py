@@ -17,20 +17,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .framework import EXIT_OK, ProgressBar, UsageError, format_table, require_extra
+from .framework import EXIT_OK, ProgressBar, UsageError, format_table, load_instance, require_extra
 
 __all__ = ["add_commands", "cmd_simulate", "cmd_sweep"]
 
 POLICY_NAMES = ("dpp", "all_local", "least_loaded", "greedy_queue", "lp_sampled")
-
-
-def _load_offloading(path: str):
-    import formulations
-
-    problem = formulations.load(path)
-    if problem.kind != "offloading":
-        raise UsageError(f"{path}: needs an offloading instance, got kind {problem.kind!r}")
-    return problem
 
 
 def _policy_params(policy: str, v: float | None) -> dict:
@@ -56,7 +47,7 @@ def cmd_simulate(args) -> int:
     from ..algorithms.offloading import guarantee, make_policy
 
     _check_counts(args.slots, [args.seed])
-    problem = _load_offloading(args.file)
+    problem = load_instance(args.file, "offloading", "simulate")
     params = _policy_params(args.policy, args.v)
     policy = make_policy(problem, args.policy, **params)  # OptionError (exit 2) for bad parameters
     progress = None if args.quiet else ProgressBar(label="slots")
@@ -109,7 +100,7 @@ def cmd_sweep(args) -> int:
         require_extra("dask.distributed", "dask", "--scheduler")  # before loading any file
     problems = {}
     for path in args.files:
-        problem = _load_offloading(path)
+        problem = load_instance(path, "offloading", "sweep")
         problems[Path(path).stem] = problem
     rows = sweep(problems, vs=args.v, seeds=args.seeds, policies=args.policy, slots=args.slots,
                  scheduler=args.scheduler, max_workers=args.workers)

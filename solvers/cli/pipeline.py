@@ -64,10 +64,9 @@ def gantt_plot(problem, schedule, path) -> None:
 
 def cmd_gantt(args) -> int:
     """Solve one pipeline file and print its Gantt chart (``--plot``: checked for matplotlib first)."""
-    import formulations
     import solvers
 
-    from .framework import UsageError, fmt_number
+    from .framework import UsageError, fmt_number, load_instance
 
     if args.width < 10:
         raise UsageError(f"--width must be >= 10, got {args.width}")
@@ -79,9 +78,7 @@ def cmd_gantt(args) -> int:
             output_format(args.plot)
         except (ImportError, ValueError) as exc:
             raise UsageError(f"--plot: {exc}") from None
-    problem = formulations.load(args.file)
-    if problem.kind != "pipeline":
-        raise UsageError(f"gantt needs a pipeline or flowshop instance, got {problem.kind!r}")
+    problem = load_instance(args.file, "pipeline", "gantt (pipeline or flowshop)")
     if args.seed is not None and args.method is None:
         raise UsageError("--seed needs an explicit --method")
     options = {} if args.seed is None else {"seed": args.seed}

@@ -22,7 +22,7 @@ the extra. Bad input exits 2, an internal error 1.
 
 from __future__ import annotations
 
-from .framework import EXIT_OK, UsageError
+from .framework import EXIT_OK, UsageError, load_instance
 
 __all__ = ["add_commands", "cmd_plot", "WHATS", "EXITS_FRONT_TIME_LIMIT_S"]
 
@@ -92,14 +92,10 @@ def cmd_plot(args) -> int:
     except (ImportError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     _check_options(args)
-    import formulations
 
     from ..plots import save_figure
 
-    problem = formulations.load(args.file)
-    kind = WHATS[args.what]
-    if kind is not None and problem.kind != kind:
-        raise UsageError(f"{args.file}: `plot {args.what}` needs a {kind} instance, got kind {problem.kind!r}")
+    problem = load_instance(args.file, WHATS[args.what], f"`plot {args.what}`")
     tiered = getattr(problem, "solver_kind", None) == "tiers"
     if args.what == "bandwidth-map" and tiered:
         raise UsageError(f"{args.file}: `plot bandwidth-map` draws two-tier partition instances; "
