@@ -39,7 +39,7 @@ import networkx as nx
 import numpy as np
 
 import solvers
-from formulations import PartitionProblem, load
+from formulations import PartitionProblem, TieredPartitionProblem, load
 from formulations.partition.generators import synthetic_dnn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +175,7 @@ def instances(quick: bool):
     (k-tier files have their own benchmark, ``bench_tiers.py``)."""
     for path in sorted((ROOT / "instances" / "partition").glob("*.json")):
         problem = load(path)
-        if not problem.device_budget and getattr(problem, "solver_kind", "partition") == "partition":
+        if not problem.device_budget and not isinstance(problem, TieredPartitionProblem):
             yield path.name, problem
     for n in QUICK_SIZES if quick else SIZES:
         yield f"synthetic_dnn({n}, seed=1)", synthetic_dnn(n, seed=1)

@@ -37,6 +37,7 @@ from formulations.partition.tier_ilp import build_tier_cpsat, int_terms
 from .algorithms.partition.tier_ilp import solve_tier_model
 from .algorithms.partition.tiers import weighted_min_cut
 from .solution import Solution, Status
+from formulations.partition import TieredPartitionProblem
 
 __all__ = ["pareto", "MAX_POINTS"]
 
@@ -132,7 +133,7 @@ def pareto(problem, *, time_limit: float | None = None) -> list[Solution]:
     Two CP-SAT solves per front point plus one max-flow per supported point
     (plus one per hull edge). See the module docstring for exactness.
     """
-    if getattr(problem, "solver_kind", None) != "tiers" or problem.energy is None:
+    if not isinstance(problem, TieredPartitionProblem) or problem.energy is None:
         raise ValueError("pareto needs a k-tier partition instance with an `energy` model")
     start = time.perf_counter()
     if problem.infeasibility_reason():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from .framework import EXIT_OK, UsageError, fmt_number, format_table
+from formulations.partition import TieredPartitionProblem
 
 __all__ = ["add_commands", "cmd_bandwidth_map", "cmd_pareto"]
 
@@ -19,7 +20,7 @@ def cmd_bandwidth_map(args) -> int:
     import solvers
 
     problem = formulations.load(args.file)
-    if problem.kind != "partition" or getattr(problem, "solver_kind", None) == "tiers":
+    if problem.kind != "partition" or isinstance(problem, TieredPartitionProblem):
         raise UsageError("bandwidth-map needs a two-tier partition instance (for k tiers see `coinfer pareto`)")
     bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)  # OptionError: exit 2
     if args.json:
@@ -54,7 +55,7 @@ def cmd_pareto(args) -> int:
     import solvers
 
     problem = formulations.load(args.file)
-    if getattr(problem, "solver_kind", None) != "tiers" or problem.energy is None:
+    if not isinstance(problem, TieredPartitionProblem) or problem.energy is None:
         raise UsageError(f"{args.file}: pareto needs a k-tier partition instance with an `energy` model")
     if args.time_limit is not None and not args.time_limit > 0:
         raise UsageError("--time-limit must be > 0")

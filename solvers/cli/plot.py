@@ -23,6 +23,7 @@ the extra. Bad input exits 2, an internal error 1.
 from __future__ import annotations
 
 from .framework import EXIT_OK, UsageError, load_instance
+from formulations.partition import TieredPartitionProblem
 
 __all__ = ["add_commands", "cmd_plot", "WHATS", "EXITS_FRONT_TIME_LIMIT_S"]
 
@@ -96,7 +97,7 @@ def cmd_plot(args) -> int:
     from ..plots import save_figure
 
     problem = load_instance(args.file, WHATS[args.what], f"`plot {args.what}`")
-    tiered = getattr(problem, "solver_kind", None) == "tiers"
+    tiered = isinstance(problem, TieredPartitionProblem)
     if args.what == "bandwidth-map" and tiered:
         raise UsageError(f"{args.file}: `plot bandwidth-map` draws two-tier partition instances; "
                          "for a k-tier instance use `coinfer plot pareto`")

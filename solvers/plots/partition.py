@@ -18,6 +18,7 @@ from ._style import (
     place_without_overlap,
     require_matplotlib,
 )
+from formulations.partition import TieredPartitionProblem
 
 __all__ = ["plot_partition", "partition_layout", "PartitionLayout"]
 
@@ -130,7 +131,7 @@ def partition_layout(problem, assignment, *, max_layers: int = 60) -> PartitionL
 
 def is_tiered(problem) -> bool:
     """Whether ``problem`` is a k-tier :class:`~formulations.partition.tiers.TieredPartitionProblem`."""
-    return getattr(problem, "solver_kind", None) == "tiers"
+    return isinstance(problem, TieredPartitionProblem)
 
 
 def _detail_positions(problem, tiers: np.ndarray, max_layers: int) -> np.ndarray:
