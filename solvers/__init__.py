@@ -65,6 +65,10 @@ def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
 
-from .pareto import pareto  # noqa: E402  (exact latency-energy front of k-tier instances; binds the function, not the module)
+def pareto(problem, *, time_limit: float | None = None):
+    """See :func:`solvers.pareto_front.pareto` (imported on first use, like :func:`bandwidth_map`)."""
+    from .pareto_front import pareto as _pareto
+
+    return _pareto(problem, time_limit=time_limit)
 
 __all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult"]
