@@ -51,8 +51,6 @@ DEVICE_COLOR, SERVER_COLOR, CUT_COLOR = OKABE_ITO[5], OKABE_ITO[1], OKABE_ITO[6]
 TIER_COLORS = (OKABE_ITO[5], OKABE_ITO[3], OKABE_ITO[1], OKABE_ITO[7], OKABE_ITO[2], OKABE_ITO[4], OKABE_ITO[0])
 #: (colour, line style) of the cut of links 0, 1, ... of a k-tier partition (cycled).
 LINK_STYLES = ((CUT_COLOR, "-"), (OKABE_ITO[0], "--"), (OKABE_ITO[7], ":"), (OKABE_ITO[2], "-."))
-#: Colours for a sequence of series (no yellow: too light on white).
-SERIES = (OKABE_ITO[5], OKABE_ITO[1], OKABE_ITO[3], OKABE_ITO[6], OKABE_ITO[7], OKABE_ITO[2], OKABE_ITO[0])
 
 #: Output formats by file suffix.
 FORMATS = ("png", "svg", "pdf")
