@@ -1,15 +1,17 @@
 """Every Python example in docs/*.md runs as written (and prints what it claims, where it claims).
 
-Pages with their own, stricter checks (cli, pipeline, plots, offloading) are checked here too;
-blocks that need torch are skipped without it, and docs/import.md (whose examples start
-from a torchvision export) is skipped without torch; its code paths are tested in
-tests/partition/test_import_*.py.
+Pages with their own, stricter checks (cli, pipeline, plots, offloading) are checked here too.
+Pages that need an optional extra (:data:`NEEDS`) skip without it: docs/import.md starts from
+a torchvision export (its code paths are tested in tests/partition/test_import_*.py), and
+docs/plots.md draws with matplotlib.
 """
 
 import pytest
 
 from tests.helpers import ROOT, check_doc_examples
 
+#: Pages whose examples need an optional extra (skipped without it).
+NEEDS = {"docs/import.md": "torch", "docs/plots.md": "matplotlib"}  # import.md starts from a torchvision export
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md") if "```python" in p.read_text())
 
 
@@ -19,7 +21,7 @@ def test_the_pages_with_examples_are_found():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_doc_examples_run(page, monkeypatch):
-    if page == "docs/import.md":  # its examples export a torchvision model first, then time it
-        pytest.importorskip("torch")
+    if page in NEEDS:
+        pytest.importorskip(NEEDS[page])
     monkeypatch.chdir(ROOT)
     check_doc_examples(page)
