@@ -467,6 +467,23 @@ def test_pareto_of_a_shipped_k_tier_instance_equals_solvers_pareto(tmp_path, cap
     assert "coinfer plot pareto" in capsys.readouterr().err
 
 
+def test_pareto_points_carry_their_split_and_the_legend_is_off_the_front():
+    from solvers.plots import plot_pareto
+
+    problem = formulations.load(PARTITION / "tiers" / "resnet18_3tier.json")
+    fig = plot_pareto(problem)
+    front = fig.coinfer_front
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1  # below the axes, not over the points
+    for k, sol in enumerate(front):  # every point's label: layers per tier, counted from its assignment
+        tiers = problem.tier_vector(sol.assignment)
+        label = find_artist(fig, f"split-{k}")
+        assert label.get_text() == "/".join(str(int((tiers == j).sum())) for j in range(problem.n_tiers))
+        assert tuple(label.xy) == pytest.approx((sol.details["latency_ms"], sol.details["energy_mj"]))
+    assert "layers on phone/edge/cloud" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    labels = [find_artist(fig, f"split-{k}") for k in range(len(front))]
+    assert overlapping_pairs(fig, labels) == []
+
+
 # ------------------------------------------------------------------ CLI
 @pytest.mark.parametrize("suffix, argv", [
     ("png", ["bandwidth-map", "partition/residual_block.json", "--min-mbps", "1", "--max-mbps", "100"]),
