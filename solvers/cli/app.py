@@ -3,6 +3,7 @@
 Commands
 --------
 coinfer solve FILE... [--method M] [--time-limit S] [--json | --jsonl] [--uplink-mbps X]
+              [--workers N | --scheduler ADDRESS]
 coinfer validate FILE...
 coinfer methods [KIND]
 coinfer plot WHAT FILE -o OUT.(png|svg|pdf)   (see :mod:`.plot`)
@@ -43,12 +44,13 @@ from .framework import (
     UsageError,
     fmt_number,
     quiet_broken_pipe,
+    require_extra,
 )
 
 #: The kind modules, each with ``add_commands(subparsers)``.
 KIND_COMMANDS = (partition, partition_import, split, exits, pipeline, offloading, plot)
 
-__all__ = ["main", "build_parser", "cmd_solve", "cmd_validate", "cmd_methods"]
+__all__ = ["main", "build_parser", "cmd_solve", "cmd_validate", "cmd_methods", "solve_file"]
 
 SOLVE_COLUMNS = [
     ("instance", "Instance", "<"),
@@ -99,9 +101,7 @@ def _time_limit(problem, args, noted: set) -> float | None:
     name = args.method or default_method(problem)
     if not getattr(get_method(problem.kind, name), "searches", False):
         return None
-    if name not in noted:
-        noted.add(name)
-        print(f"note: {name}: default time limit {DEFAULT_TIME_LIMIT_S:g} s; set --time-limit", file=sys.stderr)
+    noted.add(name)  # the caller prints the note once per method
     return DEFAULT_TIME_LIMIT_S
 
 
@@ -184,58 +184,97 @@ def _check_solve_options(args) -> None:
         raise UsageError(f"--time-limit must be a number of seconds > 0, got {args.time_limit}")
     if args.seed is not None and args.method is None:
         raise UsageError("--seed needs an explicit --method")
+    if args.workers is not None and args.workers < 0:
+        raise UsageError(f"--workers must be >= 0 (0: one per core), got {args.workers}")
+    if args.workers is not None and args.scheduler:
+        raise UsageError("give --workers (local processes) or --scheduler (a Dask cluster), not both")
+    if args.workers == 0:
+        from .batch import default_workers
+
+        args.workers = default_workers()
 
 
-def _error_entry(path: str, label: str, exc: BaseException, debug: bool) -> tuple[dict, dict, int]:
-    """The table row, JSON record and exit code of a file that failed."""
+def _error_entry(path: str, label: str, exc: BaseException, debug: bool) -> tuple[dict, dict, int, str]:
+    """The table row, JSON record, exit code and stderr text of a file that failed."""
     if isinstance(exc, INPUT_ERRORS):
         message, code = str(exc), EXIT_INPUT
         if path not in message:
             message = f"{path}: {message}"
-        print(f"error: {message}", file=sys.stderr)
+        text = f"error: {message}\n"
     else:
         message, code = f"{path}: internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL
-        if debug:
-            traceback.print_exception(type(exc), exc, exc.__traceback__)
-        print(f"{message} (a bug in coinfer; rerun with --debug for the traceback)", file=sys.stderr)
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)) if debug else ""
+        text += f"{message} (a bug in coinfer; rerun with --debug for the traceback)\n"
     row = {"instance": label, "status": "error", "detail": message.replace(f"{path}: ", "", 1)}
-    return row, {"file": path, "status": "error", "message": message}, code
+    return row, {"file": path, "status": "error", "message": message}, code, text
+
+
+def solve_file(path: str, args) -> list[dict]:
+    """Solve every instance of one file: the unit of work of ``coinfer solve``, serial or parallel.
+
+    Returns one entry per instance, plain data only (so it pickles to and
+    from a worker process or a Dask worker): ``row`` (the table cells),
+    ``record`` (the JSON record), ``status`` (a status name or ``"errors"``),
+    ``code`` (exit code), ``stderr`` (text to print) and ``notes`` (default
+    time-limit notes, printed once per method by the caller).
+    """
+    try:
+        entries = _instances(path)
+    except Exception as exc:  # noqa: BLE001 - one bad file never loses the batch
+        entries = [(Path(path).name, exc)]
+    out = []
+    for label, problem in entries:
+        noted: set = set()
+        try:
+            if isinstance(problem, Exception):
+                raise problem
+            problem, sol = _solve_problem(problem, args, noted)
+            row, record = _solution_row(label, problem, sol), _solution_record(path, label, problem, sol)
+            entry = {"status": sol.status.value, "code": EXIT_OK, "stderr": ""}
+        except Exception as exc:  # noqa: BLE001 - reported as this file's error row
+            row, record, code, text = _error_entry(path, label, exc, args.debug)
+            entry = {"status": "errors", "code": code, "stderr": text}
+        out.append({**entry, "row": row, "record": record, "notes": sorted(noted)})
+    return out
 
 
 def cmd_solve(args) -> int:
     """Solve every file, printing each row (or JSON line) as soon as its file is done.
 
     Every per-file failure, of any kind, becomes that file's error row; the
-    other files are still solved. Exit code: 1 if any file hit an internal
-    error, else 2 if any file or option was bad, else 0.
+    other files are still solved. With ``--workers N`` (local processes) or
+    ``--scheduler ADDRESS`` (a Dask cluster) the files are solved in
+    parallel and printed in input order, each row as soon as it and every row
+    before it are done: the output equals the serial run's but for the
+    timings. Exit code: 1 if any file hit an internal error, else 2 if any
+    file or option was bad, else 0.
     """
+    from .batch import run_ordered
+
     _check_solve_options(args)
+    if args.scheduler:
+        require_extra("dask.distributed", "dask", "--scheduler")
     counts = {"optimal": 0, "feasible": 0, "infeasible": 0, "time_limit": 0, "unknown": 0, "errors": 0}
     records, codes, noted = [], {EXIT_OK}, set()
     table = None if (args.json or args.jsonl) else _Table(args.files)
     if table:
         print(table.header(), flush=True)
-    for path in args.files:
-        try:
-            entries = _instances(path)
-        except Exception as exc:  # noqa: BLE001 - one bad file never loses the batch
-            entries = [(Path(path).name, exc)]
-        for label, problem in entries:
-            try:
-                if isinstance(problem, Exception):
-                    raise problem
-                problem, sol = _solve_problem(problem, args, noted)
-                row, record = _solution_row(label, problem, sol), _solution_record(path, label, problem, sol)
-                counts[sol.status.value] += 1
-            except Exception as exc:  # noqa: BLE001 - reported as this file's error row
-                row, record, code = _error_entry(path, label, exc, args.debug)
-                counts["errors"] += 1
-                codes.add(code)
-            records.append(record)
+    results = run_ordered(solve_file, args.files, args, workers=args.workers, scheduler=args.scheduler)
+    for entries in results:
+        for entry in entries:
+            for name in entry["notes"]:
+                if name not in noted:
+                    noted.add(name)
+                    print(f"note: {name}: default time limit {DEFAULT_TIME_LIMIT_S:g} s; set --time-limit",
+                          file=sys.stderr)
+            sys.stderr.write(entry["stderr"])
+            counts[entry["status"]] += 1
+            codes.add(entry["code"])
+            records.append(entry["record"])
             if table:
-                print(table.line(row), flush=True)
+                print(table.line(entry["row"]), flush=True)
             elif args.jsonl:
-                print(json.dumps(record), flush=True)
+                print(json.dumps(entry["record"]), flush=True)
     if args.json:
         print(json.dumps(records, indent=1))
     elif table:
@@ -254,7 +293,7 @@ def cmd_validate(args) -> int:
             entries = _instances(path)
         except Exception as exc:  # noqa: BLE001 - one bad file never loses the batch
             if not isinstance(exc, INPUT_ERRORS):
-                _error_entry(path, Path(path).name, exc, args.debug)
+                sys.stderr.write(_error_entry(path, Path(path).name, exc, args.debug)[3])
                 codes.add(EXIT_INTERNAL)
                 continue
             print(f"invalid: {exc}", flush=True)
@@ -309,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uplink-mbps", type=float, default=None, help="override the instance's uplink (partition)")
     p.add_argument("--downlink-mbps", type=float, default=None, help="override the downlink (partition)")
     p.add_argument("--rtt-ms", type=float, default=None, help="override the RTT (partition)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="solve files on N local processes (0: one per core); rows in input order")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="solve files on a Dask cluster (tcp://host:port; needs coinfer[dask]); rows in input order")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("validate", help="check instance files")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
+from ._style import OKABE_ITO, instance_name, new_figure, place_without_overlap, require_matplotlib
 
-__all__ = ["plot_pareto", "pareto_front", "PARETO_UNAVAILABLE"]
+__all__ = ["plot_pareto", "pareto_front", "split_label", "PARETO_UNAVAILABLE"]
+
+#: Fronts with at most this many points label every point; larger ones label the supported points.
+MAX_LABELS = 15
 
 #: Message when the k-tier partitioning capability (``solvers.pareto``) is not installed.
 PARETO_UNAVAILABLE = ("the pareto front needs the k-tier partitioning capability (solvers.pareto), "
@@ -45,6 +48,14 @@ def pareto_front(front_or_problem) -> list:
     return sorted(front, key=lambda s: (s.details["latency_ms"], s.details["energy_mj"]))
 
 
+def split_label(solution) -> str:
+    """A point's split as layers per tier, ``"20/12/0"`` (tier order of its assignment); ``""`` without one."""
+    assignment = getattr(solution, "assignment", None)
+    if not isinstance(assignment, dict) or not assignment:
+        return ""
+    return "/".join(str(len(layers)) for layers in assignment.values())
+
+
 def plot_pareto(front_or_problem, *, name: str | None = None, title: str | None = None):
     """Energy (mJ) against latency (ms) of the Pareto-optimal partitions, supported points distinguished.
 
@@ -63,7 +74,11 @@ def plot_pareto(front_or_problem, *, name: str | None = None, title: str | None 
         Artists with ``gid``: ``front`` (staircase through every point, in
         latency order), ``supported`` (filled markers) and ``unsupported``
         (hollow markers; absent when there are none), x = latency (ms),
-        y = energy (mJ). ``fig.coinfer_front`` is the sorted list drawn.
+        y = energy (mJ); ``split-<k>`` (the text beside point ``k`` of the
+        sorted front: its layers per tier, :func:`split_label`; every point
+        when there are at most :data:`MAX_LABELS`, else the supported ones).
+        The legend sits below the axes, never over the front.
+        ``fig.coinfer_front`` is the sorted list drawn.
 
     Raises
     ------
@@ -76,7 +91,7 @@ def plot_pareto(front_or_problem, *, name: str | None = None, title: str | None 
         name = instance_name(front_or_problem, "k-tier")
     lat = [s.details["latency_ms"] for s in front]
     energy = [s.details["energy_mj"] for s in front]
-    fig, ax = new_figure(7.0, 4.6)
+    fig, ax = new_figure(7.0, 5.0)
     ax.plot(lat, energy, drawstyle="steps-post", color="0.6", lw=1.0, gid="front", label="Pareto front")
     for gid, flag, style in (("supported", True, {"mfc": OKABE_ITO[5]}), ("unsupported", False, {"mfc": "white"})):
         pts = [(x, y) for x, y, s in zip(lat, energy, front) if bool(s.details["supported"]) is flag]
@@ -84,10 +99,37 @@ def plot_pareto(front_or_problem, *, name: str | None = None, title: str | None 
             xs, ys = zip(*pts)
             label = ("supported (optimal for a weighted sum)" if flag else "unsupported (inside the convex hull)")
             ax.plot(xs, ys, ls="none", marker="o", ms=7, mec=OKABE_ITO[5], mew=1.4, gid=gid, label=label, **style)
+    texts = []
+    for k, sol in enumerate(front):
+        text = split_label(sol)
+        if text and (len(front) <= MAX_LABELS or sol.details["supported"]):
+            texts.append(ax.annotate(text, (lat[k], energy[k]), xytext=(5, 5), textcoords="offset points",
+                                     fontsize=7.5, color="0.25", gid=f"split-{k}"))
+    tiers = _tier_names(front_or_problem)
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("energy (mJ)")
     ax.set_title(title or f"{name or 'k-tier'}: latency-energy front ({len(front)} partitions)", fontsize=10)
     ax.grid(True, color="0.92")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.margins(x=0.08, y=0.1)
+    handles, labels = ax.get_legend_handles_labels()
+    if texts:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], ls="none", marker="$a/b$", ms=14, color="0.25"))
+        labels.append(f"point label: layers on {'/'.join(tiers)}" if tiers else "point label: layers per tier")
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    place_without_overlap(fig, texts)
     fig.coinfer_front = front
     return fig
+
+
+def _tier_names(front_or_problem) -> tuple:
+    """The tier names of the problem (or of the front's first assignment), for the label legend."""
+    tiers = getattr(front_or_problem, "tiers", None)
+    if tiers:
+        return tuple(tiers)
+    if isinstance(front_or_problem, (list, tuple)) and front_or_problem:
+        assignment = getattr(front_or_problem[0], "assignment", None)
+        if isinstance(assignment, dict):
+            return tuple(assignment)
+    return ()

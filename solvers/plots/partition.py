@@ -53,6 +53,11 @@ class PartitionLayout:
     link_senders : list of dict
         Per link ``b`` the layers sending their output over it -> bytes
         (``senders`` is their union).
+    paths : dict
+        Edge ``(i, j)`` -> the drawn polyline, an ``(n_points, 2)`` array
+        from ``xy[i]`` to ``xy[j]``: the straight segment, or an arc when the
+        segment would pass through another node (a skip edge such as a
+        residual shortcut), so that no edge hides behind others.
     """
 
     nodes: list = field(default_factory=list)
@@ -64,6 +69,45 @@ class PartitionLayout:
     tiers: tuple = ("device", "server")
     link_cut_edges: list = field(default_factory=list)
     link_senders: list = field(default_factory=list)
+    paths: dict = field(default_factory=dict)
+
+    @property
+    def arcs(self) -> list:
+        """The edges drawn as arcs (their straight line would run through another node)."""
+        return [e for e, path in self.paths.items() if len(path) > 2]
+
+
+#: Points of an arc's polyline, and the clearance (in depth/lane units) a straight edge keeps from other nodes.
+_ARC_POINTS, _CLEARANCE = 24, 0.3
+
+
+def edge_paths(xy: np.ndarray, edges) -> dict:
+    """The drawn polyline of every edge: straight, or an arc above the line if it would cross a node.
+
+    An edge from ``xy[a]`` to ``xy[b]`` is straight when no other node lies
+    within ``_CLEARANCE`` of the segment's interior; otherwise it is a
+    quadratic Bezier arc bowed away from the middle lane (its control point
+    half the span, at least one lane, off the line),
+    so residual shortcuts and other skip edges are visible instead of lying
+    on the chain. O(len(edges) * nodes) with numpy.
+    """
+    paths = {}
+    t = np.linspace(0.0, 1.0, _ARC_POINTS)[:, None]
+    for a, b in edges:
+        p, q = xy[a], xy[b]
+        d = q - p
+        length2 = float(d @ d)
+        u = np.clip(((xy - p) @ d) / length2, 0.0, 1.0) if length2 > 0 else np.zeros(len(xy))
+        dist = np.hypot(*(xy - (p + u[:, None] * d)).T)
+        inside = (u > 1e-9) & (u < 1 - 1e-9) & (dist < _CLEARANCE)
+        inside[[a, b]] = False
+        if not inside.any():
+            paths[(a, b)] = np.array([p, q])
+            continue
+        away = 1.0 if p[1] + q[1] >= 0 else -1.0  # bow away from the middle lane
+        control = (p + q) / 2.0 + np.array([0.0, away * max(1.0, 0.5 * abs(d[0]))])
+        paths[(a, b)] = (1 - t) ** 2 * p + 2 * (1 - t) * t * control + t ** 2 * q
+    return paths
 
 
 def _place_nodes(layout: PartitionLayout, topo, node_of: np.ndarray) -> None:
@@ -87,6 +131,7 @@ def _place_nodes(layout: PartitionLayout, topo, node_of: np.ndarray) -> None:
         members = sorted(members.tolist(), key=lambda i: (centre[i], rank[i]))
         lanes[members] = np.arange(len(members)) - (len(members) - 1) / 2.0
     layout.xy = np.column_stack([depth.astype(float), -lanes])
+    layout.paths = edge_paths(layout.xy, pairs)
 
 
 def partition_layout(problem, assignment, *, max_layers: int = 60) -> PartitionLayout:
@@ -255,57 +300,7 @@ def plot_partition(problem, solution=None, *, uplink_mbps: float | None = None, 
         solution = _solve_partition(problem, method, time_limit)
     assignment = getattr(solution, "assignment", solution)
     layout = partition_layout(problem, assignment, max_layers=max_layers)
-    if is_tiered(problem):
-        fig = _draw_tiered(problem, assignment, layout, title)
-        fig.coinfer_layout = layout
-        fig.coinfer_solution = solution if hasattr(solution, "status") else None
-        return fig
-    n_depth = int(layout.xy[:, 0].max()) + 1 if len(layout.nodes) else 1
-    n_lanes = int(np.ptp(layout.xy[:, 1])) + 1 if len(layout.nodes) else 1
-    fig, ax = new_figure(min(18.0, max(9.0, 0.42 * n_depth + 4.5)), min(9.0, max(3.6, 0.55 * n_lanes + 2.2)))
-    xy = layout.xy
-    cut = set(layout.cut_edges)
-    plain = [xy[[a, b]] for a, b in layout.edges if (a, b) not in cut]
-    ax.add_collection(LineCollection(plain, colors="0.6", linewidths=0.9, zorder=1, gid="edges"))
-    ax.add_collection(LineCollection([xy[[a, b]] for a, b in layout.cut_edges], colors=CUT_COLOR, linewidths=2.6,
-                                     zorder=2, gid="cut-edges"))
-    sizes = np.array([420.0 if len(layers) > 1 else 70.0 for _, _, layers in layout.nodes])
-    for side, color in (("device", DEVICE_COLOR), ("server", SERVER_COLOR)):
-        idx = [i for i, node in enumerate(layout.nodes) if node[1] == side]
-        ax.scatter(xy[idx, 0], xy[idx, 1], s=sizes[idx], marker="s", color=color, edgecolors="black",
-                   linewidths=0.6, zorder=3, gid=side)
-    for i, (label, side, layers) in enumerate(layout.nodes):
-        if len(layers) > 1:
-            ax.annotate(f"{len(layers)} layers\non {side}", xy[i], xytext=(0, -16), textcoords="offset points",
-                        ha="center", va="top", fontsize=8, gid=f"group-{side}")
-    texts, sent = [], []
-    index = {layers[0]: i for i, (_, _, layers) in enumerate(layout.nodes) if len(layers) == 1}
-    group_of = {nm: i for i, (_, _, layers) in enumerate(layout.nodes) if len(layers) > 1 for nm in layers}
-    senders = sorted(layout.senders.items(), key=lambda item: tuple(xy[index.get(item[0], group_of.get(item[0]))]))
-    for number, (name, nbytes) in enumerate(senders, start=1):
-        i = index.get(name, group_of.get(name))
-        texts.append(ax.annotate(str(number), xy[i], xytext=(7, 6), textcoords="offset points", ha="left", va="bottom",
-                                 fontsize=8, fontweight="bold", color=CUT_COLOR, gid=f"cut-label-{name}", zorder=5))
-        sent.append(Line2D([], [], ls="none", marker=f"${number}$", ms=7, color=CUT_COLOR,
-                           label=f"{name}: {fmt_bytes(nbytes)}"))
-    ax.set_xlim(-0.8, n_depth - 1 + 0.8)
-    ax.set_ylim(xy[:, 1].min() - 1.0, xy[:, 1].max() + 1.2)
-    ax.set_xlabel("depth in the DAG (layers, topological order left to right)" + (", collapsed" if layout.collapsed else ""))
-    ax.set_yticks([])
-    for spine in ("left", "right", "top"):
-        ax.spines[spine].set_visible(False)
-    b = problem.breakdown(assignment)
-    fig.suptitle(title or (f"{instance_name(problem, 'partition')}: {b['device_layers']}/{problem.n_layers} layers on device, "
-                           f"{fmt_bytes(b['uplink_bytes'])} up at {problem.network.uplink_mbps:g} Mbps, "
-                           f"latency {b['total_ms']:.2f} ms"), fontsize=10)
-    handles = [Line2D([], [], marker="s", ls="none", color=DEVICE_COLOR, mec="black", label="on device"),
-               Line2D([], [], marker="s", ls="none", color=SERVER_COLOR, mec="black", label="on server"),
-               Line2D([], [], color=CUT_COLOR, lw=2.6, label="cut: tensor sent up (bytes)")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
-    if sent:
-        ax.legend(handles=sent, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7.5, frameon=False,
-                  title="tensors sent up", title_fontsize=8, alignment="left")
-    place_without_overlap(fig, texts)
+    fig = _draw(problem, assignment, layout, title, tiered=is_tiered(problem))
     fig.coinfer_layout = layout
     fig.coinfer_solution = solution if hasattr(solution, "status") else None
     return fig
@@ -334,50 +329,97 @@ def _tiered_title(problem, assignment) -> str:
             f"link 0 at {problem.links[0].uplink_mbps:g} Mbps up, latency {b['total_ms']:.2f} ms{energy}")
 
 
-def _draw_tiered(problem, assignment, layout: PartitionLayout, title):
-    """The k-tier partition figure (see :func:`plot_partition`). O(nodes + edges + labels^2)."""
+def _two_tier_title(problem, assignment) -> str:
+    b = problem.breakdown(assignment)
+    return (f"{instance_name(problem, 'partition')}: {b['device_layers']}/{problem.n_layers} layers on device, "
+            f"{fmt_bytes(b['uplink_bytes'])} up at {problem.network.uplink_mbps:g} Mbps, latency {b['total_ms']:.2f} ms")
+
+
+def _tier_styles(layout: PartitionLayout, tiered: bool) -> list:
+    """Per tier: (scatter gid, colour, marker, legend label)."""
+    if not tiered:
+        return [("device", DEVICE_COLOR, "s", "on device"), ("server", SERVER_COLOR, "s", "on server")]
+    return [(f"tier-{j}", TIER_COLORS[j % len(TIER_COLORS)], "sodv^<>"[(j // len(TIER_COLORS)) % 7], f"on {tier}")
+            for j, tier in enumerate(layout.tiers)]
+
+
+def _link_styles(layout: PartitionLayout, tiered: bool) -> list:
+    """Per link: (collection gid, colour, line style, width, legend label, label gid prefix)."""
+    if not tiered:
+        return [("cut-edges", CUT_COLOR, "solid", 2.6, "cut: tensor sent up (bytes)", "cut-label-")]
+    out = []
+    for link in range(len(layout.tiers) - 1):
+        color, style = LINK_STYLES[link % len(LINK_STYLES)]
+        name = f"{layout.tiers[link]} \u2192 {layout.tiers[link + 1]}"
+        out.append((f"cut-edges-{link}", color, style, max(1.2, 2.6 - 0.6 * link), f"cut of link {link}: {name}",
+                    f"cut-label-{link}-"))
+    return out
+
+
+def _draw(problem, assignment, layout: PartitionLayout, title, *, tiered: bool):
+    """The partition figure of either form (see :func:`plot_partition`). O(nodes * edges + labels^2).
+
+    The legend lists only what is drawn: a side without layers and a link
+    that nothing crosses get no entry. Edges whose straight line would pass
+    through another node are drawn as arcs (:func:`edge_paths`); each
+    sender's number is tied to its node by a thin leader line.
+    """
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
     fig, ax = _frame(layout)
     xy = layout.xy
     cut = set(layout.cut_edges)
-    plain = [xy[[a, b]] for a, b in layout.edges if (a, b) not in cut]
+    plain = [layout.paths[e] for e in layout.edges if e not in cut]
     ax.add_collection(LineCollection(plain, colors="0.6", linewidths=0.9, zorder=1, gid="edges"))
     handles = []
-    for j, tier in enumerate(layout.tiers):
-        color, marker = TIER_COLORS[j % len(TIER_COLORS)], "sodv^<>"[(j // len(TIER_COLORS)) % 7]
+    for (gid, color, marker, label), tier in zip(_tier_styles(layout, tiered), layout.tiers):
         idx = [i for i, node in enumerate(layout.nodes) if node[1] == tier]
         sizes = [420.0 if len(layout.nodes[i][2]) > 1 else 70.0 for i in idx]
         ax.scatter(xy[idx, 0], xy[idx, 1], s=sizes, marker=marker, color=color, edgecolors="black",
-                   linewidths=0.6, zorder=3, gid=f"tier-{j}")
-        handles.append(Line2D([], [], marker=marker, ls="none", color=color, mec="black", label=f"on {tier}"))
+                   linewidths=0.6, zorder=3, gid=gid)
+        if idx:
+            handles.append(Line2D([], [], marker=marker, ls="none", color=color, mec="black", label=label))
     node_index = {nm: i for i, (_, _, layers) in enumerate(layout.nodes) for nm in layers}
-    texts, sent, number = [], [], 0
-    for link, (edges, senders) in enumerate(zip(layout.link_cut_edges, layout.link_senders)):
-        color, style = LINK_STYLES[link % len(LINK_STYLES)]
-        width = max(1.2, 2.6 - 0.6 * link)
-        ax.add_collection(LineCollection([xy[[a, b]] for a, b in edges], colors=color, linestyles=style,
-                                         linewidths=width, zorder=2 + 0.01 * link, gid=f"cut-edges-{link}"))
-        name = f"{layout.tiers[link]} \u2192 {layout.tiers[link + 1]}"
-        handles.append(Line2D([], [], color=color, ls=style, lw=width, label=f"cut of link {link}: {name}"))
-        if senders:
-            sent.append(Line2D([], [], ls="none", label=f"link {link}, {name}:"))
+    texts, sent, number, at_node = [], [], 0, {}
+    links = zip(_link_styles(layout, tiered), layout.link_cut_edges, layout.link_senders)
+    for link, ((gid, color, style, width, label, label_gid), edges, senders) in enumerate(links):
+        ax.add_collection(LineCollection([layout.paths[e] for e in edges], colors=color, linestyles=style,
+                                         linewidths=width, zorder=2 + 0.01 * link, gid=gid))
+        if edges:
+            handles.append(Line2D([], [], color=color, ls=style, lw=width, label=label))
+        if senders and tiered:
+            sent.append(Line2D([], [], ls="none", label=f"link {link}, {label.split(': ', 1)[1]}:"))
         for nm, nbytes in sorted(senders.items(), key=lambda item: tuple(xy[node_index[item[0]]])):
             number += 1
-            texts.append(ax.annotate(str(number), xy[node_index[nm]], xytext=(7, 6), textcoords="offset points",
+            node = node_index[nm]
+            beside = at_node[node] = at_node.get(node, -1) + 1  # numbers on one node side by side
+            texts.append(ax.annotate(str(number), xy[node], xytext=(7 + 11 * beside, 6), textcoords="offset points",
                                      ha="left", va="bottom", fontsize=8, fontweight="bold", color=color,
-                                     gid=f"cut-label-{link}-{nm}", zorder=5))
+                                     gid=f"{label_gid}{nm}", zorder=5))
             sent.append(Line2D([], [], ls="none", marker=f"${number}$", ms=7, color=color,
                                label=f"{nm}: {fmt_bytes(nbytes)}"))
     for i, (_, tier, layers) in enumerate(layout.nodes):
         if len(layers) > 1:
             ax.annotate(f"{len(layers)} layers\non {tier}", xy[i], xytext=(0, -16), textcoords="offset points",
                         ha="center", va="top", fontsize=8, gid=f"group-{tier}")
-    fig.suptitle(title or _tiered_title(problem, assignment), fontsize=10)
+    arcs = [path for path in layout.paths.values() if len(path) > 2]
+    if arcs:  # room for the arcs
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, min(float(path[:, 1].min()) for path in arcs) - 0.4),
+                    max(high, max(float(path[:, 1].max()) for path in arcs) + 0.4))
+    fig.suptitle(title or (_tiered_title if tiered else _two_tier_title)(problem, assignment), fontsize=10)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=8, frameon=False)
     if sent:
         ax.legend(handles=sent, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7.5, frameon=False,
                   title="tensors sent up (bytes)", title_fontsize=8, alignment="left")
+    start = [text.xyann for text in texts]
     place_without_overlap(fig, texts)
+    for text, (_, y_pt) in zip(texts, start):  # a number moved off its node gets a leader line to it
+        if abs(text.xyann[1] - y_pt) > 1.0:
+            text.remove()
+            ax.annotate(text.get_text(), text.xy, xytext=text.xyann, textcoords="offset points", ha="left",
+                        va="bottom", fontsize=8, fontweight="bold", color=text.get_color(), gid=text.get_gid(),
+                        zorder=5, arrowprops={"arrowstyle": "-", "color": text.get_color(), "lw": 0.5,
+                                              "shrinkA": 0, "shrinkB": 2, "relpos": (0.0, 0.0)})
     return fig

@@ -114,7 +114,8 @@ def test_partition_figure_draws_the_optimal_cut(tmp_path, name, uplink):
     assert len(segments) == len(layout.cut_edges) >= (1 if b["uplink_bytes"] else 0)
     for seg, (a, c) in zip(segments, layout.cut_edges):
         assert layout.nodes[a][1] == "device" and layout.nodes[c][1] == "server"
-        assert seg == pytest.approx(layout.xy[[a, c]])
+        assert seg == pytest.approx(layout.paths[(a, c)])
+        assert seg[[0, -1]] == pytest.approx(layout.xy[[a, c]])
     labels = [find_artist(fig, f"cut-label-{nm}") for nm in layout.senders]
     legend = fig.axes[0].get_legend()
     entries = [t.get_text() for t in legend.get_texts()] if layout.senders else []
@@ -136,6 +137,80 @@ def test_partition_layout_edges_go_left_to_right():
         layout = partition_layout(problem, sol.assignment, max_layers=max_layers)
         assert all(layout.xy[a, 0] < layout.xy[b, 0] for a, b in layout.edges)
         assert sum(len(layers) for _, _, layers in layout.nodes) == problem.n_layers
+
+
+def _segment_distance(points, p, q):
+    d = q - p
+    u = np.clip(((points - p) @ d) / (d @ d), 0.0, 1.0)
+    return np.hypot(*(points - (p + u[:, None] * d)).T), u
+
+
+@pytest.mark.parametrize("name", ["residual_block", "inception_block", "googlenet"])
+def test_partition_edges_never_run_through_other_nodes(name):
+    """Skip edges (residual shortcuts) are arcs; every straight edge keeps clear of the other nodes."""
+    from solvers.plots.partition import _CLEARANCE
+
+    problem = formulations.load(PARTITION / f"{name}.json")
+    fig = plot_partition_of(problem)
+    layout = fig.coinfer_layout
+    assert set(layout.paths) == set(layout.edges)
+    drawn = [seg for gid in ("edges", "cut-edges") for seg in find_artist(fig, gid).get_segments()]
+    assert sorted(len(seg) for seg in drawn) == sorted(len(path) for path in layout.paths.values())
+    for (a, b), path in layout.paths.items():
+        others = np.delete(layout.xy, [a, b], axis=0)
+        if len(path) == 2:
+            dist, u = _segment_distance(others, layout.xy[a], layout.xy[b])
+            assert not ((dist < _CLEARANCE) & (u > 0) & (u < 1)).any(), (a, b)
+        else:  # an arc: the straight line would have crossed a node, and the arc leaves the line
+            dist, u = _segment_distance(others, layout.xy[a], layout.xy[b])
+            assert ((dist < _CLEARANCE) & (u > 0) & (u < 1)).any()
+            assert np.abs(path[len(path) // 2, 1] - layout.xy[[a, b], 1].mean()) >= 0.4  # half the 1-lane bow
+    if name == "residual_block":
+        assert layout.arcs  # its shortcut stem -> add
+
+
+def plot_partition_of(problem, assignment=None, **kwargs):
+    from solvers.plots import plot_partition
+
+    return plot_partition(problem, assignment, **kwargs)
+
+
+def test_partition_depth_ticks_are_whole_layers_for_a_full_offload():
+    problem = formulations.load(PARTITION / "suite" / "densenet201.json").with_network(uplink_mbps=1000)
+    fig = plot_partition_of(problem)
+    assert len(fig.coinfer_layout.nodes) <= 3  # collapsed: input, first server layer, the rest
+    ticks = fig.axes[0].get_xticks()
+    assert len(ticks) and np.allclose(ticks, np.round(ticks))
+
+
+def test_partition_legend_lists_only_what_is_drawn():
+    """All on the phone: no server/edge/cloud nodes and no cut, so no such legend entries."""
+    problem = formulations.load(PARTITION / "tiers" / "resnet18_3tier.json")
+    everything = {problem.tiers[0]: list(problem.names), **{t: [] for t in problem.tiers[1:]}}
+    fig = plot_partition_of(problem, everything)
+    entries = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert entries == [f"on {problem.tiers[0]}"]
+    two = formulations.load(PARTITION / "tiny_chain.json")
+    fig = plot_partition_of(two, {"device": list(two.names), "server": []})
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["on device"]
+
+
+@pytest.mark.parametrize("name, uplink", [("inception_block", 10.0), ("tiers/worked_example", 100.0),
+                                          ("two_inputs_two_outputs", 3.0)])
+def test_partition_sender_numbers_stay_by_their_nodes(name, uplink):
+    """Each number is anchored at its sender; one pushed away by another gets a leader line back."""
+    problem = formulations.load(PARTITION / f"{name}.json").with_network(uplink_mbps=uplink)
+    fig = plot_partition_of(problem)
+    layout = fig.coinfer_layout
+    index = {nm: i for i, (_, _, layers) in enumerate(layout.nodes) for nm in layers}
+    labels = [a for a in fig.axes[0].texts if (a.get_gid() or "").startswith("cut-label-")]
+    assert len(labels) == sum(len(s) for s in layout.link_senders) >= 1
+    for label in labels:
+        nm = label.get_gid().removeprefix("cut-label-")
+        nm = nm if nm in index else nm.split("-", 1)[1]
+        assert tuple(label.xy) == pytest.approx(tuple(layout.xy[index[nm]]))
+        x_pt, y_pt = label.xyann
+        assert label.arrow_patch is not None or (0 < x_pt <= 60 and 0 < y_pt <= 10)
 
 
 def tiered_hand_assignment(problem):
@@ -182,7 +257,8 @@ def check_tiered_figure(fig, problem, assignment):
         assert len(segments) == len(layout.link_cut_edges[link]) >= (1 if expected else 0)
         assert tuple(cut.get_color()[0]) == pytest.approx(to_rgba(LINK_STYLES[link % len(LINK_STYLES)][0]))
         for seg, (a, c) in zip(segments, layout.link_cut_edges[link]):
-            assert seg == pytest.approx(layout.xy[[a, c]])
+            assert seg == pytest.approx(layout.paths[(a, c)])
+            assert seg[[0, -1]] == pytest.approx(layout.xy[[a, c]])
             assert problem.tiers.index(layout.nodes[a][1]) <= link < problem.tiers.index(layout.nodes[c][1])
         labels += [find_artist(fig, f"cut-label-{link}-{nm}") for nm in layout.link_senders[link]]
     # number k on the sender, legend row of k: name and bytes (link headers are rows without a number)
@@ -389,6 +465,23 @@ def test_pareto_of_a_shipped_k_tier_instance_equals_solvers_pareto(tmp_path, cap
     assert out.read_bytes()[:5] == b"<?xml"
     assert main(["plot", "bandwidth-map", str(PARTITION / "tiers" / "worked_example.json"), "-o", str(out)]) == 2
     assert "coinfer plot pareto" in capsys.readouterr().err
+
+
+def test_pareto_points_carry_their_split_and_the_legend_is_off_the_front():
+    from solvers.plots import plot_pareto
+
+    problem = formulations.load(PARTITION / "tiers" / "resnet18_3tier.json")
+    fig = plot_pareto(problem)
+    front = fig.coinfer_front
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1  # below the axes, not over the points
+    for k, sol in enumerate(front):  # every point's label: layers per tier, counted from its assignment
+        tiers = problem.tier_vector(sol.assignment)
+        label = find_artist(fig, f"split-{k}")
+        assert label.get_text() == "/".join(str(int((tiers == j).sum())) for j in range(problem.n_tiers))
+        assert tuple(label.xy) == pytest.approx((sol.details["latency_ms"], sol.details["energy_mj"]))
+    assert "layers on phone/edge/cloud" in " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    labels = [find_artist(fig, f"split-{k}") for k in range(len(front))]
+    assert overlapping_pairs(fig, labels) == []
 
 
 # ------------------------------------------------------------------ CLI

@@ -1,0 +1,121 @@
+"""Benchmark of ``coinfer solve`` batches: serial vs ``--workers N`` vs a Dask LocalCluster.
+
+Run ``python benchmarks/bench_batch.py [--quick]`` (or ``benchmarks/run.py batch``).
+Prints a markdown table and writes it to ``benchmarks/results/batch.md``.
+
+Protocol
+--------
+- Batch: the ten Taillard 20x5 files ``instances/flowshop/ta001.fsp`` ...
+  ``ta010.fsp`` solved with ``--method exact --time-limit 2`` (CP-SAT, one
+  worker each: a CPU-bound batch of about 1-2 s per file), so the speed-up
+  measures the batch path, not process start-up.
+- Each configuration runs the whole command as a subprocess (``python -m
+  solvers.cli solve ...``), wall-clock seconds, ``repeats`` runs; the table
+  gives the median and the inter-quartile range (IQR), and the speed-up of
+  the medians over the serial run **of the same benchmark run**.
+- ``--scheduler``: a ``dask.distributed.LocalCluster`` (processes, one thread
+  per worker) started once before timing; its start-up is not timed.
+- ``same rows``: the parallel run lists the same files in the same order
+  with the same statuses, and the same objective wherever both runs proved
+  optimality (a time-limited CP-SAT incumbent depends on the machine's load,
+  so those objectives may differ; ``tests/common/test_batch.py`` checks full
+  equality on deterministic batches).
+- On a 2-core machine the ideal speed-up with 2 workers is 2x; the machine
+  is shared, so compare only within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results" / "batch.md"
+FILES = [str(ROOT / "instances" / "flowshop" / f"ta{k:03d}.fsp") for k in range(1, 11)]
+OPTIONS = ["--method", "exact", "--time-limit", "2", "--json"]
+
+
+def run_batch(extra: list[str], files: list[str]) -> tuple[float, list[dict]]:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "solvers.cli", "solve", *files, *OPTIONS, *extra],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 2):
+        raise RuntimeError(f"coinfer solve failed ({done.returncode}): {done.stderr[-500:]}")
+    records = json.loads(done.stdout)
+    for record in records:
+        record.pop("runtime_s", None)
+        record.get("details", {}).pop("wall_s", None)
+    return wall, records
+
+
+def _same(records: list[dict], baseline: list[dict]) -> bool:
+    def key(r):
+        return r["file"], r["status"], (round(r["objective"], 6) if r["status"] == "optimal" else None)
+
+    return [key(r) for r in records] == [key(r) for r in baseline]
+
+
+def spread(times: list[float]) -> tuple[float, float]:
+    """Median and IQR (the quartiles of the runs; 0 for fewer than 2 runs)."""
+    if len(times) < 2:
+        return times[0], 0.0
+    q = statistics.quantiles(times, n=4, method="inclusive")
+    return statistics.median(times), q[2] - q[0]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="four files, one run each")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args(argv)
+    files = FILES[:4] if args.quick else FILES
+    repeats = args.repeats or (1 if args.quick else 3)
+    configs = [("serial", []), ("--workers 2", ["--workers", "2"])]
+    cluster = None
+    try:
+        import dask.distributed as distributed
+
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        configs.append(("--scheduler (LocalCluster, 2 workers)", ["--scheduler", cluster.scheduler_address]))
+    except ImportError:
+        print("dask not installed: the --scheduler row is skipped", file=sys.stderr)
+    rows = []
+    try:
+        baseline_records = None
+        for label, extra in configs:
+            times, records = [], None
+            for _ in range(repeats):
+                wall, records = run_batch(extra, files)
+                times.append(wall)
+            if baseline_records is None:
+                baseline_records = records
+            median, iqr = spread(times)
+            rows.append((label, median, iqr, _same(records, baseline_records)))
+    finally:
+        if cluster is not None:
+            cluster.close()
+    serial = rows[0][1]
+    lines = [
+        f"Batch: {len(files)} Taillard 20x5 files, `coinfer solve {' '.join(OPTIONS)}`; "
+        f"wall s over {repeats} run(s) of the whole command.",
+        "",
+        "| configuration | median s | IQR s | speed-up | same rows |",
+        "|---|---|---|---|---|",
+    ]
+    for label, median, iqr, same in rows:
+        lines.append(f"| {label} | {median:.2f} | {iqr:.2f} | {serial / median:.2f}x | {'yes' if same else 'NO'} |")
+    text = "\n".join(lines)
+    print(text)
+    if not args.quick:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text("# Batch solves: serial vs parallel\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
