@@ -20,6 +20,8 @@ import numpy as np
 
 from formulations.partition.tier_cutgraph import build_tier_network, objective_terms, tiers_from_side
 
+from formulations.errors import OptionError
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._maxflow import min_cut
@@ -83,8 +85,8 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
 
     Raises
     ------
-    ValueError
-        For ``constraints`` or ``device_budget`` (use ``ilp``).
+    OptionError
+        For ``constraints`` or ``device_budget`` (use ``ilp``; the CLI exits 2).
 
     Notes
     -----
@@ -92,7 +94,7 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
     on DNN DAGs (about 10 ms for 700 layers on 3 tiers).
     """
     if problem.constraints or problem.device_budget:
-        raise ValueError(
+        raise OptionError(
             "method 'mincut' cannot handle `constraints` or `device_budget`; use method='ilp' "
             "(or 'brute_force' for tiny instances)"
         )
