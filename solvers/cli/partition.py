@@ -1,7 +1,7 @@
 """``coinfer bandwidth-map``: the optimal partition as a function of uplink bandwidth;
 ``coinfer pareto``: the latency-energy Pareto front of a k-tier instance.
 
-coinfer bandwidth-map FILE [--min MBPS] [--max MBPS] [--method M] [--json]
+coinfer bandwidth-map FILE [--min MBPS] [--max MBPS] [--method M] [--rtt-ms MS] [--downlink-mbps X] [--json]
 coinfer pareto FILE [--time-limit S] [--max-points N] [--json]
 """
 
@@ -11,7 +11,9 @@ import json
 import math
 import sys
 
-from .framework import EXIT_INPUT, EXIT_OK, UsageError, fmt_number, format_table
+from formulations.errors import OptionError
+
+from .framework import EXIT_INPUT, EXIT_OK, UsageError, bandwidth_map_problem, fmt_number, format_table
 from formulations.partition import TieredPartitionProblem
 
 __all__ = ["add_commands", "cmd_bandwidth_map", "cmd_pareto"]
@@ -21,10 +23,11 @@ def cmd_bandwidth_map(args) -> int:
     import formulations
     import solvers
 
-    problem = formulations.load(args.file)
-    if problem.kind != "partition" or isinstance(problem, TieredPartitionProblem):
-        raise UsageError("bandwidth-map needs a two-tier partition instance (for k tiers see `coinfer pareto`)")
-    bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)  # OptionError: exit 2
+    problem = bandwidth_map_problem(args)
+    try:
+        bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
+    except OptionError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
     if args.json:
         print(json.dumps(bmap.to_dict(), indent=1))
         return EXIT_OK
@@ -110,5 +113,8 @@ def add_commands(sub) -> None:
     p.add_argument("--min", type=float, default=0.1, metavar="MBPS")
     p.add_argument("--max", type=float, default=1000.0, metavar="MBPS")
     p.add_argument("--method", default="qdmp")
+    p.add_argument("--rtt-ms", type=float, default=None, help="the RTT (ms) for the map (default: the instance's)")
+    p.add_argument("--downlink-mbps", type=float, default=None,
+                   help="a fixed downlink for the map (default: the instance's, else it follows the uplink)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bandwidth_map)

@@ -67,6 +67,18 @@ def test_measured_import_shows_progress_and_saves_profile(tmp_path, model_file, 
     assert list(again.server_ms) == pytest.approx(list(problem.device_ms), rel=1e-3)
 
 
+def test_prefixes_time_that_many_cut_vertex_prefixes(tmp_path, model_file, capsys):
+    """``--prefixes K`` adds K measured prefixes to the instance's latency metadata (0: none)."""
+    got = {}
+    for k in (0, 2):
+        dest = tmp_path / f"res{k}.json"
+        code, _, err = run(capsys, "import", model_file, "--runs", "1", "--warmup", "0", "--quiet", "-o", dest,
+                           "--prefixes", k)
+        assert code == 0, err
+        got[k] = formulations.load(dest).metadata.get("latency", {}).get("prefixes") or []
+    assert len(got[0]) == 0 and 1 <= len(got[2]) <= 2
+
+
 def test_import_to_stdout(model_file, capsys):
     code, out, err = run(capsys, "import", model_file, "--device-profile", "phone-cpu", "--quiet")
     assert code == 0 and err == ""
