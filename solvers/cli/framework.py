@@ -31,6 +31,8 @@ __all__ = [
     "ProgressBar",
     "apply_network_overrides",
     "bandwidth_map_problem",
+    "check_writable",
+    "write_output",
 ]
 
 #: Exit codes: every file solved / an internal error (a solver bug) / bad input or option.
@@ -219,3 +221,28 @@ def bandwidth_map_problem(args):
     if args.min > args.max:
         raise UsageError(f"{args.file}: --min ({args.min:g}) must be <= --max ({args.max:g})")
     return apply_network_overrides(problem, args, args.file)
+
+
+def check_writable(path, option: str) -> None:
+    """Refuse (exit 2, before any work) an output path that cannot be written: its folder
+    missing or not a folder, or the path itself a folder. Names the option."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: is a folder, not a file")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder {str(folder)!r} is not writable")
+
+
+def write_output(path, option: str, write) -> None:
+    """Run ``write()`` (which writes ``path``), turning an OS error into a one-line
+    :class:`UsageError` naming the option and the path (exit 2), not an internal error."""
+    try:
+        write()
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None

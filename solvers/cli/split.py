@@ -106,8 +106,9 @@ def cmd_bandwidth_map_export(args, fallback) -> int:
 
     from ..split import phone_table
 
-    from .framework import bandwidth_map_problem
+    from .framework import bandwidth_map_problem, check_writable, write_output
 
+    check_writable(args.export, "--export")
     problem = bandwidth_map_problem(args)  # --rtt-ms / --downlink-mbps applied, as for the table
     try:
         bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
@@ -115,7 +116,7 @@ def cmd_bandwidth_map_export(args, fallback) -> int:
         raise _usage(f"{args.file}: {exc}") from None
     table = phone_table(problem, bmap)
     text = json.dumps(table, separators=(",", ":")) + "\n"
-    Path(args.export).write_text(text, encoding="utf-8")
+    write_output(args.export, "--export", lambda: Path(args.export).write_text(text, encoding="utf-8"))
     print(f"{args.export}: {len(table['ranges'])} bandwidth ranges, {len(text)} bytes", file=sys.stderr)
     return 0
 

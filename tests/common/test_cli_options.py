@@ -218,3 +218,18 @@ def test_bandwidth_map_errors_name_the_file_and_the_option(argv, words):
         code = main(argv)
     assert code == 2 and all(w in err.getvalue() for w in words), err.getvalue()
     assert "network.uplink_mbps" not in err.getvalue()
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["plot", "partition", CHAIN, "-o", "/nonexistent/x.png"], "--output"),
+    (["gantt", PIPE, "--plot", "/nonexistent/x.png"], "--plot"),
+    (["bandwidth-map", CHAIN, "--export", "/nonexistent/t.json"], "--export"),
+    (["plot", "partition", CHAIN, "-o", "{tmp}/folder.png"], "--output"),
+])
+def test_unwritable_outputs_exit_2_naming_the_option(argv, option, tmp_path):
+    pytest.importorskip("matplotlib") if argv[0] in ("plot", "gantt") else None
+    (tmp_path / "folder.png").mkdir()  # an output path that is a folder
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert code == 2 and option in err.getvalue() and "Traceback" not in err.getvalue(), err.getvalue()
