@@ -203,3 +203,27 @@ def test_offloading_lp_with_costs_across_decades_is_solved():
     # a plan, never an exception; optimal only where the costs' range lets HiGHS resolve them
     assert oracle.assignment is not None and sol.assignment is not None
     assert sol.objective == pytest.approx(oracle.objective, rel=1e-6)
+
+
+def test_exits_exact_never_reports_a_time_limit_it_did_not_reach(monkeypatch):
+    """The relaxed model's plan breaks latency_max_ms in floats and the restricted model has none:
+    the answer is `unknown` (feasibility undecided), not `time_limit` after 0.4 s of a 60 s limit."""
+    from ortools.sat.python import cp_model
+
+    import solvers.algorithms.exits.exact as exact_module
+
+    problem = formulations.load(formulations.__path__[0] + "/../instances/exits/worked_example.json")
+    calls = []
+
+    def fake_solve(problem, rounding, *args):
+        calls.append(rounding)
+        if rounding == "floor":
+            return cp_model.OPTIMAL, "plan", 1.0, "OPTIMAL", 0.0
+        return cp_model.INFEASIBLE, None, None, "INFEASIBLE", 0.0
+
+    monkeypatch.setattr(exact_module, "_solve", fake_solve)
+    monkeypatch.setattr(exact_module, "warm_start", lambda problem: None)
+    monkeypatch.setattr(type(problem), "is_feasible", lambda self, plan: plan != "plan", raising=True)
+    result = exact_module.exact(problem, time_limit=60)
+    assert calls == ["floor", "ceil"]
+    assert result.status.value == "unknown" and "undecided" in result.message
