@@ -361,7 +361,7 @@ def test_exits_front_points_are_optimal_plans(tmp_path, name):
     from solvers.plots import plot_exits_front
 
     problem = load(f"exits/{name}.json")
-    fig = plot_exits_front(problem, n_floors=5)
+    fig = plot_exits_front(problem, n_floors=5, method="exact")
     front = fig.coinfer_front
     drawn = find_artist(fig, "front").get_xydata()
     assert drawn == pytest.approx(np.array([(p.mean_latency_ms, p.accuracy) for p in front]))
@@ -374,7 +374,7 @@ def test_exits_front_points_are_optimal_plans(tmp_path, name):
         variant = problem.with_samples(problem.confidence, problem.correct, objective="latency",
                                        constraints={**base, "accuracy_min": p.accuracy_floor})
         assert solvers.solve(variant).objective == pytest.approx(p.mean_latency_ms, rel=1e-9)
-    chosen = solvers.solve(problem)
+    chosen = solvers.solve(problem, method="exact")
     res = problem.evaluate(chosen.assignment)
     assert find_artist(fig, "chosen").get_xydata()[0] == pytest.approx([res.mean_latency_ms, res.accuracy])
     # the chosen plan is not beaten by the front at its accuracy, and lies on it (its accuracy is a floor)

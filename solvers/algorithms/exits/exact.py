@@ -92,7 +92,7 @@ def warm_start(problem):
     return best
 
 
-@register("exits", "exact", exact=True, default=True, searches=True)
+@register("exits", "exact", exact=True, searches=True)
 def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact plan by CP-SAT: placement, kept exits and thresholds jointly.
 
