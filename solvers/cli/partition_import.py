@@ -38,14 +38,15 @@ def _usage(message: str):
 
 
 def _torchvision_onnx(name: str, tmp: str) -> tuple[Path, list[int], dict]:
-    try:
-        import torch  # noqa: F401
+    try:  # both packages of the extra, checked before any work (torch alone is not enough)
+        import torch
+        import torchvision
 
         from formulations.partition.importers.torchfx import default_input_shape, export_onnx, torchvision_model
-    except ImportError:
-        raise _usage(f"torchvision:{name} needs the torch extra: pip install 'coinfer[torch]'") from None
-    import torch
-    import torchvision
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or "torch"
+        raise _usage(f"torchvision:{name} needs the torch extra (torch and torchvision; {missing} is missing): "
+                     "pip install 'coinfer[torch]'") from None
 
     model = torchvision_model(name)
     shape = default_input_shape(name)
