@@ -244,6 +244,15 @@ def _checked_bound(result: MethodResult, objective, sense: str):
     return status, bound, message, tol
 
 
+def _plain(value):
+    """A numpy scalar as the Python number it holds (numpy values are accepted wherever numbers are)."""
+    import numpy as np
+
+    if isinstance(value, np.generic) and not isinstance(value, (np.str_, np.bytes_)):
+        return value.item()
+    return value
+
+
 def solve(problem, method: str | None = None, time_limit: float | None = None, **options) -> Solution:
     """Solve any coinfer problem; dispatches on ``problem.kind`` (``solver_kind`` for k-tier partitions).
 
@@ -281,6 +290,8 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
         Unknown method or a bad ``time_limit``.
     """
     check_problem(problem)
+    options = {key: _plain(value) for key, value in options.items()}
+    time_limit = _plain(time_limit)
     meth = resolve_method(problem, method, options)
     name = meth.name
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
