@@ -76,8 +76,9 @@ def cmd_split(args) -> int:
 def _report(record) -> None:
     predicted = record["predicted"]
     sent = ", ".join(f"{s['tensor']} ({s['bytes']} B)" for s in record["sent"]) or "nothing (all on the device)"
-    lines = [f"device.onnx: {len(record['device_layers'])} layers; server.onnx: {len(record['server_layers'])} "
-             f"layers; sends {sent}",
+    server = (f"server.onnx: {len(record['server_layers'])} layers" if record["files"].get("server")
+              else "no server.onnx (nothing is offloaded)")
+    lines = [f"device.onnx: {len(record['device_layers'])} layers; {server}; sends {sent}",
              f"reproduction: max deviation {record.get('reproduction_error', float('nan')):.3g} "
              "(< 1: within rtol=atol=1e-3)"]
     measured = record.get("measured")
