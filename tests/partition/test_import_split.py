@@ -318,3 +318,29 @@ def test_all_on_device_says_nothing_is_offloaded(files, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 0 and "no server.onnx (nothing is offloaded)" in err and "server.onnx: 0 layers" not in err
     assert not (tmp_path / "out" / "server.onnx").exists()
+
+
+def test_parts_of_a_dynamic_batch_model_take_any_batch(tmp_path):
+    """The user's model takes batch N; so do device.onnx and server.onnx (server.onnx rejected batch 4)."""
+    import onnxruntime as ort
+
+    model = branchy_model()
+    for vi in list(model.graph.input) + list(model.graph.output):
+        vi.type.tensor_type.shape.dim[0].Clear()
+        vi.type.tensor_type.shape.dim[0].dim_param = "N"
+    model_path = tmp_path / "dyn.onnx"
+    onnx.save(model, model_path)
+    problem = import_onnx(model_path, device_profile="phone-cpu", server_profile="datacentre-gpu", optimize="none",
+                          input_shape={"x": [1, 3, 16, 16]})
+    problem = _pinned(problem, DEVICE, [])
+    record = split_onnx(model_path, problem, tmp_path / "out",
+                        assignment={"device": DEVICE, "server": [n for n in problem.names if n not in DEVICE]})
+    assert record["batch"] == "N" and record["reproduction_error"] < 1
+    x = np.random.default_rng(0).standard_normal((4, 3, 16, 16)).astype(np.float32)
+    whole = ort.InferenceSession(model_path.read_bytes(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    device = ort.InferenceSession(str(tmp_path / "out" / "device.onnx"), providers=["CPUExecutionProvider"])
+    sent = dict(zip([o.name for o in device.get_outputs()], device.run(None, {"x": x})))
+    server = ort.InferenceSession(str(tmp_path / "out" / "server.onnx"), providers=["CPUExecutionProvider"])
+    got = dict(zip([o.name for o in server.get_outputs()], server.run(None, {i.name: sent[i.name] for i in server.get_inputs()})))
+    assert got["logits"].shape[0] == 4
+    np.testing.assert_allclose(got["logits"], whole[0], rtol=1e-4, atol=1e-4)
