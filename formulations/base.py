@@ -22,6 +22,9 @@ never go stale.
 
 from __future__ import annotations
 
+import copyreg
+from types import MappingProxyType
+
 import dataclasses
 import functools
 import os
@@ -108,6 +111,20 @@ def require_mapping(assignment: Any, expected: str) -> Mapping:
     return assignment
 
 
+def read_only_mapping(items: dict) -> MappingProxyType:
+    """A read-only view of ``items`` (how unpickling rebuilds a problem's mappings)."""
+    return MappingProxyType(items)
+
+
+def _reduce_mappingproxy(proxy: MappingProxyType):
+    return read_only_mapping, (dict(proxy),)
+
+
+# Problems keep read-only mappings (MappingProxyType), which the pickle module cannot store; this
+# makes every problem and Solution picklable (local process pools, Dask) without a copy per kind.
+copyreg.pickle(MappingProxyType, _reduce_mappingproxy)
+
+
 class Problem:
     """Base of every problem class (see the module docstring for the contract).
 
@@ -132,6 +149,12 @@ class Problem:
                 f"{type(self).__name__} is immutable: cannot set {name!r}; use .replace({name}=...) for a changed copy"
             )
         object.__setattr__(self, name, value)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: restore the attributes and make the arrays read-only again (pickle drops the flag)."""
+        self.__dict__.update(state)
+        for value in self.__dict__.values():
+            freeze_arrays(value)
 
     def __delattr__(self, name: str) -> None:
         if self.__dict__.get("_frozen", False):

@@ -208,8 +208,8 @@ def check_limits(data: Any) -> None:
             raise InstanceError(
                 f"integer literal of {value.digits} digits; at most {MAX_INT_DIGITS} are accepted", field=_field(link)
             )
-        elif not isinstance(value, (bool, np.bool_)):
-            _check_number(value, link, free)
+        elif isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)):
+            _check_number(value, link, free)  # (a top-level null or string is refused by the loader)
 
 
 def _check_number(value, path, free: bool) -> None:

@@ -47,20 +47,30 @@ import numpy as np
 __all__ = [
     "UNITS_PER_MS",
     "LIMIT",
+    "CPSAT_LIMIT",
     "Scaled",
     "scale_costs",
     "scale_constraint",
     "scale_ms",
     "int_capacities",
     "exact_decimal_units",
+    "resolution_units",
+    "MIN_RESOLUTION",
     "limit_units",
     "scale_at_least",
 ]
 
 #: Default (finest) integer units per ms for objective costs (nanoseconds).
 UNITS_PER_MS = 10**6
-#: Largest total allowed after scaling (leaves headroom in int64 for sums).
+#: Largest total allowed after scaling for a combinatorial max-flow
+#: (leaves headroom in int64 for sums).
 LIMIT = 2**60
+#: Largest total allowed after scaling for a CP-SAT model: CP-SAT computes
+#: objective bounds, its LP relaxation and some propagation in doubles,
+#: which are exact for integers only up to 2**53 (totals above it made
+#: CP-SAT declare a feasible one-task model INFEASIBLE). Headroom of 2**3
+#: for the sums a model forms.
+CPSAT_LIMIT = 2**50
 #: Finest units per resource unit tried for fractional budgets.
 MAX_RESOURCE_UNITS = 10**15
 #: Fractional constraints are scaled so that their largest total is about
@@ -129,8 +139,33 @@ def exact_decimal_units(values, max_units: int = UNITS_PER_MS) -> int | None:
     return units[0]
 
 
+#: Integer units wanted per smallest positive value: the unit is refined
+#: below ns (or ps for max-flow) until the smallest positive cost is at
+#: least this many units, so tiny instances (every cost near 1e-9 ms) are
+#: resolved as finely, relative to their own scale, as ordinary ones.
+MIN_RESOLUTION = 10**3
+
+
+def resolution_units(values, base: int) -> int:
+    """The wanted unit: ``base``, or a finer power of 10 that gives the
+    smallest positive value at least :data:`MIN_RESOLUTION` units. O(n).
+
+    The instance's own scale sets the unit, not an absolute ns: a proven
+    integer optimum then means the same relative precision for costs near
+    1e-9 ms as for costs near 1 ms. (The limit of :func:`scale_costs` may
+    still coarsen it when the values span too many decades for int64.)
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    positive = values[values > 0]
+    if not positive.size:
+        return base
+    smallest = max(float(positive.min()), 1e-30)  # below 1e-30 a cost is as good as 0 (and log10 stays finite)
+    finer = 10 ** max(0, math.ceil(math.log10(MIN_RESOLUTION / smallest)))
+    return int(max(base, finer))
+
+
 def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS, rounding: str = "floor",
-                what: str = "costs (ms)") -> Scaled:
+                what: str = "costs (ms)", limit: int = CPSAT_LIMIT) -> Scaled:
     """Floor-scale non-negative finite objective costs (ms) to int64.
 
     Parameters
@@ -148,6 +183,10 @@ def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS
         then at least the float one: for restrictions).
     what : str
         Names the fields in error messages.
+    limit : int
+        The largest scaled total (times ``reserve + 1``) allowed:
+        :data:`CPSAT_LIMIT` (the default, for CP-SAT models) or :data:`LIMIT`
+        (for max-flow).
 
     Returns
     -------
@@ -169,18 +208,19 @@ def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS
         total = float(values.sum()) if values.size else 0.0
     if not math.isfinite(total):
         raise ValueError(f"{what} too large to scale to integers: their total overflows a float")
-    exact_u = exact_decimal_units(values, units_per_ms)
-    units = exact_u if exact_u is not None else units_per_ms
+    wanted = resolution_units(values, units_per_ms)
+    exact_u = exact_decimal_units(values, wanted)
+    units = exact_u if exact_u is not None else wanted
     need = total * (reserve + 1)
     if not math.isfinite(need):
         raise ValueError(f"{what} too large to scale to integers: their total overflows a float")
-    if need * units > LIMIT:
-        shrink = 10 ** math.ceil(math.log10(need) + math.log10(units) - math.log10(LIMIT))
+    if need * units > limit:
+        shrink = 10 ** math.ceil(math.log10(need) + math.log10(units) - math.log10(limit))
         units = units // shrink if shrink <= units else 1.0 / (shrink / units)  # a float below 1 unit per ms
-        while need * units > LIMIT:  # float rounding of log10
+        while need * units > limit:  # float rounding of log10
             units = units // 10 if isinstance(units, int) and units >= 10 else units / 10
-    coarse = units < min(exact_u or units_per_ms, UNITS_PER_MS)
-    if exact_u is not None and not coarse:
+    coarse = units < min(exact_u or wanted, UNITS_PER_MS)
+    if exact_u is not None and units == exact_u:
         return Scaled(np.round(values * units).astype(np.int64), units, True, False)
     if rounding == "ceil":
         return Scaled(np.ceil(values * units).astype(np.int64), units, False, coarse)
@@ -333,7 +373,7 @@ def int_capacities_scaled(capacity_ms, from_source=None) -> Scaled:
     inf = np.isinf(cap)
     finite = np.where(inf, 0.0, cap)
     counted = inf if from_source is None else inf & np.asarray(from_source, dtype=bool)
-    scaled = scale_costs(finite, reserve=int(counted.sum()) + 1, units_per_ms=MAXFLOW_UNITS_PER_MS)
+    scaled = scale_costs(finite, reserve=int(counted.sum()) + 1, units_per_ms=MAXFLOW_UNITS_PER_MS, limit=LIMIT)
     ints = scaled.ints.copy()
     ints[inf] = int(ints.sum()) + 1
     return Scaled(ints, scaled.units, scaled.exact, scaled.coarse)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["run_cpsat", "presolve_fits", "PRESOLVE_TERMS_PER_S", "bound_of"]
+import numpy as np
+
+__all__ = ["run_cpsat", "presolve_fits", "PRESOLVE_TERMS_PER_S", "bound_of", "check_cpsat_options"]
 
 #: CP-SAT's presolve does not watch the wall clock closely (probing and
 #: clause rewriting took 6 s under a 2 s limit on a 160,000-literal exits
@@ -14,6 +16,20 @@ PRESOLVE_TERMS_PER_S = 5_000
 def presolve_fits(n_terms: int, time_limit: float | None) -> bool:
     """Whether to run CP-SAT's presolve on a model of ``n_terms`` terms under ``time_limit``."""
     return time_limit is None or n_terms <= PRESOLVE_TERMS_PER_S * float(time_limit)
+
+
+def check_cpsat_options(num_workers, seed) -> None:
+    """:class:`~formulations.errors.OptionError` naming ``num_workers`` (a whole number >= 1) or
+    ``seed`` (a whole number in CP-SAT's 32-bit range) when either is not one."""
+    from formulations.errors import OptionError
+
+    def whole(value):
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if not whole(num_workers) or num_workers < 1:
+        raise OptionError(f"`num_workers` must be a whole number >= 1, got {num_workers!r}")
+    if not whole(seed) or not -(2**31) <= seed < 2**31:
+        raise OptionError(f"`seed` must be a whole number in [-2**31, 2**31), got {seed!r}")
 
 
 def run_cpsat(model, *, time_limit: float | None = None, num_workers: int = 1, seed: int = 0,
@@ -47,6 +63,7 @@ def run_cpsat(model, *, time_limit: float | None = None, num_workers: int = 1, s
     """
     from ortools.sat.python import cp_model
 
+    check_cpsat_options(num_workers, seed)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = int(num_workers)
     solver.parameters.random_seed = int(seed)

@@ -37,35 +37,75 @@ from formulations.partition.tier_ilp import build_tier_cpsat, int_terms
 from .algorithms.partition.tier_ilp import solve_tier_model
 from .algorithms.partition.tiers import weighted_min_cut
 from .solution import Solution, Status
+from formulations.deadline import BuildTimeout
+from formulations.errors import OptionError
 from formulations.partition import TieredPartitionProblem
 
-__all__ = ["pareto", "MAX_POINTS"]
+__all__ = ["pareto", "ParetoFront", "MAX_POINTS"]
 
-#: Refuse to enumerate more front points than this.
+#: Default cap on the number of front points enumerated (``max_points``).
 MAX_POINTS = 2000
+
+
+class ParetoFront(list):
+    """The front: a list of :class:`~solvers.solution.Solution`, by increasing latency.
+
+    Attributes
+    ----------
+    complete : bool
+        Every non-dominated point is in the list. False when the enumeration
+        stopped at ``time_limit`` or ``max_points``: the points listed are
+        still each Pareto-optimal, but later (slower, more frugal) points may
+        be missing.
+    exact : bool
+        The integer models resolved every term (the scaling was not
+        coarsened, :mod:`formulations.scaling`): each point is Pareto-optimal
+        up to the stated rounding slack. When False, the points are plans
+        found on a coarsened model (status ``feasible``), not proven optimal.
+    message : str
+        Why the enumeration stopped early or was inexact ("" otherwise).
+    """
+
+    def __init__(self, points=(), *, complete: bool = True, exact: bool = True, message: str = ""):
+        super().__init__(points)
+        self.complete = complete
+        self.exact = exact
+        self.message = message
+
+
+class _Stop(Exception):
+    """The front's deadline passed inside a CP-SAT step."""
 
 
 class _Front:
     """Integer metrics and CP-SAT lexicographic solves of one problem."""
 
-    def __init__(self, problem, time_limit):
+    def __init__(self, problem, deadline):
         self.problem = problem
-        self.time_limit = time_limit
+        self.deadline = deadline
         self.lat_terms = int_terms(objective_terms(problem, 1.0, 0.0))
         self.en_terms = int_terms(objective_terms(problem, 0.0, 1.0))
         self.ilp_solves = 0
+
+    @property
+    def coarse(self) -> bool:
+        return self.lat_terms.coarse or self.en_terms.coarse
 
     def metrics(self, tiers) -> tuple[int, int]:
         return self.lat_terms.value(self.problem, tiers), self.en_terms.value(self.problem, tiers)
 
     def _solve(self, weights, latency_cap=None, energy_cap=None, hint=None):
-        built = build_tier_cpsat(self.problem, weights, latency_cap=latency_cap, energy_cap=energy_cap)
+        try:
+            built = build_tier_cpsat(self.problem, weights, latency_cap=latency_cap, energy_cap=energy_cap,
+                                     deadline=self.deadline)
+        except BuildTimeout as exc:
+            raise _Stop(str(exc)) from None
         if hint is not None:
             built.hint(hint)
         self.ilp_solves += 1
-        status, tiers, _, message = solve_tier_model(self.problem, built, time_limit=self.time_limit)
+        status, tiers, _, message = solve_tier_model(self.problem, built, deadline=self.deadline)
         if status not in ("optimal", "infeasible"):
-            raise RuntimeError(f"CP-SAT did not finish a Pareto step {message}")
+            raise _Stop(f"CP-SAT did not finish a Pareto step {message}".strip())
         return tiers
 
     def lexmin(self, primary: str, latency_cap=None, energy_cap=None, hint=None):
@@ -76,8 +116,10 @@ class _Front:
             return None
         lat, en = self.metrics(tiers)
         if primary == "latency":  # lat is optimal under the caps, so it is within latency_cap
-            return self._solve((0.0, 1.0), lat, energy_cap, tiers)
-        return self._solve((1.0, 0.0), latency_cap, en, tiers)
+            second = self._solve((0.0, 1.0), lat, energy_cap, tiers)
+        else:
+            second = self._solve((1.0, 0.0), latency_cap, en, tiers)
+        return tiers if second is None else second  # None only if the float re-check cut the first plan off
 
     def weighted(self, w_lat: float, w_en: float, use_cut: bool):
         scale = max(w_lat, w_en)
@@ -106,7 +148,7 @@ def _sweep(front: _Front, first, last, use_cut: bool) -> list:
     return found
 
 
-def pareto(problem, *, time_limit: float | None = None) -> list[Solution]:
+def pareto(problem, *, time_limit: float | None = None, max_points: int = MAX_POINTS) -> ParetoFront:
     """The exact latency-energy Pareto front of ``problem``, sorted by latency.
 
     Parameters
@@ -116,17 +158,28 @@ def pareto(problem, *, time_limit: float | None = None) -> list[Solution]:
         restrict the front; its ``objective`` only sets each point's
         ``Solution.objective``.
     time_limit : float, optional
-        Seconds per CP-SAT step; a step that does not finish raises ``RuntimeError``.
+        Wall-clock seconds for the whole front (> 0). When reached, the
+        points found so far are returned with ``complete=False``.
+    max_points : int
+        Stop after this many points (``complete=False``, with a message).
 
     Returns
     -------
-    list of Solution
-        One per non-dominated (latency, energy) point, by increasing
-        latency (and so decreasing energy); status ``optimal`` (Pareto
-        optimal), ``objective`` from ``problem.evaluate``, and
-        ``details["latency_ms"]``, ``details["energy_mj"]``,
+    ParetoFront
+        A list with one Solution per non-dominated (latency, energy) point,
+        by increasing latency (and so decreasing energy); status ``optimal``
+        (Pareto optimal; ``feasible`` when the scaling was coarsened, see
+        :attr:`ParetoFront.exact`), ``objective`` from ``problem.evaluate``,
+        and ``details["latency_ms"]``, ``details["energy_mj"]``,
         ``details["supported"]`` (found by the weighted sweep),
-        ``details["layers_per_tier"]``. Empty when no assignment is feasible.
+        ``details["layers_per_tier"]``. Empty (and complete) only when no
+        assignment is feasible.
+
+    Raises
+    ------
+    OptionError
+        A ``time_limit`` that is not > 0, a ``max_points`` below 1, or a
+        problem without an energy model.
 
     Notes
     -----
@@ -134,34 +187,56 @@ def pareto(problem, *, time_limit: float | None = None) -> list[Solution]:
     (plus one per hull edge). See the module docstring for exactness.
     """
     if not isinstance(problem, TieredPartitionProblem) or problem.energy is None:
-        raise ValueError("pareto needs a k-tier partition instance with an `energy` model")
+        raise OptionError("pareto needs a k-tier partition instance with an `energy` model")
+    time_limit = _positive_seconds(time_limit)
+    if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
+        raise OptionError(f"`max_points` must be a whole number >= 1, got {max_points!r}")
     start = time.perf_counter()
     if problem.infeasibility_reason():
-        return []
-    front = _Front(problem, time_limit)
-    fastest = front.lexmin("latency")
-    if fastest is None:
-        return []
-    frugal = front.lexmin("energy")
-    use_cut = not (problem.constraints or problem.device_budget)
-    supported = [fastest, frugal] + _sweep(front, fastest, frugal, use_cut)
+        return ParetoFront()
+    front = _Front(problem, None if time_limit is None else start + time_limit)
+    points, supported, message = [], [], ""
+    try:
+        fastest = front.lexmin("latency")
+        if fastest is None:
+            return ParetoFront()
+        points.append(fastest)
+        frugal = front.lexmin("energy")
+        use_cut = not (problem.constraints or problem.device_budget)
+        supported = [fastest, frugal] + _sweep(front, fastest, frugal, use_cut)
+        hints = sorted(supported, key=lambda t: front.metrics(t))
+        while len(points) < max_points:
+            lat, en = front.metrics(points[-1])
+            hint = next((t for t in hints if front.metrics(t)[1] < en), None)
+            nxt = front.lexmin("latency", energy_cap=en - 1, hint=hint)
+            if nxt is None:
+                break
+            points.append(nxt)
+        else:
+            message = f"stopped at max_points={max_points}; the front may have more points"
+    except _Stop as exc:
+        message = f"time limit reached: {exc}"
     supported_metrics = {front.metrics(t) for t in supported}
-    hints = sorted(supported, key=lambda t: front.metrics(t))
-    points = [fastest]
-    while len(points) < MAX_POINTS:
-        lat, en = front.metrics(points[-1])
-        hint = next((t for t in hints if front.metrics(t)[1] < en), None)
-        nxt = front.lexmin("latency", energy_cap=en - 1, hint=hint)
-        if nxt is None:
-            break
-        points.append(nxt)
-    else:
-        raise RuntimeError(f"the front has more than {MAX_POINTS} points")
     runtime = time.perf_counter() - start
-    return _solutions(problem, front, points, supported_metrics, runtime)
+    complete, exact = not message, not front.coarse
+    if not exact:
+        message = (message + "; " if message else "") + (
+            "costs span too many decades for the integer models: the scaling was coarsened, "
+            "so the points are plans, not proven Pareto-optimal")
+    return ParetoFront(_solutions(problem, front, points, supported_metrics, runtime, exact),
+                       complete=complete, exact=exact, message=message)
 
 
-def _solutions(problem, front, points, supported_metrics, runtime) -> list[Solution]:
+def _positive_seconds(time_limit):
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(time_limit)) or not float(time_limit) > 0:
+        raise OptionError(f"`time_limit` must be a number of seconds > 0, got {time_limit!r}")
+    return float(time_limit)
+
+
+def _solutions(problem, front, points, supported_metrics, runtime, exact=True) -> list[Solution]:
     out: list[Solution] = []
     for tiers in points:
         value = problem.evaluate(tiers)
@@ -170,7 +245,7 @@ def _solutions(problem, front, points, supported_metrics, runtime) -> list[Solut
             continue  # the same point in floats (possible only below the integer resolution)
         out.append(
             Solution(
-                status=Status.OPTIMAL,
+                status=Status.OPTIMAL if exact else Status.FEASIBLE,
                 objective=float(value.objective),
                 assignment=problem.assignment(tiers),
                 method="pareto",

@@ -7,10 +7,13 @@ registry, not the method, computes the objective with ``problem.evaluate`` and
 re-checks the claims (trust, then verify):
 
 - an assignment the evaluator rejects is a solver bug and raises;
-- a bound on the wrong side of the objective is invalid: dropped, and a
-  claimed optimum downgraded to ``feasible``;
+- a bound on the wrong side of the objective beyond the tolerance is
+  invalid: dropped, and a claimed optimum downgraded to ``feasible``; one
+  within the tolerance is reported as the objective itself (a bound never
+  promises more than the plan in hand);
 - ``optimal`` stands only when the objective and the bound agree within
-  ``1e-6 * max(1, |objective|)`` plus the method's stated rounding slack
+  ``1e-6 * |objective|`` (relative to the instance's own scale: tiny
+  objectives get a tiny tolerance) plus the method's stated rounding slack
   (:attr:`MethodResult.slack`); otherwise ``feasible`` with the bound.
 """
 
@@ -163,7 +166,9 @@ def get_method(kind: str, name: str) -> Method:
 
 
 #: Relative tolerance of ``optimal``: the objective may exceed the bound by
-#: ``OPTIMALITY_RTOL * max(1, |objective|)`` plus the method's stated slack.
+#: ``OPTIMALITY_RTOL * |objective|`` plus the method's stated slack. Purely
+#: relative: an absolute floor (the former ``max(1, |objective|)``) let a
+#: 1e-9 ms plan pass as optimal against a 1e-10 ms bound.
 OPTIMALITY_RTOL = 1e-6
 
 
@@ -216,7 +221,7 @@ def _checked_bound(result: MethodResult, objective, sense: str):
     tol = None
     if objective is not None and bound is not None and math.isfinite(objective):
         slack = float(result.slack or 0.0)
-        tol = OPTIMALITY_RTOL * max(1.0, abs(objective)) + slack
+        tol = OPTIMALITY_RTOL * abs(objective) + slack
         bound = float(bound)
         wrong_side = bound > objective + tol if sense == "min" else bound < objective - tol
         if wrong_side:
@@ -225,6 +230,10 @@ def _checked_bound(result: MethodResult, objective, sense: str):
             bound = None
             if status == Status.OPTIMAL:
                 status = Status.FEASIBLE
+        else:  # within the tolerance past the objective: the plan in hand is the tighter promise
+            bound = min(bound, objective) if sense == "min" else max(bound, objective)
+        if bound is None:
+            pass
         elif status == Status.OPTIMAL and abs(objective - bound) > tol:
             status = Status.FEASIBLE
             message = (message + "; " if message else "") + (
@@ -233,6 +242,15 @@ def _checked_bound(result: MethodResult, objective, sense: str):
         status = Status.FEASIBLE
         message = (message + "; " if message else "") + "no proven bound: not proven optimal"
     return status, bound, message, tol
+
+
+def _plain(value):
+    """A numpy scalar as the Python number it holds (numpy values are accepted wherever numbers are)."""
+    import numpy as np
+
+    if isinstance(value, np.generic) and not isinstance(value, (np.str_, np.bytes_)):
+        return value.item()
+    return value
 
 
 def solve(problem, method: str | None = None, time_limit: float | None = None, **options) -> Solution:
@@ -272,6 +290,8 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
         Unknown method or a bad ``time_limit``.
     """
     check_problem(problem)
+    options = {key: _plain(value) for key, value in options.items()}
+    time_limit = _plain(time_limit)
     meth = resolve_method(problem, method, options)
     name = meth.name
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))

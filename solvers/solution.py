@@ -14,7 +14,7 @@ class Status(str, Enum):
     """How a solve ended.
 
     ``OPTIMAL``: proven optimal: ``objective`` and a valid ``bound`` agree
-    within ``details["optimality_tol"]`` (``1e-6 * max(1, |objective|)``
+    within ``details["optimality_tol"]`` (``1e-6 * |objective|``
     plus the method's stated integer-rounding slack; ``docs/scaling.md``).
     ``FEASIBLE``: a solution without such a proof (heuristics, or an exact
     method whose bound is not tight). ``INFEASIBLE``: proven that no solution exists.

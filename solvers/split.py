@@ -120,6 +120,11 @@ def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: fl
     model = load_for_split(model_path, shapes, tensors=instance_tensors(problem),
                            optimize=problem.metadata.get("import", {}).get("optimize", "basic"))
     split = split_model(model, device_tensors(problem, assignment))
+    batch = _dynamic_batch(model_path)
+    if batch is not None:  # the user's model takes any batch: so do its parts
+        for part in (split.device, split.server):
+            if part is not None:
+                _with_batch_dim(part, batch)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _save(split.device, out / "device.onnx")
@@ -127,6 +132,7 @@ def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: fl
         _save(split.server, out / "server.onnx")
     record = split_record(problem, assignment, split)
     record["model"] = Path(model_path).name
+    record["batch"] = batch if batch is not None else "static (as the model's inputs)"
     if check or measure:
         from formulations.partition.importers.onnx_model import graph_inputs
         from onnx import helper
@@ -143,6 +149,30 @@ def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: fl
                                                threads=threads)
     (out / "split.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return record
+
+
+def _dynamic_batch(model_path) -> str | None:
+    """The name of the original model's symbolic first input dimension (e.g. ``"N"``), or None."""
+    from formulations.partition.importers.onnx_model import graph_inputs, read_model
+
+    names = set()
+    for vi in graph_inputs(read_model(model_path)):
+        dims = vi.type.tensor_type.shape.dim
+        if not dims or dims[0].HasField("dim_value") and dims[0].dim_value > 0:
+            return None
+        names.add(dims[0].dim_param or "batch")
+    return sorted(names)[0] if len(names) == 1 else None
+
+
+def _with_batch_dim(part, name: str) -> None:
+    """Make the first dimension of every input and output of ``part`` symbolic (``name``) and drop
+    the intermediate shapes inferred at batch 1, so onnxruntime re-infers them for any batch."""
+    for vi in list(part.graph.input) + list(part.graph.output):
+        dims = vi.type.tensor_type.shape.dim
+        if dims:
+            dims[0].Clear()
+            dims[0].dim_param = name
+    del part.graph.value_info[:]
 
 
 def _save(model, path: Path) -> None:

@@ -296,11 +296,11 @@ class ExitProblem(Problem):
         bad = ~np.isfinite(conf) | (conf < 0) | (conf > 1)
         if bad.any():
             s, e = map(int, np.argwhere(bad)[0])
-            raise InstanceError(f"must be in [0, 1], got {conf[s, e]!r}", field=f"samples.confidence[{s}][{e}]")
+            raise InstanceError(f"must be in [0, 1], got {float(conf[s, e])!r}", field=f"samples.confidence[{s}][{e}]")
         badc = ~np.isin(corr, (0, 1))
         if badc.any():
             s, e = map(int, np.argwhere(badc)[0])
-            raise InstanceError(f"must be 0 or 1, got {corr[s, e]!r}", field=f"samples.correct[{s}][{e}]")
+            raise InstanceError(f"must be 0 or 1, got {corr[s, e].item()!r}", field=f"samples.correct[{s}][{e}]")
         return conf, corr.astype(np.int8)
 
     def _check_constraints(self, raw: Mapping[str, Any]) -> dict[str, float]:

@@ -257,9 +257,20 @@ class Link:
         return out
 
 
+#: Largest trace file read (bytes): a trace of whole state indices this long has millions of slots;
+#: a device such as /dev/zero or a huge file is refused instead of read forever.
+MAX_TRACE_BYTES = 64 * 2**20
+
+
 def _read_trace_file(path: Path, field: str) -> list:
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise InstanceError(f"trace file {str(path)!r} is not a regular file", field=field)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_TRACE_BYTES + 1)
+        if len(raw) > MAX_TRACE_BYTES:
+            raise InstanceError(f"trace file {str(path)!r} is larger than {MAX_TRACE_BYTES // 2**20} MiB", field=field)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:  # missing, a directory, binary data
         raise InstanceError(f"cannot read trace file {str(path)!r} as text: {getattr(exc, 'strerror', None) or exc}",
                             field=field) from None

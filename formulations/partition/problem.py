@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..base import AssignmentTypeError, cached_property, Evaluation, Problem
-from ..errors import InfeasibleAssignmentError, InstanceError
+from ..errors import InfeasibleAssignmentError, InstanceError, OptionError
 from .dag import Topology
 from .units import RESOURCE_FIELDS, Network, checked_budget, checked_edges, format_bytes, topology_of, transfer_ms
 from ..validate import (
@@ -417,6 +417,8 @@ class PartitionProblem(Problem):
         if unknown:
             raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
         args.update(changes)
+        if not isinstance(args["network"], Network):
+            raise OptionError(f"replace(network=...) needs a Network (see with_network), got {args['network']!r}")
         layers, edges, network = args.pop("layers"), args.pop("edges"), args.pop("network")
         return PartitionProblem(layers, edges, network, **args)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scaling import scale_ms
+from ..scaling import scale_costs
 from .ilp import BUDGET_RTOL
 from ..scaling import scale_constraint
 from .tier_cutgraph import TermCosts, objective_terms
@@ -44,6 +44,11 @@ class IntTerms:
 
     costs: TermCosts
     units: int
+    #: Most the float value of a plan exceeds its integer value / ``units`` (one unit per floored
+    #: term; 0 when the floats were exact decimals, and 0 when the unit was coarsened: no claim then).
+    slack: float = 0.0
+    #: The unit was coarsened to fit the solver: integer comparisons may not resolve every term.
+    coarse: bool = False
 
     def value(self, problem, tiers: np.ndarray) -> int:
         """Integer value of a tier vector (exact integer arithmetic)."""
@@ -53,12 +58,15 @@ class IntTerms:
 def int_terms(costs: TermCosts) -> IntTerms:
     """Floor-scale every coefficient of ``costs`` with one common unit."""
     parts = [costs.tier_cost.ravel(), costs.up.ravel(), costs.down.ravel(), costs.rtt.ravel()]
-    ints, units = scale_ms(np.concatenate(parts), reserve=4)
+    flat = np.concatenate(parts)
+    scaled = scale_costs(flat, reserve=4)
+    ints, units = scaled.ints, scaled.units
     out, start = [], 0
     for arr in (costs.tier_cost, costs.up, costs.down, costs.rtt):
         out.append(ints[start : start + arr.size].reshape(arr.shape))
         start += arr.size
-    return IntTerms(TermCosts(*out), units)
+    slack = 0.0 if scaled.exact or scaled.coarse else int(np.count_nonzero(flat)) / units
+    return IntTerms(TermCosts(*out), units, slack, scaled.coarse)
 
 
 @dataclass
@@ -108,12 +116,14 @@ def _limit_int(limit: float, units: int) -> int:
     return int(math.floor((limit + TOLERANCE * max(1.0, limit)) * units))
 
 
-def _expression(problem, x, y, z, terms: IntTerms):
+def _expression(problem, x, y, z, terms: IntTerms, clock=None):
     c = terms.costs
     n_bounds = problem.n_tiers - 1
     expr = 0 * x[0][0] + int(c.tier_cost[:, 0].sum())  # a linear expression even when constant
     sinks = problem.topology.sinks.tolist()
     for v in range(problem.n_layers):
+        if clock is not None:
+            clock.tick(v)
         for bound in range(1, n_bounds + 1):
             coef = int(c.tier_cost[v, bound] - c.tier_cost[v, bound - 1])
             if coef:
@@ -130,11 +140,13 @@ def _expression(problem, x, y, z, terms: IntTerms):
     return expr
 
 
-def _structure(model, problem):
+def _structure(model, problem, clock=None):
     """Variables and the structural constraints (nesting, outward edges, inputs, pins)."""
     n, n_bounds = problem.n_layers, problem.n_tiers - 1
     topo = problem.topology
     x = [[model.new_bool_var(f"x{v}_{b + 1}") for b in range(n_bounds)] for v in range(n)]
+    if clock is not None:
+        clock.tick(n)
     for v in range(n):
         for b in range(n_bounds - 1):
             model.add(x[v][b + 1] <= x[v][b])
@@ -146,7 +158,9 @@ def _structure(model, problem):
             for b in range(n_bounds):
                 model.add(x[v][b] == (1 if j > b else 0))
     y = {}
-    for u, w in zip(topo.src.tolist(), topo.dst.tolist()):
+    for e, (u, w) in enumerate(zip(topo.src.tolist(), topo.dst.tolist())):
+        if clock is not None:
+            clock.tick(n + e)
         for b in range(n_bounds):
             model.add(x[u][b] <= x[w][b])
             if (u, b + 1) not in y:
@@ -163,8 +177,18 @@ def _structure(model, problem):
     return x, y, z
 
 
+class _Offset:
+    """A :class:`~formulations.deadline.BuildClock` seen from a later phase of the build (rows counted on)."""
+
+    def __init__(self, clock, offset: int):
+        self.clock, self.offset = clock, offset
+
+    def tick(self, done: int) -> None:
+        self.clock.tick(self.offset + done)
+
+
 def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
-                     energy_cap: int | None = None) -> TierModel:
+                     energy_cap: int | None = None, deadline: float | None = None) -> TierModel:
     """Build the CP-SAT model of ``problem`` (see module docstring). O(k (n + m)) variables.
 
     Parameters
@@ -175,18 +199,26 @@ def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
     latency_cap, energy_cap : int, optional
         Extra caps on the *integer* latency / energy (in their units), for
         the Pareto enumeration.
+    deadline : float, optional
+        Absolute :func:`time.perf_counter` time; building stops with
+        :class:`formulations.deadline.BuildTimeout` when it passes (or is
+        projected to pass).
     """
     from ortools.sat.python import cp_model
 
+    from ..deadline import BuildClock
+
+    n_rows = problem.n_layers + len(problem.topology.src)
+    clock = BuildClock(deadline, 4 * n_rows, "k-tier CP-SAT model", every=512)
     model = cp_model.CpModel()
-    x, y, z = _structure(model, problem)
+    x, y, z = _structure(model, problem, clock)
     latency = int_terms(objective_terms(problem, 1.0, 0.0))
     energy = int_terms(objective_terms(problem, 0.0, 1.0)) if problem.energy is not None else None
     weights = problem.objective_weights if weights is None else weights
     objective = int_terms(objective_terms(problem, *weights))
-    latency_expr = _expression(problem, x, y, z, latency)
-    energy_expr = _expression(problem, x, y, z, energy) if energy is not None else None
-    objective_expr = _expression(problem, x, y, z, objective)
+    latency_expr = _expression(problem, x, y, z, latency, _Offset(clock, n_rows))
+    energy_expr = _expression(problem, x, y, z, energy, _Offset(clock, 2 * n_rows)) if energy is not None else None
+    objective_expr = _expression(problem, x, y, z, objective, _Offset(clock, 3 * n_rows))
     limit = problem.constraints.get("latency_max_ms")
     if limit is not None:
         model.add(latency_expr <= _limit_int(limit, latency.units))

@@ -42,6 +42,7 @@ from .framework import (
     EXIT_OK,
     INPUT_ERRORS,
     UsageError,
+    apply_network_overrides,
     fmt_number,
     quiet_broken_pipe,
     require_extra,
@@ -63,24 +64,6 @@ SOLVE_COLUMNS = [
     ("time", "Time(s)", ">"),
     ("detail", "Solution", "<"),
 ]
-
-
-def _apply_overrides(problem, args):
-    net = {}
-    if getattr(args, "uplink_mbps", None) is not None:
-        net["uplink_mbps"] = args.uplink_mbps
-    if getattr(args, "downlink_mbps", None) is not None:
-        net["downlink_mbps"] = args.downlink_mbps
-    if getattr(args, "rtt_ms", None) is not None:
-        net["rtt_ms"] = args.rtt_ms
-    if net:
-        if not hasattr(problem, "with_network"):
-            raise UsageError(f"--uplink-mbps/--downlink-mbps/--rtt-ms apply to partition instances, not {problem.kind!r}")
-        try:
-            problem = problem.with_network(**net)
-        except InstanceError as exc:
-            raise UsageError(str(exc).replace("network.", "--").replace("_", "-")) from None
-    return problem
 
 
 #: Seconds given to a search method (``Method.searches``: CP-SAT / ILP) when
@@ -108,7 +91,7 @@ def _time_limit(problem, args, noted: set) -> float | None:
 def _solve_problem(problem, args, noted: set):
     import solvers
 
-    problem = _apply_overrides(problem, args)
+    problem = apply_network_overrides(problem, args)
     options = {} if args.seed is None else {"seed": args.seed}
     time_limit = _time_limit(problem, args, noted)
     try:

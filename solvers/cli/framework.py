@@ -29,6 +29,10 @@ __all__ = [
     "fmt_number",
     "format_table",
     "ProgressBar",
+    "apply_network_overrides",
+    "bandwidth_map_problem",
+    "check_writable",
+    "write_output",
 ]
 
 #: Exit codes: every file solved / an internal error (a solver bug) / bad input or option.
@@ -171,3 +175,74 @@ def load_instance(path: str, kind: str | None, command: str):
         article = "an" if kind[0] in "aeiou" else "a"
         raise UsageError(f"{path}: {command} needs {article} {kind} instance, got kind {problem.kind!r}")
     return problem
+
+
+def apply_network_overrides(problem, args, file: str | None = None):
+    """``problem`` with ``--uplink-mbps`` / ``--downlink-mbps`` / ``--rtt-ms`` applied (those given).
+
+    The one place every command that takes these options applies them, so
+    each option acts on every output it is accepted with. Raises
+    :class:`UsageError` naming the option (and ``file``) for a bad value or a
+    problem without a network.
+    """
+    from formulations.errors import InstanceError
+
+    net = {key: getattr(args, key) for key in ("uplink_mbps", "downlink_mbps", "rtt_ms")
+           if getattr(args, key, None) is not None}
+    if not net:
+        return problem
+    where = f"{file}: " if file else ""
+    if not hasattr(problem, "with_network"):
+        raise UsageError(f"{where}--uplink-mbps/--downlink-mbps/--rtt-ms apply to partition instances, "
+                         f"not {problem.kind!r}")
+    try:
+        return problem.with_network(**net)
+    except InstanceError as exc:
+        raise UsageError(where + str(exc).replace("network.", "--").replace("_", "-")) from None
+
+
+#: The largest bandwidth a map may span (the input limit of instance files).
+MAX_MBPS = 1e15
+
+
+def bandwidth_map_problem(args):
+    """The two-tier problem of ``bandwidth-map FILE`` with ``--rtt-ms`` / ``--downlink-mbps`` applied
+    (for the printed table, ``--json`` and ``--export`` alike). Errors name the file and the option."""
+    import formulations
+    from formulations.partition import TieredPartitionProblem
+
+    problem = formulations.load(args.file)
+    if problem.kind != "partition" or isinstance(problem, TieredPartitionProblem):
+        raise UsageError(f"{args.file}: bandwidth-map needs a two-tier partition instance "
+                         "(for k tiers see `coinfer pareto`)")
+    for option, value in (("--min", args.min), ("--max", args.max)):
+        if not (math.isfinite(value) and 0 < value <= MAX_MBPS):
+            raise UsageError(f"{args.file}: {option} must be a bandwidth in (0, {MAX_MBPS:g}] Mbps, got {value:g}")
+    if args.min > args.max:
+        raise UsageError(f"{args.file}: --min ({args.min:g}) must be <= --max ({args.max:g})")
+    return apply_network_overrides(problem, args, args.file)
+
+
+def check_writable(path, option: str) -> None:
+    """Refuse (exit 2, before any work) an output path that cannot be written: its folder
+    missing or not a folder, or the path itself a folder. Names the option."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: is a folder, not a file")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder {str(folder)!r} is not writable")
+
+
+def write_output(path, option: str, write) -> None:
+    """Run ``write()`` (which writes ``path``), turning an OS error into a one-line
+    :class:`UsageError` naming the option and the path (exit 2), not an internal error."""
+    try:
+        write()
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None

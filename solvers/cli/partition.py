@@ -1,15 +1,19 @@
 """``coinfer bandwidth-map``: the optimal partition as a function of uplink bandwidth;
 ``coinfer pareto``: the latency-energy Pareto front of a k-tier instance.
 
-coinfer bandwidth-map FILE [--min MBPS] [--max MBPS] [--method M] [--json]
-coinfer pareto FILE [--time-limit S] [--json]
+coinfer bandwidth-map FILE [--min MBPS] [--max MBPS] [--method M] [--rtt-ms MS] [--downlink-mbps X] [--json]
+coinfer pareto FILE [--time-limit S] [--max-points N] [--json]
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 
-from .framework import EXIT_OK, UsageError, fmt_number, format_table
+from formulations.errors import OptionError
+
+from .framework import EXIT_INPUT, EXIT_OK, UsageError, bandwidth_map_problem, fmt_number, format_table
 from formulations.partition import TieredPartitionProblem
 
 __all__ = ["add_commands", "cmd_bandwidth_map", "cmd_pareto"]
@@ -19,10 +23,11 @@ def cmd_bandwidth_map(args) -> int:
     import formulations
     import solvers
 
-    problem = formulations.load(args.file)
-    if problem.kind != "partition" or isinstance(problem, TieredPartitionProblem):
-        raise UsageError("bandwidth-map needs a two-tier partition instance (for k tiers see `coinfer pareto`)")
-    bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)  # OptionError: exit 2
+    problem = bandwidth_map_problem(args)
+    try:
+        bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
+    except OptionError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
     if args.json:
         print(json.dumps(bmap.to_dict(), indent=1))
         return EXIT_OK
@@ -57,12 +62,19 @@ def cmd_pareto(args) -> int:
     problem = formulations.load(args.file)
     if not isinstance(problem, TieredPartitionProblem) or problem.energy is None:
         raise UsageError(f"{args.file}: pareto needs a k-tier partition instance with an `energy` model")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise UsageError("--time-limit must be > 0")
-    front = solvers.pareto(problem, time_limit=args.time_limit)
+    if args.time_limit is not None and not (args.time_limit > 0 and math.isfinite(args.time_limit)):
+        raise UsageError(f"--time-limit must be a number of seconds > 0, got {args.time_limit}")
+    if args.max_points < 1:
+        raise UsageError(f"--max-points must be >= 1, got {args.max_points}")
+    front = solvers.pareto(problem, time_limit=args.time_limit, max_points=args.max_points)
+    code = EXIT_OK
+    if front.message:
+        print(f"{'error' if not front.complete else 'note'}: {args.file}: {front.message}", file=sys.stderr)
+    if not front.complete:  # the points listed are Pareto-optimal, but the front is cut short
+        code = EXIT_INPUT
     if args.json:
-        print(json.dumps([sol.to_dict() for sol in front], indent=1))
-        return EXIT_OK
+        print(json.dumps([sol.to_dict() for sol in front], indent=1))  # completeness: exit code and stderr
+        return code
     rows = [
         {
             "i": str(i),
@@ -81,15 +93,19 @@ def cmd_pareto(args) -> int:
         ("sup", "Supported", ">"),
     ]
     print(format_table(rows, cols))
-    print(f"  points: {len(front)}  supported: {sum(s.details['supported'] for s in front)}")
-    return EXIT_OK
+    print(f"  points: {len(front)}  supported: {sum(s.details['supported'] for s in front)}"
+          + ("" if front.complete else "  (incomplete)") + ("" if front.exact else "  (not proven: coarse scaling)"))
+    return code
 
 
 def add_commands(sub) -> None:
     """Register ``bandwidth-map`` and ``pareto``."""
     p = sub.add_parser("pareto", help="exact latency-energy Pareto front of a k-tier partition instance")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per CP-SAT step")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="seconds for the whole front; when reached, the points found so far and exit code 2")
+    p.add_argument("--max-points", type=int, default=2000, metavar="N",
+                   help="stop after N points (then exit code 2 with a message; default 2000)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pareto)
     p = sub.add_parser("bandwidth-map", help="optimal partition as a function of uplink bandwidth")
@@ -97,5 +113,8 @@ def add_commands(sub) -> None:
     p.add_argument("--min", type=float, default=0.1, metavar="MBPS")
     p.add_argument("--max", type=float, default=1000.0, metavar="MBPS")
     p.add_argument("--method", default="qdmp")
+    p.add_argument("--rtt-ms", type=float, default=None, help="the RTT (ms) for the map (default: the instance's)")
+    p.add_argument("--downlink-mbps", type=float, default=None,
+                   help="a fixed downlink for the map (default: the instance's, else it follows the uplink)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bandwidth_map)

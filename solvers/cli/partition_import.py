@@ -26,7 +26,7 @@ from pathlib import Path
 
 from formulations.errors import InstanceError
 
-from .framework import ProgressBar
+from .framework import ProgressBar, check_writable, write_output
 
 __all__ = ["add_commands", "cmd_import", "cmd_profiles"]
 
@@ -38,14 +38,15 @@ def _usage(message: str):
 
 
 def _torchvision_onnx(name: str, tmp: str) -> tuple[Path, list[int], dict]:
-    try:
-        import torch  # noqa: F401
+    try:  # both packages of the extra, checked before any work (torch alone is not enough)
+        import torch
+        import torchvision
 
         from formulations.partition.importers.torchfx import default_input_shape, export_onnx, torchvision_model
-    except ImportError:
-        raise _usage(f"torchvision:{name} needs the torch extra: pip install 'coinfer[torch]'") from None
-    import torch
-    import torchvision
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or "torch"
+        raise _usage(f"torchvision:{name} needs the torch extra (torch and torchvision; {missing} is missing): "
+                     "pip install 'coinfer[torch]'") from None
 
     model = torchvision_model(name)
     shape = default_input_shape(name)
@@ -72,6 +73,9 @@ def cmd_import(args) -> int:
         get_profile(args.device_profile, "device_profile")
     if args.runs < 1 or args.warmup < 0 or args.threads < 1 or args.prefixes < 0:
         raise _usage("--runs and --threads must be >= 1, --warmup and --prefixes >= 0")
+    for path, option in ((args.output, "--output"), (args.save_profile, "--save-profile")):
+        if path:
+            check_writable(path, option)  # before any profiling
     progress = None if args.quiet else ProgressBar()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -99,14 +103,15 @@ def cmd_import(args) -> int:
             print(f"warning: {args.model}: {w.message}", file=sys.stderr)
     text = json.dumps(problem.to_dict(), indent=1) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_output(args.output, "--output", lambda: Path(args.output).write_text(text, encoding="utf-8"))
     else:
         sys.stdout.write(text)
     if args.save_profile:
         profile = {"kind": "measured_profile", "version": 1,
                    "source": f"coinfer import {args.model}: device side",
                    "layers_ms": dict(zip(problem.names, problem.device_ms.tolist()))}
-        Path(args.save_profile).write_text(json.dumps(profile, indent=1) + "\n", encoding="utf-8")
+        write_output(args.save_profile, "--save-profile",
+                     lambda: Path(args.save_profile).write_text(json.dumps(profile, indent=1) + "\n", encoding="utf-8"))
     lat = problem.metadata.get("latency", {})
     extra = ""
     if "whole_model_ms_all_opt" in lat:

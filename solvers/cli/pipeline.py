@@ -66,7 +66,7 @@ def cmd_gantt(args) -> int:
     """Solve one pipeline file and print its Gantt chart (``--plot``: checked for matplotlib first)."""
     import solvers
 
-    from .framework import UsageError, fmt_number, load_instance
+    from .framework import UsageError, check_writable, fmt_number, load_instance, write_output
 
     if args.width < 10:
         raise UsageError(f"--width must be >= 10, got {args.width}")
@@ -78,6 +78,7 @@ def cmd_gantt(args) -> int:
             output_format(args.plot)
         except (ImportError, ValueError) as exc:
             raise UsageError(f"--plot: {exc}") from None
+        check_writable(args.plot, "--plot")
     problem = load_instance(args.file, "pipeline", "gantt (pipeline or flowshop)")
     if args.seed is not None and args.method is None:
         raise UsageError("--seed needs an explicit --method")
@@ -103,7 +104,7 @@ def cmd_gantt(args) -> int:
     if args.plot:
         from ..plots import plot_gantt, save_figure
 
-        save_figure(plot_gantt(problem, sol), args.plot)
+        write_output(args.plot, "--plot", lambda: save_figure(plot_gantt(problem, sol), args.plot))
         print(f"wrote {args.plot}")
     return 0
 

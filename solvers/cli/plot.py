@@ -22,7 +22,7 @@ the extra. Bad input exits 2, an internal error 1.
 
 from __future__ import annotations
 
-from .framework import EXIT_OK, UsageError, load_instance
+from .framework import EXIT_OK, UsageError, check_writable, load_instance, write_output
 from formulations.partition import TieredPartitionProblem
 
 __all__ = ["add_commands", "cmd_plot", "WHATS", "EXITS_FRONT_TIME_LIMIT_S"]
@@ -92,6 +92,7 @@ def cmd_plot(args) -> int:
         output_format(args.output)
     except (ImportError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    check_writable(args.output, "--output")
     _check_options(args)
 
     from ..plots import save_figure
@@ -111,7 +112,7 @@ def cmd_plot(args) -> int:
         raise
     except ValueError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
-    save_figure(fig, args.output)
+    write_output(args.output, "--output", lambda: save_figure(fig, args.output))
     print(f"wrote {args.output}")
     return EXIT_OK
 

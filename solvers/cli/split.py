@@ -76,8 +76,9 @@ def cmd_split(args) -> int:
 def _report(record) -> None:
     predicted = record["predicted"]
     sent = ", ".join(f"{s['tensor']} ({s['bytes']} B)" for s in record["sent"]) or "nothing (all on the device)"
-    lines = [f"device.onnx: {len(record['device_layers'])} layers; server.onnx: {len(record['server_layers'])} "
-             f"layers; sends {sent}",
+    server = (f"server.onnx: {len(record['server_layers'])} layers" if record["files"].get("server")
+              else "no server.onnx (nothing is offloaded)")
+    lines = [f"device.onnx: {len(record['device_layers'])} layers; {server}; sends {sent}",
              f"reproduction: max deviation {record.get('reproduction_error', float('nan')):.3g} "
              "(< 1: within rtol=atol=1e-3)"]
     measured = record.get("measured")
@@ -106,18 +107,17 @@ def cmd_bandwidth_map_export(args, fallback) -> int:
 
     from ..split import phone_table
 
-    problem = _load_instance(args.file)
-    if args.rtt_ms is not None or args.downlink_mbps is not None:
-        if (args.rtt_ms or 0) < 0 or (args.downlink_mbps is not None and args.downlink_mbps <= 0):
-            raise _usage("--rtt-ms must be >= 0 and --downlink-mbps > 0")
-        problem = problem.with_network(rtt_ms=args.rtt_ms, downlink_mbps=args.downlink_mbps)
+    from .framework import bandwidth_map_problem, check_writable, write_output
+
+    check_writable(args.export, "--export")
+    problem = bandwidth_map_problem(args)  # --rtt-ms / --downlink-mbps applied, as for the table
     try:
         bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
     except ValueError as exc:
-        raise _usage(str(exc)) from None
+        raise _usage(f"{args.file}: {exc}") from None
     table = phone_table(problem, bmap)
     text = json.dumps(table, separators=(",", ":")) + "\n"
-    Path(args.export).write_text(text, encoding="utf-8")
+    write_output(args.export, "--export", lambda: Path(args.export).write_text(text, encoding="utf-8"))
     print(f"{args.export}: {len(table['ranges'])} bandwidth ranges, {len(text)} bytes", file=sys.stderr)
     return 0
 
@@ -144,8 +144,5 @@ def add_commands(subparsers) -> None:
         bmap.add_argument("--export", metavar="FILE", default=None,
                           help="write a compact table for an app: per bandwidth range the ONNX tensors to send and "
                                "the latency line (RTT and downlink included)")
-        bmap.add_argument("--rtt-ms", type=float, default=None, help="with --export: the RTT to include (ms)")
-        bmap.add_argument("--downlink-mbps", type=float, default=None,
-                          help="with --export: a fixed downlink (default: follows the uplink)")
         fallback = bmap.get_default("func")
         bmap.set_defaults(func=lambda args: cmd_bandwidth_map_export(args, fallback))

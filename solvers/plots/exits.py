@@ -39,6 +39,17 @@ def _solve(problem, method, time_limit):
     return solve(problem, method=method, time_limit=time_limit)
 
 
+def exits_front_floors(problem, method, n_floors: int, time_limit) -> np.ndarray:
+    """``n_floors`` accuracy floors evenly spaced from the fastest plan's accuracy to the best reachable."""
+    base = {k: v for k, v in problem.constraints.items() if k not in ("accuracy_min", "latency_max_ms")}
+    fastest = _solve(_variant(problem, "latency", base), method, time_limit)
+    best = _solve(_variant(problem, "accuracy", {**base, "latency_max_ms": _slowest_ms(problem)}), method, time_limit)
+    ends = [problem.measure(s.assignment).accuracy for s in (fastest, best) if s.assignment is not None]
+    if not ends:
+        raise ValueError("no exit plan found at either end of the front")
+    return np.linspace(min(ends), max(ends), max(2, int(n_floors)))
+
+
 def exits_front(problem, *, method: str | None = None, n_floors: int = 12, floors=None,
                 time_limit: float | None = None) -> list[FrontPoint]:
     """Best plans for a range of accuracy floors, non-dominated ones kept, sorted by latency.
@@ -65,12 +76,7 @@ def exits_front(problem, *, method: str | None = None, n_floors: int = 12, floor
     """
     base = {k: v for k, v in problem.constraints.items() if k not in ("accuracy_min", "latency_max_ms")}
     if floors is None:
-        fastest = _solve(_variant(problem, "latency", base), method, time_limit)
-        best = _solve(_variant(problem, "accuracy", {**base, "latency_max_ms": _slowest_ms(problem)}), method, time_limit)
-        ends = [problem.measure(s.assignment).accuracy for s in (fastest, best) if s.assignment is not None]
-        if not ends:
-            raise ValueError("no exit plan found at either end of the front")
-        floors = np.linspace(min(ends), max(ends), max(2, int(n_floors)))
+        floors = exits_front_floors(problem, method, n_floors, time_limit)
     points = []
     for floor in np.unique(np.asarray(floors, dtype=float)):
         sol = _solve(_variant(problem, "latency", {**base, "accuracy_min": float(floor)}), method, time_limit)
@@ -113,11 +119,18 @@ def plot_exits_front(problem, solution=None, *, method: str | None = None, n_flo
     require_matplotlib()
     if solution is None:
         solution = _solve(problem, method, time_limit)
-    front = exits_front(problem, method=method or solution.method, n_floors=n_floors, time_limit=time_limit)
+    floors = None
+    if solution.assignment is not None:  # the chosen plan's own accuracy is a floor, so it lies on the front
+        ends = exits_front_floors(problem, method or solution.method, n_floors, time_limit)
+        floors = np.unique(np.append(ends, problem.measure(solution.assignment).accuracy))
+    front = exits_front(problem, method=method or solution.method, n_floors=n_floors, floors=floors,
+                        time_limit=time_limit)
     exact = bool(front) and all(p.status == "optimal" for p in front)
     fig, ax = new_figure(7.5, 4.6)
-    label = ("exact front (optimal plan at each accuracy floor)" if exact
-             else f"best plans found by {method or solution.method} (not all proven optimal)")
+    sampled = n_floors if floors is None else len(floors)
+    label = (f"optimal plans at {sampled} sampled accuracy floors (the front between them not drawn)" if exact
+             else f"best plans found by {method or solution.method} at {sampled} accuracy floors "
+                  "(not all proven optimal)")
     ax.plot([p.mean_latency_ms for p in front], [p.accuracy for p in front], drawstyle="steps-post",
             color=OKABE_ITO[5], lw=1.2, alpha=0.5, gid="front-steps")
     ax.plot([p.mean_latency_ms for p in front], [p.accuracy for p in front], ls="none", marker="o", ms=5,

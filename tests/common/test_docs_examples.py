@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import ROOT, check_doc_examples
 
 #: Pages whose examples need an optional extra (skipped without it).
-NEEDS = {"docs/import.md": "torch", "docs/plots.md": "matplotlib"}  # import.md starts from a torchvision export
+NEEDS = {"docs/import.md": ("torch", "torchvision"), "docs/plots.md": ("matplotlib",)}  # import.md: a torchvision export
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md") if "```python" in p.read_text())
 
 
@@ -21,7 +21,7 @@ def test_the_pages_with_examples_are_found():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_doc_examples_run(page, monkeypatch):
-    if page in NEEDS:
-        pytest.importorskip(NEEDS[page])
+    for module in NEEDS.get(page, ()):
+        pytest.importorskip(module)
     monkeypatch.chdir(ROOT)
     check_doc_examples(page)

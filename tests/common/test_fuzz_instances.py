@@ -101,6 +101,11 @@ def _adversarial_files(tmp_path):
         ("nan.json", tiny.replace('"device_ms": 0.0', '"device_ms": NaN', 1), "layers[0].device_ms"),
         ("binary.json", bytes(range(256)) * 4, "UTF-8"),
         ("empty.json", "", "not valid JSON"),
+        ("null.json", "null", "JSON object"),
+        ("string.json", '"partition"', "JSON object"),
+        ("number.json", "12.5", "JSON object"),
+        ("inf.json", "1e400", "finite"),
+        ("list.json", "[1, 2]", "JSON object"),
     ]
     npz = tmp_path / "garbage.npz"
     npz.write_bytes(b"PK\x03\x04" + bytes(range(200)))
@@ -113,6 +118,8 @@ def _adversarial_files(tmp_path):
     cases.append(("trace.json", json.dumps(_with(TRACE, lambda d: d["links"][0].__setitem__("trace_file",
                                                                                           "binary_trace.txt"))),
                   "links[0].trace_file"))
+    cases.append(("trace_device.json", json.dumps(_with(TRACE, lambda d: d["links"][0].__setitem__(
+        "trace_file", "/dev/zero"))), "links[0].trace_file"))  # once read forever
     paths = []
     for name, content, words in cases:
         path = tmp_path / name

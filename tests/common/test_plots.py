@@ -361,23 +361,27 @@ def test_exits_front_points_are_optimal_plans(tmp_path, name):
     from solvers.plots import plot_exits_front
 
     problem = load(f"exits/{name}.json")
-    fig = plot_exits_front(problem, n_floors=5)
+    fig = plot_exits_front(problem, n_floors=5, method="exact")
     front = fig.coinfer_front
     drawn = find_artist(fig, "front").get_xydata()
     assert drawn == pytest.approx(np.array([(p.mean_latency_ms, p.accuracy) for p in front]))
-    assert all(p.status == "optimal" for p in front) and "exact front" in find_artist(fig, "front").get_label()
+    label = find_artist(fig, "front").get_label()
+    assert all(p.status == "optimal" for p in front) and "sampled accuracy floors" in label
+    assert "exact front" not in label  # a sample of the front, said so
     assert np.all(np.diff(drawn[:, 0]) >= 0) and np.all(np.diff(drawn[:, 1]) > 0)
     base = {k: v for k, v in problem.constraints.items() if k != "accuracy_min"}
     for p in (front[0], front[-1]):  # re-solve independently: same optimum at that floor
         variant = problem.with_samples(problem.confidence, problem.correct, objective="latency",
                                        constraints={**base, "accuracy_min": p.accuracy_floor})
         assert solvers.solve(variant).objective == pytest.approx(p.mean_latency_ms, rel=1e-9)
-    chosen = solvers.solve(problem)
+    chosen = solvers.solve(problem, method="exact")
     res = problem.evaluate(chosen.assignment)
     assert find_artist(fig, "chosen").get_xydata()[0] == pytest.approx([res.mean_latency_ms, res.accuracy])
-    # the chosen plan is not beaten by the front at its accuracy
+    # the chosen plan is not beaten by the front at its accuracy, and lies on it (its accuracy is a floor)
     faster = [p for p in front if p.accuracy >= res.accuracy - 1e-12]
     assert min(p.mean_latency_ms for p in faster) >= res.mean_latency_ms - 1e-9
+    assert any(p.mean_latency_ms == pytest.approx(res.mean_latency_ms, rel=1e-9)
+               and p.accuracy == pytest.approx(res.accuracy) for p in front)
     write_both(fig, tmp_path, "exits")
 
 

@@ -196,3 +196,22 @@ def test_min_correct_uses_the_evaluators_test():
                                     constraints={"accuracy_min": 0.9}))
     c = p.min_correct()
     assert c / 30 >= 0.9 and (c - 1) / 30 < 0.9
+
+
+def test_sample_errors_show_plain_numbers():
+    """Messages name the value as the file has it: 'got 1.3', not 'got np.float64(1.3)'."""
+    import json
+
+    from formulations.errors import InstanceError
+    from tests.helpers import INSTANCES
+
+    data = json.loads((INSTANCES / "exits" / "worked_example.json").read_text())
+    data["samples"]["confidence"][0][0] = 1.3
+    with pytest.raises(InstanceError, match=r"got 1\.3") as info:
+        ExitProblem.from_dict(data)
+    assert "np." not in str(info.value)
+    data["samples"]["confidence"][0][0] = 0.5
+    data["samples"]["correct"][0][0] = 2
+    with pytest.raises(InstanceError, match=r"got 2\b") as info:
+        ExitProblem.from_dict(data)
+    assert "np." not in str(info.value)

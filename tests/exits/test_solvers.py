@@ -153,9 +153,13 @@ def test_same_seed_same_result():
         assert a.assignment == b.assignment, name
 
 
-def test_default_method_is_exact_and_front_end_rejects_other_kinds():
+def test_default_method_is_fast_with_a_bound_and_front_end_rejects_other_kinds():
+    """The default answers fast (``dp``, with the Lagrangian bound when it is a heuristic); exact on request."""
     problem = _tiny()
-    assert solvers.exits(problem).method == "exact"
+    sol = solvers.exits(problem)
+    assert sol.method == "dp" and sol.bound is not None
+    exact = solvers.exits(problem, method="exact")
+    assert exact.status.value == "optimal" and sol.bound <= exact.objective + 1e-9 <= sol.objective + 2e-9
     with pytest.raises(TypeError):
         solvers.exits(object())
     with pytest.raises(ValueError, match="method"):

@@ -67,6 +67,18 @@ def test_measured_import_shows_progress_and_saves_profile(tmp_path, model_file, 
     assert list(again.server_ms) == pytest.approx(list(problem.device_ms), rel=1e-3)
 
 
+def test_prefixes_time_that_many_cut_vertex_prefixes(tmp_path, model_file, capsys):
+    """``--prefixes K`` adds K measured prefixes to the instance's latency metadata (0: none)."""
+    got = {}
+    for k in (0, 2):
+        dest = tmp_path / f"res{k}.json"
+        code, _, err = run(capsys, "import", model_file, "--runs", "1", "--warmup", "0", "--quiet", "-o", dest,
+                           "--prefixes", k)
+        assert code == 0, err
+        got[k] = formulations.load(dest).metadata.get("latency", {}).get("prefixes") or []
+    assert len(got[0]) == 0 and 1 <= len(got[2]) <= 2
+
+
 def test_import_to_stdout(model_file, capsys):
     code, out, err = run(capsys, "import", model_file, "--device-profile", "phone-cpu", "--quiet")
     assert code == 0 and err == ""
@@ -108,6 +120,18 @@ def test_torchvision_without_torch_names_the_extra(capsys):
     assert code == 2 and "coinfer[torch]" in err
 
 
+def test_torch_without_torchvision_names_the_extra(capsys, monkeypatch):
+    """torch installed, torchvision not: exit 2 naming the extra (was an internal ModuleNotFoundError)."""
+    import sys
+    import types
+
+    if importlib.util.find_spec("torch") is None:
+        monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # import torchvision raises ImportError
+    code, _, err = run(capsys, "import", "torchvision:resnet18")
+    assert code == 2 and "coinfer[torch]" in err and "torchvision is missing" in err
+
+
 def test_profiles_lists_the_shipped_profiles(capsys):
     code, out, _ = run(capsys, "profiles")
     assert code == 0
@@ -117,6 +141,10 @@ def test_profiles_lists_the_shipped_profiles(capsys):
 
 # ------------------------------------------------------------ torch route
 needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs the torch extra")
+#: The torchvision routes need both packages of the extra (torch alone: these skip).
+needs_torchvision = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None or importlib.util.find_spec("torchvision") is None,
+    reason="needs the torch extra (torch and torchvision)")
 
 
 def _small_net():
@@ -151,13 +179,13 @@ def test_torchfx_layers_edges_bytes():
     assert (measured.device_ms[1:] > 0).all() and measured.metadata["device_costs"]["model"] == "measured"
 
 
-@needs_torch
+@needs_torchvision
 def test_unknown_torchvision_architecture_exits_2(capsys):
     code, _, err = run(capsys, "import", "torchvision:resnet5")
     assert code == 2 and "unknown torchvision architecture" in err
 
 
-@needs_torch
+@needs_torchvision
 @pytest.mark.slow
 def test_import_torchvision_name(tmp_path, capsys):
     dest = tmp_path / "squeezenet.json"
@@ -168,7 +196,7 @@ def test_import_torchvision_name(tmp_path, capsys):
     assert problem.n_layers > 50 and problem.inputs == ["input"]
 
 
-@needs_torch
+@needs_torchvision
 @pytest.mark.slow
 def test_torchfx_traces_every_torchvision_classifier():
     """All of torchvision's classification architectures import (roofline costs, no timing; minutes)."""

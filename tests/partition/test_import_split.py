@@ -279,3 +279,68 @@ def test_split_of_an_optimized_import_cuts_the_users_graph(tmp_path):
     assert record["reproduction_error"] < 1 and record["sent"]
     server = onnx.load(tmp_path / "out" / "server.onnx")
     assert [i.name for i in server.graph.input] == [s["tensor"] for s in record["sent"]]
+
+
+def test_external_data_models_import_from_anywhere_and_split_into_loadable_parts(tmp_path, monkeypatch):
+    """Weights in extdata.bin beside the model: import from another folder, parts that load and run
+    (before: import failed outside the model's folder, parts pointed at a missing extdata.bin)."""
+    import onnxruntime as ort
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    model_path = folder / "branchy.onnx"
+    onnx.save_model(branchy_model(), str(model_path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="extdata.bin", size_threshold=0)
+    assert (folder / "extdata.bin").exists()
+    elsewhere = tmp_path / "work"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    problem = import_onnx(model_path, device_profile="phone-cpu", server_profile="datacentre-gpu", optimize="none")
+    problem = _pinned(problem, DEVICE, [])
+    out = elsewhere / "parts"
+    record = split_onnx(model_path, problem, out, assignment={"device": DEVICE,
+                                                               "server": [n for n in problem.names if n not in DEVICE]})
+    assert record["reproduction_error"] < 1
+    assert not (out / "extdata.bin").exists()
+    feeds = {"x": np.random.default_rng(0).standard_normal((1, 3, 16, 16)).astype(np.float32)}
+    device = ort.InferenceSession(str(out / "device.onnx"), providers=["CPUExecutionProvider"])
+    sent = dict(zip([o.name for o in device.get_outputs()], device.run(None, feeds)))
+    server = ort.InferenceSession(str(out / "server.onnx"), providers=["CPUExecutionProvider"])
+    server.run(None, {i.name: sent[i.name] for i in server.get_inputs()})
+
+
+def test_all_on_device_says_nothing_is_offloaded(files, tmp_path, capsys):
+    model_path, instance_path, problem = files
+    solution = tmp_path / "sol.json"
+    solution.write_text(json.dumps([{"assignment": {"device": list(problem.names), "server": []}}]))
+    code = cli.main(["split", str(model_path), str(instance_path), "--out-dir", str(tmp_path / "out"),
+                     "--solution", str(solution)])
+    err = capsys.readouterr().err
+    assert code == 0 and "no server.onnx (nothing is offloaded)" in err and "server.onnx: 0 layers" not in err
+    assert not (tmp_path / "out" / "server.onnx").exists()
+
+
+def test_parts_of_a_dynamic_batch_model_take_any_batch(tmp_path):
+    """The user's model takes batch N; so do device.onnx and server.onnx (server.onnx rejected batch 4)."""
+    import onnxruntime as ort
+
+    model = branchy_model()
+    for vi in list(model.graph.input) + list(model.graph.output):
+        vi.type.tensor_type.shape.dim[0].Clear()
+        vi.type.tensor_type.shape.dim[0].dim_param = "N"
+    model_path = tmp_path / "dyn.onnx"
+    onnx.save(model, model_path)
+    problem = import_onnx(model_path, device_profile="phone-cpu", server_profile="datacentre-gpu", optimize="none",
+                          input_shape={"x": [1, 3, 16, 16]})
+    problem = _pinned(problem, DEVICE, [])
+    record = split_onnx(model_path, problem, tmp_path / "out",
+                        assignment={"device": DEVICE, "server": [n for n in problem.names if n not in DEVICE]})
+    assert record["batch"] == "N" and record["reproduction_error"] < 1
+    x = np.random.default_rng(0).standard_normal((4, 3, 16, 16)).astype(np.float32)
+    whole = ort.InferenceSession(model_path.read_bytes(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    device = ort.InferenceSession(str(tmp_path / "out" / "device.onnx"), providers=["CPUExecutionProvider"])
+    sent = dict(zip([o.name for o in device.get_outputs()], device.run(None, {"x": x})))
+    server = ort.InferenceSession(str(tmp_path / "out" / "server.onnx"), providers=["CPUExecutionProvider"])
+    got = dict(zip([o.name for o in server.get_outputs()], server.run(None, {i.name: sent[i.name] for i in server.get_inputs()})))
+    assert got["logits"].shape[0] == 4
+    np.testing.assert_allclose(got["logits"], whole[0], rtol=1e-4, atol=1e-4)

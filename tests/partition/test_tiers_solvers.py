@@ -165,3 +165,14 @@ def test_mincut_refuses_constraints_and_budgets():
         solvers.solve(problem.replace(constraints={"latency_max_ms": 100}), method="mincut")
     assert solvers.solve(problem.replace(constraints={"latency_max_ms": 100})).method == "ilp"
     assert solvers.partition(problem).method == "mincut"
+
+
+def test_ilp_time_limit_covers_the_model_build_and_returns_a_plan():
+    """20,000 layers, time_limit=1: the build stops at the limit and the min-cut plan is returned
+    (it took 6.6-8 s and returned no plan before)."""
+    from formulations.partition.generators import synthetic_dnn
+
+    problem = TieredPartitionProblem.from_partition(synthetic_dnn(20000, seed=1))
+    sol = solvers.solve(problem, method="ilp", time_limit=1)
+    assert sol.assignment is not None and "time limit" in sol.message
+    assert sol.objective == pytest.approx(solvers.solve(problem, method="mincut").objective, rel=1e-9)

@@ -20,6 +20,19 @@ __all__ = ["read_model", "parse_input_shape", "prepare_model", "prepare_model_wi
 
 
 # ----------------------------------------------------------------- reading
+def _load_external_data(model, path: Path) -> None:
+    """Read weights kept beside the model (``external_data``) into it, from the model's own folder,
+    so import works from any working directory and split parts are self-contained files."""
+    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
+
+    if not any(uses_external_data(t) for t in model.graph.initializer):
+        return
+    try:
+        load_external_data_for_model(model, str(path.parent))
+    except (OSError, ValueError) as exc:
+        raise InstanceError(f"cannot read the model's external weights next to it: {exc}", file=str(path)) from None
+
+
 def read_model(source) -> Any:
     """Load an ONNX model from a path, bytes or ``ModelProto`` and check it.
 
@@ -45,6 +58,8 @@ def read_model(source) -> Any:
             model = onnx.load_model_from_string(data)
         except Exception as exc:  # protobuf's DecodeError and friends
             raise InstanceError(f"not a valid ONNX model (truncated or corrupt?): {exc}", file=file) from None
+        if file is not None:
+            _load_external_data(model, Path(file))
     if not model.graph.node:
         raise InstanceError("the ONNX graph has no nodes (truncated or not an ONNX model?)", field="graph.node",
                             file=file)

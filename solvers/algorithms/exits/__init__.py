@@ -3,9 +3,9 @@
 ======================  =====  ==================================================
 method                  exact  idea
 ======================  =====  ==================================================
-``exact`` (default)     yes    CP-SAT over placement, kept exits and thresholds
-                               (default: ``dp`` when :func:`dp_is_exact`)
-``dp``                  cond.  DP over (block, node, last exit): optimal for fixed
+``exact``               yes    CP-SAT over placement, kept exits and thresholds
+                               (on request: it may take a minute on 1000 samples)
+``dp`` (default)        cond.  DP over (block, node, last exit): optimal for fixed
                                nested thresholds, else a global-threshold heuristic;
                                ``model="rates"``: LEIME's rate model (:mod:`.rates`)
 ``greedy``              no     add/remove exits + threshold coordinate descent
@@ -20,12 +20,11 @@ Heuristics report :func:`~.bound.lagrangian_bound` as ``bound``;
 
 from . import exact  # noqa: F401,I001  (registration order = listing order)
 from . import dp, heuristics, brute_force  # noqa: F401,I001
-from ...registry import register_default_chooser
 from .bound import lagrangian_bound
 from .dp import dp_is_exact
 from .holdout import HoldoutReport, holdout, split_samples
 
-# the exact DP when its condition holds (same optimum, milliseconds instead of CP-SAT)
-register_default_chooser("exits", lambda problem: "dp" if dp_is_exact(problem) else None)
+# The default is ``dp``: exact (status optimal) when :func:`dp_is_exact`, else a fast plan with the
+# Lagrangian bound; ``exact`` (CP-SAT) on request.
 
 __all__ = ["dp_is_exact", "lagrangian_bound", "holdout", "split_samples", "HoldoutReport"]

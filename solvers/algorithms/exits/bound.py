@@ -12,6 +12,8 @@ __all__ = ["lagrangian_bound", "MAX_ENUMERATED_PLACEMENTS"]
 
 #: Above this many placements, each sample may also choose its own placement.
 MAX_ENUMERATED_PLACEMENTS = 2000
+#: Relative widening of the bound for the float rounding of its sums (a bound is a promise).
+FLOAT_WIDENING = 1e-12
 
 
 def _low_latency(problem) -> np.ndarray:
@@ -110,10 +112,11 @@ def lagrangian_bound(problem) -> float:
             vals = N * m0 + prefix[np.arange(len(d)), cnt] - cnt * lam
             return (lam * need + float(vals.min())) / N
 
-        if need == 0:
-            return lb(0.0)
-        top = float(np.max(finite)) + 1.0
-        return _golden(lb, 0.0, top, maximize=True)
+        scale = float(np.max(np.where(np.isfinite(low), low, 0.0), initial=0.0))
+        value = lb(0.0) if need == 0 else _golden(lb, 0.0, float(np.max(finite)) + 1.0, maximize=True)
+        # every multiplier's value is valid in exact arithmetic; widen it by more than the float
+        # rounding of its sums (each term <= scale, relative error <= n * 2**-53 with n <= 10**4)
+        return float(value) - FLOAT_WIDENING * max(scale, abs(float(value)))
     lmax = problem.constraints["latency_max_ms"]
     lmax = lmax + LATENCY_RTOL * max(1.0, lmax)
 
@@ -127,4 +130,4 @@ def lagrangian_bound(problem) -> float:
 
     top = 1.0 / max(float(m0.min()), 1e-9) * 4 + 1.0
     oracle = float(corr.max(axis=1).mean())
-    return min(oracle, _golden(ub, 0.0, top, maximize=False))
+    return min(oracle, float(_golden(ub, 0.0, top, maximize=False)) + FLOAT_WIDENING)

@@ -92,7 +92,7 @@ def warm_start(problem):
     return best
 
 
-@register("exits", "exact", exact=True, default=True, searches=True)
+@register("exits", "exact", exact=True, searches=True)
 def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact plan by CP-SAT: placement, kept exits and thresholds jointly.
 
@@ -172,6 +172,12 @@ def _answer(problem, plan, bound, message, details, slack, proven=False) -> Meth
     meets the bound (the registry re-checks within its tolerance), else
     ``time_limit`` (or ``feasible`` after a rounding fallback)."""
     if plan is None:
+        if "rounding" in details and "no time" not in details["rounding"]:
+            # the relaxation's plan broke latency_max_ms in floats and the restriction has none: neither
+            # a plan nor a proof of infeasibility (never reported as a time limit that was not reached)
+            return MethodResult(Status.UNKNOWN, bound=bound, details=details, message=(
+                f"feasibility undecided: the relaxed model's plan breaks latency_max_ms in floats and the "
+                f"restricted model has no plan; {message}"))
         return MethodResult(Status.TIME_LIMIT, bound=bound, message=f"no plan found in time; {message}", details=details)
     value = problem.evaluate(plan).objective
     tol = 1e-9 * max(1.0, abs(value))

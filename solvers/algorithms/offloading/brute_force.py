@@ -10,7 +10,7 @@ from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from .stationary_lp import INFEASIBLE_MESSAGE
+from .stationary_lp import ILL_CONDITIONED, INFEASIBLE_MESSAGE, MAX_COST_RANGE, scaled_linprog
 
 __all__ = ["brute_force", "deterministic_policies", "MAX_POLICIES"]
 
@@ -54,8 +54,6 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     O(P) policies, ``P = prod_m (L_m + 1) prod_{l,w} (c_{l,w} + 1)``;
     raises ``ValueError`` when ``P`` exceeds :data:`MAX_POLICIES`.
     """
-    from scipy.optimize import linprog
-
     count = int(np.prod([int(c) + 1 for c in problem.local_capacity], dtype=float) * np.prod(
         [int(problem.link_capacity[k, w]) + 1 for k, l in enumerate(problem.links) for w in range(l.n_states)], dtype=float
     ))
@@ -72,11 +70,11 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     load_m = np.array(load).T.reshape(problem.n_servers, len(policies))
     A_ub = np.vstack([-serve_m, load_m])
     b_ub = np.concatenate([-problem.rates, problem.server_capacity.astype(float)])
-    res = linprog(costs, A_ub=A_ub, b_ub=b_ub, A_eq=np.ones((1, len(policies))), b_eq=[1.0], bounds=(0, None), method="highs")
+    res = scaled_linprog(costs, A_ub=A_ub, b_ub=b_ub, A_eq=np.ones((1, len(policies))), b_eq=[1.0], bounds=(0, None))
     if res.status == 2:
         return MethodResult(Status.INFEASIBLE, message=INFEASIBLE_MESSAGE)
-    if res.status != 0:
-        raise RuntimeError(f"linprog failed (HiGHS status {res.status}: {res.message})")
+    if res.status != 0:  # a numerical failure of HiGHS: an answer, not an exception
+        return MethodResult(Status.UNKNOWN, message=f"the LP solver failed (HiGHS status {res.status}: {res.message})")
     theta = np.clip(res.x, 0, None)
     theta /= theta.sum()
     local = sum(t * pol[0] for t, pol in zip(theta, policies))
@@ -85,6 +83,9 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     ok = [c for c, s, l in zip(costs, serve, load)
           if (s >= problem.rates - 1e-9).all() and (l <= problem.server_capacity + 1e-9).all()]
     best_det = min(ok, default=None)
+    if res.cost_range > MAX_COST_RANGE:
+        return MethodResult(Status.FEASIBLE, assignment, message=ILL_CONDITIONED,
+                            details={"policies": len(policies), "best_deterministic": best_det})
     return MethodResult(
         Status.OPTIMAL, assignment, bound=float(res.fun),
         message=f"mixed {len(policies)} deterministic policies",

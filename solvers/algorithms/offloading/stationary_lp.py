@@ -9,18 +9,57 @@ from formulations.offloading.lp import build_lp
 from ...registry import MethodResult, register
 from ...solution import Status
 
-__all__ = ["stationary_lp", "solve_lp", "INFEASIBLE_MESSAGE"]
+__all__ = ["stationary_lp", "solve_lp", "scaled_linprog", "INFEASIBLE_MESSAGE", "MAX_COST_RANGE"]
 
 INFEASIBLE_MESSAGE = "the arrival rates exceed what the devices, links and servers can serve"
 
 
-def solve_lp(problem, *, time_limit: float | None = None):
-    """Run :func:`scipy.optimize.linprog` (HiGHS) on the cost LP; return scipy's result and the LP."""
+#: HiGHS feasibility tolerances (its defaults are 1e-7): plans the evaluator accepts (relative 1e-7)
+#: must not beat the LP's optimum by exploiting the LP's own slack at a tight capacity.
+LP_TOLERANCES = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
+
+#: Largest ratio of usable per-task costs for which the LP optimum is claimed optimal: beyond it,
+#: HiGHS (double precision, tolerances near 1e-9 after scaling) cannot tell the cheap costs apart.
+MAX_COST_RANGE = 1e9
+ILL_CONDITIONED = (f"costs span more than {MAX_COST_RANGE:.0e}x: the LP plan is feasible but not proven "
+                   "optimal")
+
+
+def scaled_linprog(c, **kwargs):
+    """:func:`scipy.optimize.linprog` (HiGHS) with the objective scaled to a largest cost of 1.
+
+    HiGHS works to absolute tolerances near 1e-7: costs of 1e13 mJ next to
+    1e-3 made it fail (status 4). The solution is the same; ``res.fun`` is
+    scaled back (so is ``ineqlin``/``eqlin`` marginals, when present).
+    """
     from scipy.optimize import linprog
 
+    c = np.asarray(c, dtype=float)
+    bounds = kwargs.get("bounds")
+    usable = np.ones(len(c), dtype=bool)
+    if isinstance(bounds, np.ndarray) and bounds.ndim == 2:
+        usable = bounds[:, 1] > 0  # variables fixed at 0 do not set the scale
+    magnitudes = np.abs(c[usable])
+    scale = float(magnitudes.max(initial=0.0)) or 1.0
+    options = {**LP_TOLERANCES, **(kwargs.pop("options", None) or {})}
+    res = linprog(c / scale, method="highs", options=options, **kwargs)
+    positive = magnitudes[magnitudes > 0]
+    res.cost_range = float(positive.max() / positive.min()) if positive.size else 1.0
+    if res.fun is not None:
+        res.fun = float(res.fun) * scale
+    for key in ("ineqlin", "eqlin"):
+        part = getattr(res, key, None)
+        if part is not None and getattr(part, "marginals", None) is not None:
+            part.marginals = np.asarray(part.marginals) * scale
+    return res
+
+
+def solve_lp(problem, *, time_limit: float | None = None):
+    """Run HiGHS on the cost LP (:func:`scaled_linprog`); return scipy's result and the LP."""
     lp = build_lp(problem)
     options = {"time_limit": float(time_limit)} if time_limit else {}
-    res = linprog(lp.c, A_ub=lp.A_ub, b_ub=lp.b_ub, bounds=lp.bounds, method="highs", options=options)
+    res = scaled_linprog(lp.c, A_ub=lp.A_ub, b_ub=lp.b_ub, bounds=lp.bounds, options=options)
     return res, lp
 
 
@@ -56,9 +95,11 @@ def stationary_lp(problem, *, time_limit=None) -> MethodResult:
                             details={**details, "epsilon": problem.lp_slack})
     if res.status == 1:
         return MethodResult(Status.TIME_LIMIT, message=highs, details=details)
-    if res.status != 0:
-        raise RuntimeError(f"linprog failed {highs}")
+    if res.status != 0:  # a numerical failure of HiGHS: an answer, not an exception
+        return MethodResult(Status.UNKNOWN, message=f"the LP solver failed {highs}", details=details)
     details["epsilon"] = problem.lp_slack
+    if res.cost_range > MAX_COST_RANGE:  # HiGHS cannot resolve the cheap costs next to the dear ones
+        return MethodResult(Status.FEASIBLE, lp.decode(res.x), message=f"{highs}; {ILL_CONDITIONED}", details=details)
     return MethodResult(Status.OPTIMAL, lp.decode(res.x), bound=float(res.fun), message=highs, details=details)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
+
+from formulations.deadline import BuildTimeout, remaining
 
 from formulations.partition.tier_ilp import build_tier_cpsat
 
 from ...cpsat import run_cpsat
-from ...registry import MethodResult, register
+from ...registry import OPTIMALITY_RTOL, MethodResult, register
 from ...solution import Status
 from .tiers import weighted_min_cut
 
@@ -17,39 +21,49 @@ __all__ = ["tier_ilp", "solve_tier_model"]
 MAX_RESOLVES = 50
 
 
-def solve_tier_model(problem, built, *, time_limit=None, num_workers=1, seed=0):
+def solve_tier_model(problem, built, *, time_limit=None, num_workers=1, seed=0, deadline=None):
     """Solve a :class:`~formulations.partition.tier_ilp.TierModel`, re-checking constraints in floats.
 
     The integer constraints are relaxations (floored coefficients); an
     assignment violating a float constraint (by less than 1 ns per term) is
-    excluded by a no-good cut and the model solved again.
+    excluded by a no-good cut and the model solved again (at most
+    :data:`MAX_RESOLVES` times). ``time_limit`` (seconds) covers every
+    re-solve together, as does ``deadline`` (absolute perf_counter time).
 
     Returns
     -------
     (code, tiers or None, bound, message)
         ``code`` is ``"optimal"``, ``"feasible"`` (time limit with a
-        solution), ``"infeasible"`` or ``"unknown"``; ``bound`` is in the
-        objective's integer units (None if unknown).
+        solution), ``"infeasible"`` or ``"unknown"`` (time limit, or the
+        re-solves ran out); ``bound`` is in the objective's integer units
+        (None if unknown).
     """
     from ortools.sat.python import cp_model
 
-    message = ""
+    if time_limit is not None:
+        end = time.perf_counter() + float(time_limit)
+        deadline = end if deadline is None else min(deadline, end)
+    message, bound = "", None
     for _ in range(MAX_RESOLVES):
-        solver, code, message = run_cpsat(built.model, time_limit=time_limit, num_workers=num_workers, seed=seed)
+        left = remaining(deadline)
+        if left is not None and left <= 0:
+            return "unknown", None, bound, message or "(time limit reached)"
+        solver, code, message = run_cpsat(built.model, time_limit=left, num_workers=num_workers, seed=seed)
         if code == cp_model.INFEASIBLE:
             return "infeasible", None, None, message
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return "unknown", None, solver.best_objective_bound, message
+        bound = solver.best_objective_bound
         tiers = built.tiers(solver)
         if problem.violations(tiers):
             built.forbid(tiers)
             continue
         status = "optimal" if code == cp_model.OPTIMAL else "feasible"
         return status, tiers, solver.best_objective_bound, message
-    raise RuntimeError(f"CP-SAT kept returning assignments that fail the float check ({MAX_RESOLVES} times)")
+    return "unknown", None, bound, f"CP-SAT kept returning plans that fail the float check ({MAX_RESOLVES} times)"
 
 
-@register("tiers", "ilp", exact=True)
+@register("tiers", "ilp", exact=True, searches=True)
 def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact k-tier partitioning by CP-SAT; also ``constraints`` and ``device_budget``.
 
@@ -61,7 +75,9 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
     ----------
     problem : TieredPartitionProblem
     time_limit : float, optional
-        Seconds; when reached, status ``time_limit`` with the best assignment found.
+        Wall-clock seconds for the whole call, model building included; when
+        reached, status ``time_limit`` with the best assignment found (or the
+        min-cut warm start when it meets the constraints).
     num_workers, seed : int
         CP-SAT workers (1 is deterministic) and seed.
     hint : bool
@@ -70,8 +86,11 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
     Returns
     -------
     MethodResult
-        ``bound``: CP-SAT's proven bound on the floor-scaled objective, in
-        the objective's unit (a lower bound on the float optimum).
+        ``bound``: CP-SAT's proven bound on the floor-scaled objective (or
+        the unconstrained min cut's, a relaxation), in the objective's unit
+        (a lower bound on the float optimum); ``slack``: one unit per floored
+        term. ``infeasible`` only when the relaxed model is infeasible and
+        no float-feasible plan is known.
 
     Notes
     -----
@@ -79,25 +98,50 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
     constraint matrix is a closure problem and CP-SAT proves optimality fast
     (use ``mincut`` anyway).
     """
+    started = time.perf_counter()
+    deadline = None if time_limit is None else started + float(time_limit)
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
-    built = build_tier_cpsat(problem)
+    scaling: dict = {}
+    warm, warm_bound = weighted_min_cut(problem, *problem.objective_weights, info=scaling)
+    warm_ok = not problem.violations(warm)  # the min cut ignores constraints and budgets: a relaxation
+    try:
+        built = build_tier_cpsat(problem, deadline=deadline)
+    except BuildTimeout as exc:
+        return _warm_answer(problem, warm if warm_ok else None, warm_bound, scaling["slack"],
+                            f"{exc}; returning the min-cut warm start")
     if hint:
-
-        warm, _ = weighted_min_cut(problem, *problem.objective_weights)
         built.hint(warm)
     status, tiers, bound, message = solve_tier_model(
-        problem, built, time_limit=time_limit, num_workers=num_workers, seed=seed
+        problem, built, num_workers=num_workers, seed=seed, deadline=deadline
     )
     units = built.objective.units
-    bound = None if bound is None else float(bound) / units
+    bound = warm_bound if bound is None else max(float(bound) / units, warm_bound)
     if status == "infeasible":
+        if warm_ok:  # a float-feasible plan contradicts the relaxation's verdict: a numeric failure
+            return _warm_answer(problem, warm, warm_bound, scaling["slack"],
+                                f"CP-SAT claimed infeasible, yet the min cut meets every constraint {message}",
+                                unproven=Status.FEASIBLE)
         return MethodResult(Status.INFEASIBLE, message=f"no assignment meets the constraints {message}")
     if tiers is None:
-        return MethodResult(Status.TIME_LIMIT, bound=bound, message=f"no assignment found in time {message}")
+        return _warm_answer(problem, warm if warm_ok else None, bound, scaling["slack"],
+                            f"no assignment found in time {message}")
+    if warm_ok and problem.evaluate(warm).objective < problem.evaluate(tiers).objective:
+        tiers = warm  # never worse than the warm start
     result_status = Status.OPTIMAL if status == "optimal" else Status.TIME_LIMIT
     return MethodResult(
         result_status, problem.assignment(tiers), bound=bound, message=message,
+        slack=max(built.objective.slack, scaling["slack"]),
         details={"layers_per_tier": np.bincount(tiers, minlength=problem.n_tiers).tolist()},
     )
+
+
+def _warm_answer(problem, warm, bound, slack, message, unproven=Status.TIME_LIMIT) -> MethodResult:
+    """The min-cut warm start (``optimal`` when it meets the bound, else ``unproven``), or no plan (``time_limit``)."""
+    if warm is None:
+        return MethodResult(Status.TIME_LIMIT, bound=bound, message=message)
+    value = problem.evaluate(warm).objective
+    status = Status.OPTIMAL if value <= bound + OPTIMALITY_RTOL * abs(value) + slack else unproven
+    return MethodResult(status, problem.assignment(warm), bound=bound, message=message, slack=slack,
+                        details={"layers_per_tier": np.bincount(warm, minlength=problem.n_tiers).tolist()})

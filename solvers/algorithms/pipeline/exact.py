@@ -121,8 +121,11 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     solver, code, backend = run_cpsat(built.model, time_limit=cp_time, num_workers=num_workers, seed=seed,
                                       presolve=presolve_fits(n_terms, cp_time))
     if code == cp_model.INFEASIBLE:
-        # the integer model relaxes the float one, so this is a proof
-        return MethodResult(Status.INFEASIBLE, message=f"no schedule meets the constraints {backend}")
+        if warm is None:  # the integer model relaxes the float one, so this is a proof
+            return MethodResult(Status.INFEASIBLE, message=f"no schedule meets the constraints {backend}")
+        # a float-feasible plan contradicts the relaxation's verdict: a numeric failure, never reported as infeasible
+        return MethodResult(Status.FEASIBLE, warm, bound=static,
+                            message=f"CP-SAT claimed infeasible, yet the warm start is feasible in floats {backend}")
     units = built.units_per_ms
     raw = bound_of(solver) / units
     bound = max(raw, static) if problem.objective == "makespan" else min(rate_from_load(n, raw), static)
