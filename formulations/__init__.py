@@ -14,6 +14,7 @@ from .exits import ExitProblem
 from .offloading import OffloadingProblem
 from .partition import Layer, Network, PartitionProblem, TieredPartitionProblem
 from .pipeline import PipelineProblem
+from .placement import PlacementProblem
 
 __all__ = [
     "load",
@@ -32,6 +33,7 @@ __all__ = [
     "ExitProblem",
     "PipelineProblem",
     "OffloadingProblem",
+    "PlacementProblem",
     "Layer",
     "Network",
 ]

@@ -58,6 +58,7 @@ KINDS: dict[str, str] = {
     "pipeline": "formulations.pipeline:PipelineProblem",
     "flowshop": "formulations.pipeline:PipelineProblem",
     "offloading": "formulations.offloading:OffloadingProblem",
+    "placement": "formulations.placement:PlacementProblem",
 }
 
 #: Text formats: name -> (pattern matched against the first non-blank line,

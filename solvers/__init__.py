@@ -56,6 +56,8 @@ pipeline = front_end("pipeline")
 pipeline.__doc__ = "Solve a pipeline / flow-shop problem (see ``solvers.algorithms.pipeline``)."
 offloading = front_end("offloading")
 offloading.__doc__ = "Solve an online-offloading problem (see ``solvers.algorithms.offloading``)."
+placement = front_end("placement")
+placement.__doc__ = "Place a chain of layers on a cluster of devices (see ``solvers.algorithms.placement``)."
 
 
 def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
@@ -71,4 +73,4 @@ def pareto(problem, *, time_limit: float | None = None, max_points: int = 2000):
 
     return _pareto(problem, time_limit=time_limit, max_points=max_points)
 
-__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult"]
+__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "placement", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult"]

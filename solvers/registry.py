@@ -41,6 +41,7 @@ SOLVER_PACKAGES: dict[str, str] = {
     "exits": "solvers.algorithms.exits",
     "pipeline": "solvers.algorithms.pipeline",
     "offloading": "solvers.algorithms.offloading",
+    "placement": "solvers.algorithms.placement",
     "tiers": "solvers.algorithms.partition.tier_methods",  # k-tier partitions (solver_kind "tiers")
 }
 

@@ -1,0 +1,21 @@
+"""Layer placement methods (kind ``"placement"``); importing this package registers them.
+
+======================  =====  ==================================================
+method                  exact  idea
+======================  =====  ==================================================
+``dp`` (default)        yes    DP over (used devices, last device, layers placed),
+                               EdgeShard's recursion, vectorized; both objectives
+``brute_force``         yes    every device order and every split (test oracle)
+``ring``                no     exo's default: devices by memory, layers in
+                               proportion to memory, along the ring
+``greedy``              no     fastest device first, filled up to its memory
+======================  =====  ==================================================
+"""
+
+from __future__ import annotations
+
+from .dp import dp  # noqa: F401  (registration order = listing order)
+from .baselines import greedy, ring  # noqa: F401
+from .brute_force import brute_force  # noqa: F401
+
+__all__ = ["dp", "brute_force", "ring", "greedy"]
