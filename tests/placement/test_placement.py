@@ -196,3 +196,16 @@ def test_plot_draws_each_stage_on_its_device_lane(tmp_path):
     out = tmp_path / "placement.svg"
     assert main(["plot", "placement", str(INSTANCES / "placement" / "llama8b_home.json"), "-o", str(out)]) == 0
     assert out.read_bytes()[:5] == b"<?xml"
+
+
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(placement_problems(max_layers=6, max_devices=3, constraints=True))
+def test_cpsat_equals_brute_force_with_and_without_a_latency_cap(problem):
+    oracle = solvers.solve(problem, method="brute_force")
+    sol = solvers.solve(problem, method="cpsat", time_limit=20)
+    if oracle.status.value == "infeasible":
+        assert sol.status.value == "infeasible"
+        return
+    assert sol.status.value == "optimal", sol.message
+    assert sol.objective == pytest.approx(oracle.objective, rel=1e-6, abs=1e-9)
+    assert solvers.solve(problem).method == ("cpsat" if problem.constraints else "dp")
