@@ -19,6 +19,9 @@ stages' compute and every transfer; ``"throughput"`` (tokens or frames per s,
 maximized) is ``1000 / period``, the period being the largest stage compute or
 transfer time without its ``latency_ms`` (a pipeline of frames).
 
+Optional ``constraints.latency_max_ms``: a cap on the latency (a video app
+maximizing frames/s that still wants each frame in time).
+
 Memory (MB): on each device, the sum over its layers of ``weight_mb +
 kv_bytes_per_token * context_tokens / 1e6`` is at most ``memory_mb``.
 """
@@ -53,7 +56,9 @@ OBJECTIVES = ("latency", "throughput")
 MEMORY_RTOL = 1e-9
 
 _TOP = {"kind", "version", "name", "layers", "input_bytes", "devices", "network", "source", "objective",
-        "context_tokens", "metadata"}
+        "context_tokens", "constraints", "metadata"}
+#: Relative tolerance of ``constraints.latency_max_ms``.
+LATENCY_RTOL = 1e-9
 _LAYER = {"name", "gflop", "weight_mb", "output_bytes", "kv_bytes_per_token", "ms", "meta"}
 _DEVICE = {"name", "gflops", "mem_gbps", "memory_mb", "meta"}
 
@@ -113,7 +118,7 @@ class PlacementProblem(Problem):
     def __init__(self, layers: Sequence[PlacementLayer], devices: Sequence[Device], *, input_bytes: int = 0,
                  default_link: tuple[float, float] = (1000.0, 0.0), links: Mapping | None = None,
                  source: str | None = None, objective: str = "latency", context_tokens: int = 0,
-                 name: str | None = None, metadata: Mapping | None = None):
+                 constraints: Mapping | None = None, name: str | None = None, metadata: Mapping | None = None):
         self.layers = tuple(layers)
         self.devices = tuple(devices)
         if not self.layers:
@@ -136,6 +141,11 @@ class PlacementProblem(Problem):
             raise InstanceError(f"unknown device {self.source!r}", field="source")
         self.input_bytes = int(input_bytes)
         self.context_tokens = int(context_tokens)
+        self.constraints = dict(constraints or {})
+        unknown = set(self.constraints) - {"latency_max_ms"}
+        if unknown:
+            raise InstanceError(f"unknown constraint(s) {sorted(unknown)}; known: ['latency_max_ms']",
+                                field="constraints")
         self.default_link = (float(default_link[0]), float(default_link[1]))
         self.links = dict(links or {})
         self.name = name
@@ -247,6 +257,9 @@ class PlacementProblem(Problem):
                            for dev, used in memory.items()
                            if used > self.memory_mb[self.device_index[dev]] * (1 + MEMORY_RTOL))
         latency = math.fsum(compute) + math.fsum(transfers)
+        cap = self.constraints.get("latency_max_ms")
+        if cap is not None and latency > cap * (1 + LATENCY_RTOL):
+            violations += (f"latency {latency:.6g} ms > latency_max_ms {cap:.6g}",)
         period = max(compute + bandwidth)
         objective = latency if self.objective == "latency" else (math.inf if period <= 0 else 1000.0 / period)
         return PlacementEvaluation(objective, not violations, violations, latency, period, tuple(compute),
@@ -308,7 +321,13 @@ class PlacementProblem(Problem):
             source = as_name(source, "source")
             if source not in index:
                 raise InstanceError(f"unknown device {source!r}", field="source")
+        constraints = {}
+        for key, value in as_mapping(data.get("constraints", {}), "constraints").items():
+            if key != "latency_max_ms":
+                raise InstanceError(f"unknown constraint {key!r}; known: ['latency_max_ms']", field="constraints")
+            constraints[key] = as_nonneg(value, f"constraints.{key}")
         return cls(layers, devices, input_bytes=_whole(data.get("input_bytes", 0), "input_bytes"),
+                   constraints=constraints,
                    default_link=default, links=links, source=source, objective=data.get("objective", "latency"),
                    context_tokens=_whole(data.get("context_tokens", 0), "context_tokens"),
                    name=data.get("name"), metadata=as_mapping(data.get("metadata", {}), "metadata"))
@@ -330,6 +349,8 @@ class PlacementProblem(Problem):
         out["source"] = self.source
         out["objective"] = self.objective
         out["context_tokens"] = self.context_tokens
+        if self.constraints:
+            out["constraints"] = dict(self.constraints)
         if self.metadata:
             out["metadata"] = dict(self.metadata)
         return out

@@ -20,9 +20,11 @@ _FRACTION = st.one_of(st.integers(0, 60).map(lambda v: v / 3), st.integers(0, 70
 
 
 @st.composite
-def placement_problems(draw, max_layers: int = 8, max_devices: int = 4, objectives=OBJECTIVES):
+def placement_problems(draw, max_layers: int = 8, max_devices: int = 4, objectives=OBJECTIVES,
+                       constraints: bool = False):
     """A random :class:`PlacementProblem`: fractional work, weights and times, memory caps that
-    sometimes exclude devices or every plan, per-pair links, some measured ``ms`` overrides."""
+    sometimes exclude devices or every plan, per-pair links, some measured ``ms`` overrides; with
+    ``constraints``, sometimes a ``latency_max_ms`` cap."""
     k = draw(st.integers(1, max_devices))
     n = draw(st.integers(1, max_layers))
     names = [f"dev{i}" for i in range(k)]
@@ -40,7 +42,8 @@ def placement_problems(draw, max_layers: int = 8, max_devices: int = 4, objectiv
         for b in range(a + 1, k):
             if draw(st.booleans()):
                 links[(a, b)] = (draw(st.sampled_from((0.5, 8.0, 100.0 / 3))), draw(_FRACTION) / 10)
-    return PlacementProblem(layers, devices, input_bytes=draw(st.integers(0, 5000)),
+    caps = {"latency_max_ms": draw(_FRACTION) * 10} if constraints and draw(st.booleans()) else {}
+    return PlacementProblem(layers, devices, input_bytes=draw(st.integers(0, 5000)), constraints=caps,
                             default_link=(draw(st.sampled_from((1.0, 20.0, 300.0))), draw(_FRACTION) / 10),
                             links=links, source=draw(st.sampled_from(names)),
                             objective=draw(st.sampled_from(tuple(objectives))),

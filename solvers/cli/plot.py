@@ -13,6 +13,7 @@ WHAT                    FILE kind     figure (options)
 ``exits-front``         exits         accuracy vs mean latency of the best plans (``--method``, ``--floors``)
 ``dpp``                 offloading    cost and backlog vs V (``--v``, ``--slots``, ``--seed``, ``--metric``)
 ``pareto``              k-tier        latency-energy front (needs ``solvers.pareto``)
+``placement``           placement     device lanes, stages, memory per device, transfers (``--method``)
 ======================  ============  ===================================================
 
 The format comes from the suffix of ``-o``. matplotlib is checked before
@@ -38,6 +39,7 @@ WHATS = {
     "exits-front": "exits",
     "dpp": "offloading",
     "pareto": None,
+    "placement": "placement",
 }
 
 
@@ -78,6 +80,8 @@ def _figure(args, problem):
         return plots.plot_exits_front(problem, method=args.method, n_floors=args.floors, time_limit=limit)
     if what == "dpp":
         return plots.plot_dpp(problem, args.v, slots=args.slots, seed=args.seed, metric=args.metric)
+    if what == "placement":
+        return plots.plot_placement(problem, method=args.method)
     if args.uplink_mbps is not None and hasattr(problem, "with_network"):
         problem = problem.with_network(uplink_mbps=args.uplink_mbps)
     return plots.plot_pareto(problem)

@@ -13,6 +13,7 @@ function                    figure
 :func:`plot_exits_front`    accuracy vs mean latency of the best exit plans
 :func:`plot_dpp`            drift-plus-penalty cost and backlog (or delay) vs V
 :func:`plot_pareto`         latency-energy front of a k-tier partition
+:func:`plot_placement`      a layer placement: device lanes, stages, memory, transfers
 ==========================  =========================================================
 
 The drawn data can be read back from the axes: every data artist has a
@@ -33,6 +34,7 @@ __all__ = [
     "plot_exits_front",
     "plot_dpp",
     "plot_pareto",
+    "plot_placement",
     "save_figure",
     "require_matplotlib",
     "find_artist",
@@ -45,6 +47,7 @@ _WHERE = {
     "plot_exits_front": "exits",
     "plot_dpp": "dpp",
     "plot_pareto": "pareto",
+    "plot_placement": "placement",
     "save_figure": "_style",
     "require_matplotlib": "_style",
     "find_artist": "_style",

@@ -170,3 +170,42 @@ def test_a_layer_heavier_than_every_device_is_infeasible_not_a_traceback(capsys)
     assert solvers.solve(problem).status.value == "infeasible"
     assert main(["solve", str(INSTANCES / "placement" / "llama8b_home.json")]) == 0
     assert "optimal" in capsys.readouterr().out
+
+
+def test_plot_draws_each_stage_on_its_device_lane(tmp_path):
+    pytest.importorskip("matplotlib")
+    from solvers.cli import main
+    from solvers.plots import find_artist, plot_placement
+
+    problem = formulations.load(INSTANCES / "placement" / "llama70b_8dev.json").replace(objective="throughput")
+    sol = solvers.solve(problem)
+    fig = plot_placement(problem, sol)
+    ev = problem.evaluate(sol.assignment)
+    lanes = {name: i for i, name in enumerate(problem.device_names)}
+    start = 0
+    for k, stage in enumerate(sol.assignment["stages"]):
+        bar = find_artist(fig, f"stage-{k}")
+        assert bar.get_x() == start and bar.get_width() == len(stage["layers"])
+        assert bar.get_y() + bar.get_height() / 2 == pytest.approx(lanes[stage["device"]])
+        start += len(stage["layers"])
+        label = find_artist(fig, f"memory-{stage['device']}").get_text()
+        assert f"{ev.memory_mb[stage['device']]:,.0f} /" in label
+    assert start == problem.n_layers
+    for k in range(len(sol.assignment["stages"]) - 1):
+        assert find_artist(fig, f"transfer-{k}").get_label() == f"{ev.transfer_ms[k + 1]:.3g} ms"
+    out = tmp_path / "placement.svg"
+    assert main(["plot", "placement", str(INSTANCES / "placement" / "llama8b_home.json"), "-o", str(out)]) == 0
+    assert out.read_bytes()[:5] == b"<?xml"
+
+
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(placement_problems(max_layers=6, max_devices=3, constraints=True))
+def test_cpsat_equals_brute_force_with_and_without_a_latency_cap(problem):
+    oracle = solvers.solve(problem, method="brute_force")
+    sol = solvers.solve(problem, method="cpsat", time_limit=20)
+    if oracle.status.value == "infeasible":
+        assert sol.status.value == "infeasible"
+        return
+    assert sol.status.value == "optimal", sol.message
+    assert sol.objective == pytest.approx(oracle.objective, rel=1e-6, abs=1e-9)
+    assert solvers.solve(problem).method == ("cpsat" if problem.constraints else "dp")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.errors import OptionError
 from formulations.placement.problem import MEMORY_RTOL
 
 from ...registry import MethodResult, register
@@ -64,6 +65,8 @@ def dp(problem, *, time_limit=None) -> MethodResult:
     O(2^k k^2 n + 2^k k n^2) for ``k`` devices and ``n`` layers, each
     ``n^2`` step one numpy operation: about 0.1 s for 80 layers on 8 devices.
     """
+    if problem.constraints:
+        raise OptionError("method 'dp' cannot take `constraints` (latency_max_ms); use method='cpsat'")
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
