@@ -411,6 +411,27 @@ def test_dpp_curves_are_the_simulated_runs(tmp_path):
     write_both(fig, tmp_path, "dpp")
 
 
+def test_dpp_marks_runs_below_p_star_on_both_panels_and_labels_units():
+    """A short run at large V reports a cost below p* (its queues still hold the work): marked, not hidden."""
+    from solvers.plots import plot_dpp
+    from solvers.plots.dpp import below_p_star
+
+    problem = load("offloading/resnet18_exits_edge.json")
+    fig = plot_dpp(problem, [0.01, 10.0], slots=400, seed=0)
+    p_star = fig.coinfer_p_star
+    below = [r for r in fig.coinfer_runs if below_p_star(r["average_penalty"], p_star)]
+    assert below, "the issue's V = 10 run lies below p*"
+    marked = find_artist(fig, "below-p-star", axes_index=0).get_xydata()
+    assert marked.tolist() == [[r["v"], r["average_penalty"]] for r in below]
+    queue = find_artist(fig, "below-p-star-queue", axes_index=1).get_xydata()
+    assert queue.tolist() == [[r["v"], r["average_backlog"]] for r in below]
+    unit = problem.metadata["cost_unit"]
+    assert fig.axes[0].get_ylabel() == f"average cost per slot ({unit}/slot)"
+    title = fig.texts[0].get_text()
+    for count, noun in ((problem.n_devices, "device"), (problem.n_servers, "server")):
+        assert (f"{count} {noun}," if count == 1 else f"{count} {noun}s,") in title
+
+
 # ------------------------------------------------------------------ pareto
 def front_solutions():
     points = [(12.0, 90.0, True), (15.0, 70.0, False), (18.0, 40.0, True), (30.0, 35.0, True)]
