@@ -319,7 +319,7 @@ def test_cli_plot_partition_of_a_k_tier_file(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ gantt
-@pytest.mark.parametrize("rel, method", [("pipeline/example_3tasks.json", "exact"),
+@pytest.mark.parametrize("rel, method", [("flowshop/ta001.fsp", "neh"), ("pipeline/example_3tasks.json", "exact"),
                                          ("pipeline/coinfer_rate_8tasks.json", "neh"),
                                          ("flowshop/small_5x3.json", "johnson"),
                                          ("pipeline/coinfer_stream_50x5.json", "neh")])
@@ -343,7 +343,16 @@ def test_gantt_bars_are_the_schedule(tmp_path, rel, method):
     assert find_artist(fig, "makespan").get_xdata()[0] == pytest.approx(schedule.makespan_ms)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any(t.startswith("makespan") for t in legend)
-    assert (set(schedule.order) <= set(legend)) == (len(schedule.order) <= 24)
+    # each task with the configuration it runs in (when tasks choose one), in the legend and on its bars
+    names = ([f"{nm}: {sol.assignment['configs'][nm]}" for nm in schedule.order] if problem.has_choice
+             else list(schedule.order))
+    assert (set(names) <= set(legend)) == (len(schedule.order) <= 24)
+    if problem.has_choice:
+        for nm in schedule.order:
+            texts = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == f"label-{nm}"]
+            assert all(t == f"{nm}\n{sol.assignment['configs'][nm]}" for t in texts)
+    unit = "ms" if rel.startswith("pipeline") or problem.metadata.get("units") == "ms" else "time units"
+    assert fig.axes[0].get_xlabel() == f"time ({unit})"
     if problem.objective == "makespan":
         bound = find_artist(fig, "bound").get_xdata()[0]
         expected = sol.bound if sol.bound is not None else makespan_bound(problem)[0]
