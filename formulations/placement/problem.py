@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -126,7 +127,7 @@ class PlacementProblem(Problem):
         if not self.devices:
             raise InstanceError("needs at least one device", field="devices")
         self.device_names = tuple(d.name for d in self.devices)
-        self.device_index = {nm: i for i, nm in enumerate(self.device_names)}
+        self.device_index = MappingProxyType({nm: i for i, nm in enumerate(self.device_names)})
         self.layer_names = tuple(layer.name for layer in self.layers)
         for what, names in (("devices", self.device_names), ("layers", self.layer_names)):
             if len(set(names)) != len(names):
@@ -141,15 +142,15 @@ class PlacementProblem(Problem):
             raise InstanceError(f"unknown device {self.source!r}", field="source")
         self.input_bytes = int(input_bytes)
         self.context_tokens = int(context_tokens)
-        self.constraints = dict(constraints or {})
+        self.constraints = MappingProxyType(dict(constraints or {}))
         unknown = set(self.constraints) - {"latency_max_ms"}
         if unknown:
             raise InstanceError(f"unknown constraint(s) {sorted(unknown)}; known: ['latency_max_ms']",
                                 field="constraints")
         self.default_link = (float(default_link[0]), float(default_link[1]))
-        self.links = dict(links or {})
+        self.links = MappingProxyType(dict(links or {}))
         self.name = name
-        self.metadata = dict(metadata or {})
+        self.metadata = MappingProxyType(dict(metadata or {}))
         self._freeze()
 
     # ------------------------------------------------------------------ data
@@ -399,7 +400,8 @@ def _layer(raw: Any, k: int, devices: set) -> PlacementLayer:
                           as_nonneg(raw.get("gflop", 0.0), f"{fld}.gflop"),
                           as_nonneg(raw.get("weight_mb", 0.0), f"{fld}.weight_mb"),
                           _whole(raw.get("output_bytes", 0), f"{fld}.output_bytes"),
-                          as_nonneg(raw.get("kv_bytes_per_token", 0.0), f"{fld}.kv_bytes_per_token"), ms)
+                          as_nonneg(raw.get("kv_bytes_per_token", 0.0), f"{fld}.kv_bytes_per_token"),
+                          MappingProxyType(ms))
 
 
 def _link(raw: Any, fld: str) -> tuple[float, float]:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
 
-__all__ = ["plot_dpp", "dpp_runs"]
+__all__ = ["plot_dpp", "dpp_runs", "below_p_star"]
 
 
 def dpp_runs(problem, vs, *, slots: int = 2000, seed: int = 0) -> list[dict]:
@@ -41,6 +41,20 @@ def dpp_runs(problem, vs, *, slots: int = 2000, seed: int = 0) -> list[dict]:
     return runs
 
 
+#: A run's average cost counts as below p* when lower by more than this relative margin (float noise).
+BELOW_P_STAR_RTOL = 1e-3
+
+
+def below_p_star(cost: float, p_star: float) -> bool:
+    """Whether a run's average cost is below the stationary optimum p* (beyond float noise): no
+    stable policy does that in the long run, so the run has not converged."""
+    return cost < p_star - BELOW_P_STAR_RTOL * abs(p_star)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0, metric: str = "backlog",
              title: str | None = None):
     """Average cost and average backlog (or delay) of drift-plus-penalty against V, p* as a line.
@@ -62,7 +76,9 @@ def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0
         Two axes. Left (``fig.axes[0]``): ``cost`` (x = V, y = average cost
         per slot of each run), ``p-star`` (the ``stationary_lp`` optimum,
         when the LP is feasible), ``cost-bound`` (``p* + B/V``). Right
-        (``fig.axes[1]``): ``backlog`` or ``delay`` (x = V). ``fig.coinfer_runs``
+        (``fig.axes[1]``): ``backlog`` or ``delay`` (x = V). Runs whose cost is
+        below p* (:func:`below_p_star`: not converged) are circled on both
+        panels: ``below-p-star`` and ``below-p-star-queue``. ``fig.coinfer_runs``
         holds :func:`dpp_runs`' rows, ``fig.coinfer_p_star`` p* (or None).
 
     Notes
@@ -96,16 +112,25 @@ def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0
     if unstable:
         ax_queue.plot([r["v"] for r in unstable], [r[key] for r in unstable], ls="none", marker="x", ms=10,
                       color=OKABE_ITO[6], gid="unstable", label="queues still growing")
+    below = [] if p_star is None else [r for r in runs if below_p_star(r["average_penalty"], p_star)]
+    if below:  # no stable policy beats p*: such a run has not converged (its queues still hold the cost)
+        label = "not converged: cost below p*"
+        ax_cost.plot([r["v"] for r in below], [r["average_penalty"] for r in below], ls="none", marker="D", ms=9,
+                     mfc="none", mec=OKABE_ITO[6], mew=1.5, gid="below-p-star", label=label)
+        ax_queue.plot([r["v"] for r in below], [r[key] for r in below], ls="none", marker="D", ms=9, mfc="none",
+                      mec=OKABE_ITO[6], mew=1.5, gid="below-p-star-queue", label=label)
     for ax in (ax_cost, ax_queue):
         ax.set_xscale("log")
         ax.set_xlabel("V (cost weight, log scale)")
         ax.grid(True, color="0.92")
         ax.legend(fontsize=8, loc="best")
-    ax_cost.set_ylabel("average cost per slot")
+    unit = problem.metadata.get("cost_unit")
+    ax_cost.set_ylabel(f"average cost per slot ({unit}/slot)" if unit else "average cost per slot (instance cost units)")
     ax_queue.set_ylabel(ylabel)
     ax_queue.set_ylim(bottom=0)
     fig.suptitle(title or f"{instance_name(problem, 'offloading')}: drift-plus-penalty vs V "
-                          f"({problem.n_devices} devices, {problem.n_servers} servers, {slots} slots, seed {seed})",
+                          f"({_count(problem.n_devices, 'device')}, {_count(problem.n_servers, 'server')}, "
+                          f"{_count(slots, 'slot')}, seed {seed})",
                  fontsize=10)
     fig.coinfer_runs = runs
     fig.coinfer_p_star = p_star

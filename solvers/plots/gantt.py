@@ -46,6 +46,24 @@ def _schedule_and_bound(problem, source, method, time_limit):
     return schedule, solution, None, f"rate bound {rate_bound:.3g} tasks/s"
 
 
+def time_unit(problem) -> str:
+    """``"ms"`` for co-inference pipelines; ``"time units"`` for flow-shop benchmarks whose times have
+    no unit (Taillard's instances: ``metadata.units`` other than ``"ms"``)."""
+    if problem.source_kind == "pipeline" or problem.metadata.get("units") == "ms":
+        return "ms"
+    return "time units"
+
+
+def _configs(problem, solution, source) -> dict:
+    """Task name -> the configuration it runs in (empty when no task has a choice)."""
+    if not problem.has_choice:
+        return {}
+    assignment = getattr(solution, "assignment", None) or (source if isinstance(source, dict) else None)
+    if not assignment or "configs" not in assignment:
+        return {}
+    return {t.name: assignment["configs"].get(t.name, t.configs[0].name) for t in problem.tasks}
+
+
 def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: float | None = None,
                title: str | None = None):
     """The schedule as horizontal bars, one row per stage, each task in one colour on every stage.
@@ -78,33 +96,36 @@ def plot_gantt(problem, source=None, *, method: str | None = None, time_limit: f
     fig, ax = new_figure(10.0, 1.6 + 0.55 * n_stages)
     colors = task_colors(len(schedule.order))
     makespan = float(schedule.makespan_ms)
+    unit = time_unit(problem)
+    configs = _configs(problem, solution, source)
     for pos, name in enumerate(schedule.order):
         color, hatch = colors[pos]
         starts = schedule.start_ms[pos]
         widths = schedule.end_ms[pos] - starts
+        label = f"{name}: {configs[name]}" if configs else name  # the configuration each task runs in
         ax.barh(np.arange(n_stages), widths, left=starts, height=0.62, color=color, hatch=hatch,
-                edgecolor="black", linewidth=0.5, gid=f"task-{name}", label=name)
+                edgecolor="black", linewidth=0.5, gid=f"task-{name}", label=label)
         for stage in range(n_stages):
             if widths[stage] > 0.045 * max(makespan, 1e-12) * max(1, len(name)) / 3:
                 dark = pos % len(_TASK_PALETTE) in (0, 3, 4) and not hatch
                 box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8} if hatch else None
-                ax.text(starts[stage] + widths[stage] / 2, stage, name, ha="center", va="center", fontsize=7,
-                        color="white" if dark else "black", bbox=box)
-    ax.axvline(makespan, color=OKABE_ITO[0], lw=1.6, gid="makespan", label=f"makespan {makespan:.2f} ms")
+                ax.text(starts[stage] + widths[stage] / 2, stage, label.replace(": ", "\n"), ha="center",
+                        va="center", fontsize=7, color="white" if dark else "black", bbox=box, gid=f"label-{name}")
+    ax.axvline(makespan, color=OKABE_ITO[0], lw=1.6, gid="makespan", label=f"makespan {makespan:.2f} {unit}")
     if bound is not None and math.isfinite(bound):
-        ax.axvline(bound, color=OKABE_ITO[6], lw=1.4, ls="--", gid="bound", label=f"{bound_what}: {bound:.2f} ms")
+        ax.axvline(bound, color=OKABE_ITO[6], lw=1.4, ls="--", gid="bound", label=f"{bound_what}: {bound:.2f} {unit}")
     ax.set_yticks(np.arange(n_stages), labels=list(problem.stages))
     ax.set_ylim(n_stages - 0.5, -0.5)
     ax.set_xlim(0, max(makespan, bound or 0.0) * 1.03 + 1e-9)
-    ax.set_xlabel("time (ms)")
+    ax.set_xlabel(f"time ({unit})")
     ax.set_ylabel("stage")
     how = f"{solution.method} ({solution.status.value})" if solution is not None else "given schedule"
     extra = f", rate {schedule.rate_per_s:.3g} tasks/s ({bound_what})" if problem.objective == "rate" else ""
-    ax.set_title(title or f"{instance_name(problem, 'pipeline')}: {problem.n} tasks, {how}, makespan {makespan:.2f} ms{extra}",
+    ax.set_title(title or f"{instance_name(problem, 'pipeline')}: {problem.n} tasks, {how}, makespan {makespan:.2f} {unit}{extra}",
                  fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     if len(schedule.order) > 24:  # too many tasks for a legend: keep the makespan and bound
-        tasks = set(schedule.order)
+        tasks = {name for name in schedule.order} | {f"{name}: {configs[name]}" for name in configs}
         kept = [(h, lab) for h, lab in zip(handles, labels) if lab not in tasks]
         handles, labels = [h for h, _ in kept], [lab for _, lab in kept]
     n_cols = 1 if len(handles) <= 14 else 2

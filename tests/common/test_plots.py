@@ -319,7 +319,7 @@ def test_cli_plot_partition_of_a_k_tier_file(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ gantt
-@pytest.mark.parametrize("rel, method", [("pipeline/example_3tasks.json", "exact"),
+@pytest.mark.parametrize("rel, method", [("flowshop/ta001.fsp", "neh"), ("pipeline/example_3tasks.json", "exact"),
                                          ("pipeline/coinfer_rate_8tasks.json", "neh"),
                                          ("flowshop/small_5x3.json", "johnson"),
                                          ("pipeline/coinfer_stream_50x5.json", "neh")])
@@ -343,7 +343,16 @@ def test_gantt_bars_are_the_schedule(tmp_path, rel, method):
     assert find_artist(fig, "makespan").get_xdata()[0] == pytest.approx(schedule.makespan_ms)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any(t.startswith("makespan") for t in legend)
-    assert (set(schedule.order) <= set(legend)) == (len(schedule.order) <= 24)
+    # each task with the configuration it runs in (when tasks choose one), in the legend and on its bars
+    names = ([f"{nm}: {sol.assignment['configs'][nm]}" for nm in schedule.order] if problem.has_choice
+             else list(schedule.order))
+    assert (set(names) <= set(legend)) == (len(schedule.order) <= 24)
+    if problem.has_choice:
+        for nm in schedule.order:
+            texts = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == f"label-{nm}"]
+            assert all(t == f"{nm}\n{sol.assignment['configs'][nm]}" for t in texts)
+    unit = "ms" if rel.startswith("pipeline") or problem.metadata.get("units") == "ms" else "time units"
+    assert fig.axes[0].get_xlabel() == f"time ({unit})"
     if problem.objective == "makespan":
         bound = find_artist(fig, "bound").get_xdata()[0]
         expected = sol.bound if sol.bound is not None else makespan_bound(problem)[0]
@@ -409,6 +418,27 @@ def test_dpp_curves_are_the_simulated_runs(tmp_path):
     run = simulate(problem, DriftPlusPenalty(problem, 5.0), slots=200, seed=0)
     assert d == pytest.approx(run.average_backlog / problem.rates.sum())
     write_both(fig, tmp_path, "dpp")
+
+
+def test_dpp_marks_runs_below_p_star_on_both_panels_and_labels_units():
+    """A short run at large V reports a cost below p* (its queues still hold the work): marked, not hidden."""
+    from solvers.plots import plot_dpp
+    from solvers.plots.dpp import below_p_star
+
+    problem = load("offloading/resnet18_exits_edge.json")
+    fig = plot_dpp(problem, [0.01, 10.0], slots=400, seed=0)
+    p_star = fig.coinfer_p_star
+    below = [r for r in fig.coinfer_runs if below_p_star(r["average_penalty"], p_star)]
+    assert below, "the issue's V = 10 run lies below p*"
+    marked = find_artist(fig, "below-p-star", axes_index=0).get_xydata()
+    assert marked.tolist() == [[r["v"], r["average_penalty"]] for r in below]
+    queue = find_artist(fig, "below-p-star-queue", axes_index=1).get_xydata()
+    assert queue.tolist() == [[r["v"], r["average_backlog"]] for r in below]
+    unit = problem.metadata["cost_unit"]
+    assert fig.axes[0].get_ylabel() == f"average cost per slot ({unit}/slot)"
+    title = fig.texts[0].get_text()
+    for count, noun in ((problem.n_devices, "device"), (problem.n_servers, "server")):
+        assert (f"{count} {noun}," if count == 1 else f"{count} {noun}s,") in title
 
 
 # ------------------------------------------------------------------ pareto

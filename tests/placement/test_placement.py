@@ -209,3 +209,17 @@ def test_cpsat_equals_brute_force_with_and_without_a_latency_cap(problem):
     assert sol.status.value == "optimal", sol.message
     assert sol.objective == pytest.approx(oracle.objective, rel=1e-6, abs=1e-9)
     assert solvers.solve(problem).method == ("cpsat" if problem.constraints else "dp")
+
+
+def test_problems_are_immutable_and_pickle():
+    import pickle
+
+    problem = formulations.load(INSTANCES / "placement" / "llama8b_home.json")
+    with pytest.raises(AttributeError, match="immutable"):
+        problem.objective = "throughput"
+    with pytest.raises(TypeError):
+        problem.links[(0, 1)] = (1.0, 0.0)
+    with pytest.raises(ValueError):
+        problem.layer_ms[0, 0] = 0.0
+    copy = pickle.loads(pickle.dumps(problem))
+    assert copy.to_dict() == problem.to_dict()
