@@ -227,3 +227,26 @@ def test_exits_exact_never_reports_a_time_limit_it_did_not_reach(monkeypatch):
     result = exact_module.exact(problem, time_limit=60)
     assert calls == ["floor", "ceil"]
     assert result.status.value == "unknown" and "undecided" in result.message
+
+
+def test_two_tier_ilp_bound_never_above_the_optimum_with_a_huge_rtt():
+    """RTT 1e12 ms: CP-SAT's doubles put the bound at 46.20002 above the optimum 46.2000005 (case 6)."""
+    from tests.helpers import FIXTURES
+
+    problem = formulations.load(FIXTURES / "extreme" / "ilp_bound_rtt_1e12.json")
+    oracle = solvers.solve(problem, method="brute_force")
+    sol = solvers.solve(problem, method="ilp", time_limit=10)
+    assert sol.status.value == "optimal" and sol.objective == pytest.approx(oracle.objective, rel=1e-12)
+    assert sol.bound <= oracle.objective
+
+
+def test_k_tier_ilp_proves_a_tiny_optimum_under_caps():
+    """Energy 3.5e-6 mJ under latency and energy caps: ilp said `feasible` with bound 0 at the optimum
+    (the unit was coarser than the tolerance, case 4); the unit now follows the instance's scale."""
+    from tests.helpers import FIXTURES
+
+    problem = formulations.load(FIXTURES / "extreme" / "tier_ilp_optimal_energy_cap.json")
+    oracle = solvers.solve(problem, method="brute_force")
+    sol = solvers.solve(problem, method="ilp", time_limit=10)
+    assert sol.status.value == "optimal" and sol.objective == pytest.approx(oracle.objective, rel=1e-9)
+    assert sol.bound <= oracle.objective * (1 + 1e-12)
