@@ -8,7 +8,7 @@ mathematical models (min-cut network, CP-SAT) as data a solver consumes.
 """
 
 from .base import Evaluation, Problem
-from .errors import InfeasibleAssignmentError, InstanceError
+from .errors import CoinferError, InfeasibleAssignmentError, InstanceError, OptionError
 from .io import KINDS, load, load_all, load_dict, read_json, register_kind, save
 from .exits import ExitProblem
 from .offloading import OffloadingProblem
@@ -24,8 +24,10 @@ __all__ = [
     "read_json",
     "register_kind",
     "KINDS",
+    "CoinferError",
     "InstanceError",
     "InfeasibleAssignmentError",
+    "OptionError",
     "Problem",
     "Evaluation",
     "PartitionProblem",

@@ -6,10 +6,19 @@ field, so that a user can fix the input without reading a traceback.
 
 from __future__ import annotations
 
-__all__ = ["InstanceError", "InfeasibleAssignmentError", "OptionError"]
+__all__ = ["CoinferError", "InstanceError", "InfeasibleAssignmentError", "OptionError", "UnknownOptionError"]
 
 
-class InstanceError(ValueError):
+class CoinferError(ValueError):
+    """The base of every error coinfer raises on purpose (bad input, a bad option, an infeasible plan).
+
+    ``except CoinferError`` catches them all; each is also a :class:`ValueError`
+    (as they always were). Anything else escaping coinfer is a bug: the CLI
+    reports it with exit code 1, these with exit code 2.
+    """
+
+
+class InstanceError(CoinferError):
     """Invalid instance data.
 
     Parameters
@@ -42,11 +51,11 @@ class InstanceError(ValueError):
         return InstanceError(self.message, field=self.field, file=str(file))
 
 
-class InfeasibleAssignmentError(ValueError):
+class InfeasibleAssignmentError(CoinferError):
     """A candidate solution violates the problem's constraints."""
 
 
-class OptionError(ValueError):
+class OptionError(CoinferError):
     """A bad argument to a solver front-end or command: unknown method, bad limit, bad option.
 
     Raised by the argument checks of the front-ends (``solvers.solve``,
@@ -59,4 +68,13 @@ class OptionError(ValueError):
     --------
     >>> isinstance(OptionError("`time_limit` must be > 0"), ValueError)
     True
+    """
+
+
+class UnknownOptionError(OptionError, TypeError):
+    """An option a method does not take, or options without an explicit method.
+
+    Both an :class:`OptionError` (exit code 2 from the CLI, by class) and a
+    :class:`TypeError` (what Python raises for an unexpected keyword), so
+    callers catching either keep working.
     """

@@ -12,6 +12,8 @@ methods(kind)
     The registered methods of a problem kind.
 """
 
+from formulations.errors import CoinferError, InfeasibleAssignmentError, InstanceError, OptionError
+
 from .registry import MethodResult, front_end, get_method, methods, solve
 from .solution import Solution, Status
 
@@ -73,4 +75,5 @@ def pareto(problem, *, time_limit: float | None = None, max_points: int = 2000):
 
     return _pareto(problem, time_limit=time_limit, max_points=max_points)
 
-__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "placement", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult"]
+__all__ = ["solve", "partition", "exits", "pipeline", "offloading", "placement", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult",
+           "CoinferError", "InstanceError", "OptionError", "InfeasibleAssignmentError"]

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from formulations.errors import InfeasibleAssignmentError, OptionError
+from formulations.errors import InfeasibleAssignmentError, OptionError, UnknownOptionError
 
 from .solution import Solution, Status
 
@@ -195,7 +195,7 @@ def resolve_method(problem, method: str | None, options: dict) -> Method:
     silently).
     """
     if options and method is None:
-        raise TypeError(f"options {sorted(options)} need an explicit `method`")
+        raise UnknownOptionError(f"options {sorted(options)} need an explicit `method`")
     name = method if method is not None else default_method(problem)
     if not isinstance(name, str):
         raise TypeError(f"`method` must be a method name (str), got {type(name).__name__}")
@@ -205,7 +205,8 @@ def resolve_method(problem, method: str | None, options: dict) -> Method:
     allowed, takes_any = meth.options
     unknown = sorted(set(options) - allowed)
     if unknown and not takes_any:
-        raise TypeError(f"method {name!r} got unexpected keyword option(s) {unknown}; its options: {sorted(allowed)}")
+        raise UnknownOptionError(f"method {name!r} got unexpected keyword option(s) {unknown}; "
+                                 f"its options: {sorted(allowed)}")
     return meth
 
 

@@ -33,7 +33,7 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from formulations.errors import InstanceError
+from formulations.errors import InstanceError, UnknownOptionError
 
 from . import exits, offloading, partition, partition_import, pipeline, plot, split
 from .framework import (
@@ -96,10 +96,8 @@ def _solve_problem(problem, args, noted: set):
     time_limit = _time_limit(problem, args, noted)
     try:
         return problem, solvers.solve(problem, method=args.method, time_limit=time_limit, **options)
-    except TypeError as exc:
-        if "unexpected keyword" in str(exc):
-            raise UsageError(f"method {args.method!r} does not take --seed") from None
-        raise
+    except UnknownOptionError:  # by class, not by message text
+        raise UsageError(f"method {args.method!r} does not take --seed") from None
 
 
 def _solution_row(label: str, problem, sol) -> dict:

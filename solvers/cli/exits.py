@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 
+from formulations.errors import UnknownOptionError
+
 __all__ = ["add_commands", "cmd_holdout"]
 
 
@@ -31,9 +33,7 @@ def cmd_holdout(args) -> int:
     try:  # bad options raise OptionError (exit 2); any other error is a bug (exit 1)
         report = holdout(problem, args.method, test=test, fraction=args.fraction, seed=args.seed,
                          time_limit=args.time_limit, **options)
-    except TypeError as exc:
-        if "unexpected keyword" not in str(exc):
-            raise
+    except UnknownOptionError:  # by class, not by message text
         raise UsageError(f"method {args.method!r} does not take --solver-seed") from None
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))

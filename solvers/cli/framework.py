@@ -47,7 +47,7 @@ class UsageError(Exception):
 
 #: The errors that mean bad input or a bad option (exit code 2); any other
 #: exception is an internal error (exit code 1).
-INPUT_ERRORS = (InstanceError, OptionError, UsageError)
+INPUT_ERRORS = (InstanceError, OptionError, UsageError)  # by class only (CoinferError's input kinds)
 
 
 def require_extra(module: str, extra: str, what: str = "this command") -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import string
 
-from formulations.errors import OptionError
+from formulations.errors import OptionError, UnknownOptionError
 
 __all__ = ["add_commands", "gantt_text", "gantt_plot", "cmd_gantt"]
 
@@ -85,9 +85,7 @@ def cmd_gantt(args) -> int:
     options = {} if args.seed is None else {"seed": args.seed}
     try:
         sol = solvers.solve(problem, method=args.method, time_limit=args.time_limit, **options)
-    except TypeError as exc:
-        if "unexpected keyword" not in str(exc):
-            raise
+    except UnknownOptionError:  # by class, not by message text
         raise UsageError(f"method {args.method!r} does not take --seed") from None
     unit = "ms" if problem.objective == "makespan" else "tasks/s"
     print(f"{problem.name}: {sol.method} {sol.status.value}, {problem.objective} {fmt_number(sol.objective)} {unit}, "

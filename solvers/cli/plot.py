@@ -110,11 +110,7 @@ def cmd_plot(args) -> int:
         raise UsageError(f"{args.file}: `plot pareto` needs a k-tier partition instance (with `tiers`)")
     try:
         fig = _figure(args, problem)
-    except TypeError as exc:
-        if "unexpected keyword" in str(exc):
-            raise UsageError(f"{args.file}: {exc}") from None
-        raise
-    except ValueError as exc:
+    except ValueError as exc:  # OptionError and friends (CoinferError is a ValueError)
         raise UsageError(f"{args.file}: {exc}") from None
     write_output(args.output, "--output", lambda: save_figure(fig, args.output))
     print(f"wrote {args.output}")

@@ -227,3 +227,48 @@ def test_exits_exact_never_reports_a_time_limit_it_did_not_reach(monkeypatch):
     result = exact_module.exact(problem, time_limit=60)
     assert calls == ["floor", "ceil"]
     assert result.status.value == "unknown" and "undecided" in result.message
+
+
+def test_two_tier_ilp_bound_never_above_the_optimum_with_a_huge_rtt():
+    """RTT 1e12 ms: CP-SAT's doubles put the bound at 46.20002 above the optimum 46.2000005 (case 6)."""
+    from tests.helpers import FIXTURES
+
+    problem = formulations.load(FIXTURES / "extreme" / "ilp_bound_rtt_1e12.json")
+    oracle = solvers.solve(problem, method="brute_force")
+    sol = solvers.solve(problem, method="ilp", time_limit=10)
+    assert sol.status.value == "optimal" and sol.objective == pytest.approx(oracle.objective, rel=1e-12)
+    assert sol.bound <= oracle.objective
+
+
+def test_k_tier_ilp_proves_a_tiny_optimum_under_caps():
+    """Energy 3.5e-6 mJ under latency and energy caps: ilp said `feasible` with bound 0 at the optimum
+    (the unit was coarser than the tolerance, case 4); the unit now follows the instance's scale."""
+    from tests.helpers import FIXTURES
+
+    problem = formulations.load(FIXTURES / "extreme" / "tier_ilp_optimal_energy_cap.json")
+    oracle = solvers.solve(problem, method="brute_force")
+    sol = solvers.solve(problem, method="ilp", time_limit=10)
+    assert sol.status.value == "optimal" and sol.objective == pytest.approx(oracle.objective, rel=1e-9)
+    assert sol.bound <= oracle.objective * (1 + 1e-12)
+
+
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed(tiered_instances(n_tiers=(3,), max_layers=4, constraints=True)), st.sampled_from([4e5, 0.25, 1e-9]))
+def test_pareto_is_an_answer_for_extreme_energy_models_pins_and_unicode_names(problem, idle_w):
+    """Case 8 (`coinfer pareto` on unicode names, idle_w 4e5 and a pin raised a TypeError): every front
+    is a list of feasible plans, non-empty when brute force finds a plan; never an exception."""
+    data = problem.to_dict()
+    rename = {layer["name"]: f"层{i}ü" for i, layer in enumerate(data["layers"])}
+    for layer in data["layers"]:
+        layer["name"] = rename[layer["name"]]
+    data["edges"] = [[rename[a], rename[b]] for a, b in data.get("edges", [])]
+    data["pinned"] = {tier: [rename[n] for n in names] for tier, names in data.get("pinned", {}).items()}
+    if "energy" not in data:
+        return
+    data["energy"]["idle_w"] = idle_w
+    problem = formulations.PartitionProblem.from_dict(data)
+    front = solvers.pareto(problem, time_limit=20)
+    for point in front:
+        assert problem.is_feasible(point.assignment)
+    if solvers.solve(problem, method="brute_force").status.value == "optimal":
+        assert len(front) >= 1 or not front.complete
