@@ -229,5 +229,40 @@ def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
         model.add(latency_expr <= int(latency_cap))
     if energy_cap is not None:
         model.add(energy_expr <= int(energy_cap))
+    if getattr(problem, "throughput", False) and weights == problem.objective_weights:
+        objective, objective_expr = latency, _period(model, problem, x, y, latency)
     model.minimize(objective_expr)
     return TierModel(model, x, latency, energy, objective, latency_expr, energy_expr, objective_expr)
+
+
+def _period(model, problem, x, y, latency: IntTerms):
+    """The period of a pipelined stream (integer, in ``latency.units``): at least every stage's load,
+    each tier's compute and each link's uplink and downlink, from the floored latency coefficients
+    (so the integer optimum bounds the float period from below). O(k (n + m)) terms."""
+    c = latency.costs
+    n, k = problem.n_layers, problem.n_tiers
+    total = int(c.tier_cost.max(axis=1).sum() + c.up.sum() + c.down.sum()) + 1
+    period = model.new_int_var(0, total, "period")
+    for j in range(k):
+        terms = []
+        for v in range(n):
+            coef = int(c.tier_cost[v, j])
+            if not coef:
+                continue
+            if j == 0:  # on tier 0: 1 - x[v][0]
+                terms.append(coef * (1 - x[v][0]))
+            elif j == k - 1:
+                terms.append(coef * x[v][k - 2])
+            else:
+                terms.append(coef * (x[v][j - 1] - x[v][j]))
+        if terms:
+            model.add(period >= sum(terms))
+    sinks = problem.topology.sinks.tolist()
+    for b in range(k - 1):
+        up = [int(c.up[b][u]) * var for (u, bound), var in y.items() if bound == b + 1 and c.up[b][u]]
+        if up:
+            model.add(period >= sum(up))
+        down = [int(c.down[b][v]) * x[v][b] for v in sinks if c.down[b][v]]
+        if down:
+            model.add(period >= sum(down))
+    return period

@@ -85,6 +85,16 @@ _ENERGY_FIELDS = ("compute_w", "tx_w", "rx_w", "idle_w")
 _CONSTRAINT_FIELDS = ("latency_max_ms", "energy_max_mj")
 
 
+def stage_loads(tiers: Sequence[str], compute_ms, uplink_ms, downlink_ms) -> dict[str, float]:
+    """The stages of a pipelined stream and their load (ms per frame): each tier's compute, each
+    link's uplink and downlink. RTT delays a frame but does not limit the rate: it is not a stage."""
+    stages = {f"{tier} compute": float(ms) for tier, ms in zip(tiers, compute_ms)}
+    for b, (up, down) in enumerate(zip(uplink_ms, downlink_ms)):
+        stages[f"{tiers[b]}->{tiers[b + 1]} uplink"] = float(up)
+        stages[f"{tiers[b + 1]}->{tiers[b]} downlink"] = float(down)
+    return stages
+
+
 def is_tiered_data(data: Any) -> bool:
     """Whether a partition instance dict uses the k-tier form.
 
@@ -232,6 +242,9 @@ class TieredPartitionProblem(Problem):
         }
         self.objective_weights = self._objective(objective)
         self.objective = objective if isinstance(objective, str) else {"weighted": dict(objective["weighted"])}
+        #: Maximize frames/s of a pipelined stream (``"objective": "throughput"``).
+        self.throughput = objective == "throughput"
+        self.sense = "max" if self.throughput else "min"
         self.constraints = self._constraints(constraints or {})
         self.device_mj = self._device_mj()
         self.up_ms, self.down_ms, self.rtt_ms = self._transfer_times()
@@ -315,6 +328,8 @@ class TieredPartitionProblem(Problem):
         return out
 
     def _objective(self, objective) -> tuple[float, float]:
+        if objective == "throughput":  # frames/s of a pipelined stream; latency weights for warm starts
+            return (1.0, 0.0)
         if objective == "latency":
             weights = (1.0, 0.0)
         elif objective == "energy":
@@ -327,7 +342,8 @@ class TieredPartitionProblem(Problem):
                 raise InstanceError("at least one weight must be > 0", field="objective.weighted")
         else:
             raise InstanceError(
-                f'expected "latency", "energy" or {{"weighted": {{"latency": a, "energy": b}}}}, got {objective!r}',
+                f'expected "latency", "energy", "throughput" or {{"weighted": {{"latency": a, "energy": b}}}}, '
+                f'got {objective!r}',
                 field="objective",
             )
         if weights[1] > 0 and self.energy is None:
@@ -495,6 +511,11 @@ class TieredPartitionProblem(Problem):
             rtt.append(float(self.rtt_ms[b]) if top > b else 0.0)
         latency = math.fsum(compute_ms + uplink + downlink + rtt)
         terms: dict[str, Any] = {"compute_ms": compute_ms, "uplink_ms": uplink, "downlink_ms": downlink, "rtt_ms": rtt}
+        stages = stage_loads(self.tiers, compute_ms, uplink, downlink)
+        bottleneck = max(stages, key=stages.get)
+        terms["stage_ms"] = stages
+        terms["period_ms"] = stages[bottleneck]
+        terms["bottleneck"] = bottleneck
         energy = None
         if self.energy is not None:
             power = self.energy
@@ -507,8 +528,11 @@ class TieredPartitionProblem(Problem):
             terms["waiting_ms"] = waiting
         return latency, energy, terms
 
-    def objective_value(self, latency_ms: float, energy_mj: float | None) -> float:
-        """The objective from the two measures (``a*latency + b*energy``)."""
+    def objective_value(self, latency_ms: float, energy_mj: float | None, period_ms: float | None = None) -> float:
+        """The objective from the measures: ``a*latency + b*energy``, or for throughput ``1000 / period_ms``
+        (frames/s; infinite when no stage has work)."""
+        if self.throughput:
+            return math.inf if not period_ms else 1000.0 / float(period_ms)
         a, b = self.objective_weights
         if b == 0:
             return float(latency_ms) if a == 1 else a * float(latency_ms)
@@ -531,7 +555,7 @@ class TieredPartitionProblem(Problem):
         if problems:
             raise InfeasibleAssignmentError("; ".join(problems))
         latency, energy, terms = self.measures(tiers)
-        return TierEvaluation(self.objective_value(latency, energy), latency, energy, terms)
+        return TierEvaluation(self.objective_value(latency, energy, terms["period_ms"]), latency, energy, terms)
 
     def breakdown(self, assignment) -> dict[str, Any]:
         """Terms of ``assignment`` (no feasibility check): per-tier compute, per-link transfers, totals."""
@@ -548,8 +572,12 @@ class TieredPartitionProblem(Problem):
         """One line for tables: layers per tier (and latency/energy)."""
         tiers = self.tier_vector(assignment)
         latency, energy, _ = self.measures(tiers)
+        latency, energy, terms = self.measures(tiers)
         counts = "/".join(str(int((tiers == j).sum())) for j in range(self.n_tiers))
         text = f"{counts} on {'/'.join(self.tiers)}, {latency:.4g} ms"
+        if self.throughput:
+            rate = self.objective_value(latency, energy, terms["period_ms"])
+            text += f", {rate:.4g} frames/s (bottleneck {terms['bottleneck']})"
         return text + (f", {energy:.4g} mJ" if energy is not None else "")
 
     # ----------------------------------------------------------- feasibility

@@ -73,12 +73,13 @@ def tier_brute_force(problem, *, time_limit=None) -> MethodResult:
     O(#assignments * k (n + m)); at most k**n assignments; refuses more than
     :data:`MAX_ASSIGNMENTS`.
     """
-    best, best_value, feasible = None, np.inf, 0
+    best, best_key, best_value, feasible = None, np.inf, None, 0
+    sign = -1.0 if problem.sense == "max" else 1.0
     for tiers, latency, energy in _feasible_points(problem):
         feasible += 1
-        value = problem.objective_value(latency, energy)
-        if value < best_value:
-            best, best_value = tiers, value
+        value = problem.objective_value(latency, energy, problem.measures(tiers)[2]["period_ms"])
+        if sign * value < best_key:
+            best, best_key, best_value = tiers, sign * value, value
     if best is None:
         return MethodResult(Status.INFEASIBLE, message="no monotone tier assignment is feasible")
     return MethodResult(Status.OPTIMAL, problem.assignment(best), bound=best_value, details={"feasible": feasible})

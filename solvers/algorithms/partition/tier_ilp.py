@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -106,6 +107,8 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
     scaling: dict = {}
     warm, warm_bound = weighted_min_cut(problem, *problem.objective_weights, info=scaling)
     warm_ok = not problem.violations(warm)  # the min cut ignores constraints and budgets: a relaxation
+    if problem.throughput:  # the latency min cut is only a hint: its value bounds nothing here
+        warm_bound = None
     try:
         built = build_tier_cpsat(problem, deadline=deadline)
     except BuildTimeout as exc:
@@ -117,6 +120,8 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
         problem, built, num_workers=num_workers, seed=seed, deadline=deadline
     )
     units = built.objective.units
+    if problem.throughput:
+        return _throughput_answer(problem, built, status, tiers, bound, message, warm if warm_ok else None)
     bound = warm_bound if bound is None else max(float(bound) / units, warm_bound)
     if status == "infeasible":
         if warm_ok:  # a float-feasible plan contradicts the relaxation's verdict: a numeric failure
@@ -142,6 +147,31 @@ def _warm_answer(problem, warm, bound, slack, message, unproven=Status.TIME_LIMI
     if warm is None:
         return MethodResult(Status.TIME_LIMIT, bound=bound, message=message)
     value = problem.evaluate(warm).objective
-    status = Status.OPTIMAL if value <= bound + OPTIMALITY_RTOL * abs(value) + slack else unproven
+    met = bound is not None and value <= bound + OPTIMALITY_RTOL * abs(value) + slack
+    status = Status.OPTIMAL if met else unproven
     return MethodResult(status, problem.assignment(warm), bound=bound, message=message, slack=slack,
                         details={"layers_per_tier": np.bincount(warm, minlength=problem.n_tiers).tolist()})
+
+
+def _throughput_answer(problem, built, status, tiers, bound, message, warm=None) -> MethodResult:
+    """The result of a throughput model: the bound is ``1000 / (floored period bound)`` frames/s (an upper
+    bound); the slack converts one unit per floored term of a stage into frames/s. Never worse than the
+    feasible warm start, never ``infeasible`` against it."""
+    if status == "infeasible" and warm is not None:
+        return _warm_answer(problem, warm, None, 0.0, f"CP-SAT claimed infeasible, yet the min cut meets every "
+                            f"constraint {message}", unproven=Status.FEASIBLE)
+    if status == "infeasible":
+        return MethodResult(Status.INFEASIBLE, message=f"no assignment meets the constraints {message}")
+    units = built.objective.units
+    period_lb = None if bound is None else float(bound) / units
+    rate_ub = None if period_lb is None else (math.inf if period_lb <= 0 else 1000.0 / period_lb)
+    if tiers is None:
+        return _warm_answer(problem, warm, None, 0.0, f"no assignment found in time {message}")
+    if warm is not None and problem.evaluate(warm).objective > problem.evaluate(tiers).objective:
+        tiers = warm
+    slack = 0.0
+    if period_lb and built.objective.slack:
+        slack = 1000.0 / period_lb - 1000.0 / (period_lb + built.objective.slack)
+    return MethodResult(Status.OPTIMAL if status == "optimal" else Status.TIME_LIMIT, problem.assignment(tiers),
+                        bound=rate_ub, message=message, slack=slack,
+                        details={"layers_per_tier": np.bincount(tiers, minlength=problem.n_tiers).tolist()})

@@ -93,6 +93,9 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
     O(k (n + m)) arcs; push-relabel O(V^2 sqrt(E)) worst case, near linear
     on DNN DAGs (about 10 ms for 700 layers on 3 tiers).
     """
+    if problem.throughput:
+        raise OptionError("method 'mincut' minimizes a sum (latency, energy); the throughput objective "
+                          "(a bottleneck) needs method='ilp'")
     if problem.constraints or problem.device_budget:
         raise OptionError(
             "method 'mincut' cannot handle `constraints` or `device_budget`; use method='ilp' "

@@ -1,0 +1,94 @@
+"""Benchmark of throughput-optimal partitions (``"objective": "throughput"``) against the latency optimum.
+
+Run ``python benchmarks/bench_throughput.py [--quick]`` (or ``benchmarks/run.py throughput``).
+Prints markdown tables and writes them to ``benchmarks/results/throughput.md``.
+
+Protocol
+--------
+- ``synthetic_700.json`` at 18.88 Mbps with the throughput objective: the
+  default solve (``ilp``: CP-SAT minimizing the period, one worker),
+  loading included, wall-clock s over ``repeats`` runs (median, IQR); the
+  issue's target is a proven optimum in under 2 s.
+- The suite (``instances/partition/suite/*.json``) at 1.1 / 5.85 / 18.88 /
+  100 Mbps: the latency-optimal split (``qdmp``) evaluated as a stream
+  (frames/s), the throughput-optimal split's frames/s and its single-frame
+  latency (ms), and the solve time; status must be ``optimal`` throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import formulations  # noqa: E402
+import solvers  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "throughput.md"
+BANDWIDTHS = (1.1, 5.85, 18.88, 100.0)
+
+
+def stream_problem(path: Path, uplink_mbps: float):
+    data = json.loads(path.read_text())
+    data["network"]["uplink_mbps"] = uplink_mbps
+    latency = formulations.PartitionProblem.from_dict(data)
+    data["objective"] = "throughput"
+    return latency, formulations.PartitionProblem.from_dict(data)
+
+
+def headline(repeats: int) -> list[str]:
+    path = ROOT / "instances" / "partition" / "synthetic_700.json"
+    times, sol = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _, problem = stream_problem(path, 18.88)
+        sol = solvers.solve(problem, time_limit=60)
+        times.append(time.perf_counter() - start)
+    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
+    return [f"synthetic_700.json at 18.88 Mbps, throughput objective, loading included: {sol.status.value}, "
+            f"{sol.objective:.3f} frames/s, median {statistics.median(times):.2f} s (IQR {q[2] - q[0]:.2f} s, "
+            f"{repeats} runs; target < 2 s)."]
+
+
+def suite_table(files) -> list[str]:
+    lines = ["| model | Mbps | latency-optimal: frames/s (latency ms) | throughput-optimal: frames/s (latency ms) "
+             "| gain | solve s | status |", "|---|---|---|---|---|---|---|"]
+    for path in files:
+        for mbps in BANDWIDTHS:
+            latency, stream = stream_problem(path, mbps)
+            fast = solvers.solve(latency)
+            as_stream = stream.evaluate({"device": fast.assignment["device"], "server": fast.assignment["server"]})
+            start = time.perf_counter()
+            best = solvers.solve(stream, time_limit=60)
+            elapsed = time.perf_counter() - start
+            ev = stream.evaluate(best.assignment)
+            lines.append(f"| {path.stem} | {mbps:g} | {as_stream.objective:.2f} ({as_stream.latency_ms:.1f}) | "
+                         f"{best.objective:.2f} ({ev.latency_ms:.1f}) | {best.objective / as_stream.objective:.2f}x | "
+                         f"{elapsed:.2f} | {best.status.value} |")
+    return lines
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    files = sorted((ROOT / "instances" / "partition" / "suite").glob("*.json"))
+    if args.quick:
+        files = files[:2]
+    lines = headline(1 if args.quick else 5) + [""] + suite_table(files)
+    text = "\n".join(lines)
+    print(text)
+    if not args.quick:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text("# Throughput-optimal partitions (streams of frames)\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
