@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.timing import median_iqr  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results" / "batch.md"
 FILES = [str(ROOT / "instances" / "flowshop" / f"ta{k:03d}.fsp") for k in range(1, 11)]
 OPTIONS = ["--method", "exact", "--time-limit", "2", "--json"]
@@ -59,14 +62,6 @@ def _same(records: list[dict], baseline: list[dict]) -> bool:
         return r["file"], r["status"], (round(r["objective"], 6) if r["status"] == "optimal" else None)
 
     return [key(r) for r in records] == [key(r) for r in baseline]
-
-
-def spread(times: list[float]) -> tuple[float, float]:
-    """Median and IQR (the quartiles of the runs; 0 for fewer than 2 runs)."""
-    if len(times) < 2:
-        return times[0], 0.0
-    q = statistics.quantiles(times, n=4, method="inclusive")
-    return statistics.median(times), q[2] - q[0]
 
 
 def main(argv=None) -> None:
@@ -95,7 +90,7 @@ def main(argv=None) -> None:
                 times.append(wall)
             if baseline_records is None:
                 baseline_records = records
-            median, iqr = spread(times)
+            median, iqr = median_iqr(times)
             rows.append((label, median, iqr, _same(records, baseline_records)))
     finally:
         if cluster is not None:

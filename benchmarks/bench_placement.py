@@ -19,7 +19,6 @@ Protocol
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import formulations  # noqa: E402
+from benchmarks.timing import median_iqr  # noqa: E402
 import solvers  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "placement.md"
@@ -43,8 +43,8 @@ def timed(func, repeats: int):
         start = time.perf_counter()
         result = func()
         times.append((time.perf_counter() - start) * 1000.0)
-    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
-    return statistics.median(times), q[2] - q[0], result
+    median, iqr = median_iqr(times)
+    return median, iqr, result
 
 
 def gap(value, best, sense) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import formulations  # noqa: E402
+from benchmarks.timing import median_iqr  # noqa: E402
 import solvers  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "throughput.md"
@@ -51,9 +51,9 @@ def headline(repeats: int) -> list[str]:
         _, problem = stream_problem(path, 18.88)
         sol = solvers.solve(problem, time_limit=60)
         times.append(time.perf_counter() - start)
-    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
+    median, iqr = median_iqr(times)
     return [f"synthetic_700.json at 18.88 Mbps, throughput objective, loading included: {sol.status.value}, "
-            f"{sol.objective:.3f} frames/s, median {statistics.median(times):.2f} s (IQR {q[2] - q[0]:.2f} s, "
+            f"{sol.objective:.3f} frames/s, median {median:.2f} s (IQR {iqr:.2f} s, "
             f"{repeats} runs; target < 2 s)."]
 
 

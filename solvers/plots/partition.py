@@ -301,16 +301,23 @@ def plot_partition(problem, solution=None, *, uplink_mbps: float | None = None, 
     assignment = getattr(solution, "assignment", solution)
     layout = partition_layout(problem, assignment, max_layers=max_layers)
     fig = _draw(problem, assignment, layout, title, tiered=is_tiered(problem))
+    if getattr(problem, "throughput", False):
+        _draw_stage_loads(fig, problem, assignment)
     fig.coinfer_layout = layout
     fig.coinfer_solution = solution if hasattr(solution, "status") else None
     return fig
 
 
-def _frame(layout: PartitionLayout):
-    """Figure sized to the layout, its axes with limits, x label and no y axis."""
+def _frame(layout: PartitionLayout, stage_panel: bool = False):
+    """Figure sized to the layout, its axes with limits, x label and no y axis (and, for a
+    throughput problem, a second axes below for the stage loads)."""
     n_depth = int(layout.xy[:, 0].max()) + 1 if len(layout.nodes) else 1
     n_lanes = int(np.ptp(layout.xy[:, 1])) + 1 if len(layout.nodes) else 1
-    fig, ax = new_figure(min(18.0, max(9.0, 0.42 * n_depth + 4.5)), min(9.0, max(3.6, 0.55 * n_lanes + 2.2)))
+    width, height = min(18.0, max(9.0, 0.42 * n_depth + 4.5)), min(9.0, max(3.6, 0.55 * n_lanes + 2.2))
+    if stage_panel:
+        fig, (ax, _) = new_figure(width, height + 2.2, nrows=2, gridspec_kw={"height_ratios": [height, 2.0]})
+    else:
+        fig, ax = new_figure(width, height)
     ax.set_xlim(-0.8, n_depth - 1 + 0.8)
     ax.set_ylim(layout.xy[:, 1].min() - 1.0, layout.xy[:, 1].max() + 1.2)
     ax.set_xlabel("depth in the DAG (layers, topological order left to right)" + (", collapsed" if layout.collapsed else ""))
@@ -367,7 +374,7 @@ def _draw(problem, assignment, layout: PartitionLayout, title, *, tiered: bool):
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
-    fig, ax = _frame(layout)
+    fig, ax = _frame(layout, stage_panel=getattr(problem, "throughput", False))
     xy = layout.xy
     cut = set(layout.cut_edges)
     plain = [layout.paths[e] for e in layout.edges if e not in cut]
@@ -423,3 +430,23 @@ def _draw(problem, assignment, layout: PartitionLayout, title, *, tiered: bool):
                         zorder=5, arrowprops={"arrowstyle": "-", "color": text.get_color(), "lw": 0.5,
                                               "shrinkA": 0, "shrinkB": 2, "relpos": (0.0, 0.0)})
     return fig
+
+
+def _draw_stage_loads(fig, problem, assignment) -> None:
+    """For a throughput solution, in the panel below the DAG: a bar per pipeline stage (its load, ms
+    per frame), the bottleneck marked (gid ``stage-loads``: the bars in stage order; ``bottleneck``:
+    the slowest stage's bar)."""
+    ax = fig.axes[1]
+    terms = problem.breakdown(assignment)
+    stages = terms["stage_ms"]
+    names = list(stages)
+    loads = [stages[name] for name in names]
+    colors = ["0.7" if name != terms["bottleneck"] else CUT_COLOR for name in names]
+    bars = ax.barh(range(len(names)), loads, color=colors, edgecolor="black", linewidth=0.5, gid="stage-loads")
+    bars[names.index(terms["bottleneck"])].set_gid("bottleneck")
+    ax.set_yticks(range(len(names)), names, fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlabel("stage load (ms per frame)")
+    rate = 1000.0 / terms["period_ms"] if terms["period_ms"] else float("inf")
+    ax.set_title(f"pipelined stream: {rate:.4g} frames/s, bottleneck {terms['bottleneck']} "
+                 f"({terms['period_ms']:.3g} ms per frame)", fontsize=9)

@@ -213,6 +213,25 @@ def test_partition_sender_numbers_stay_by_their_nodes(name, uplink):
         assert label.arrow_patch is not None or (0 < x_pt <= 60 and 0 < y_pt <= 10)
 
 
+def test_partition_figure_of_a_throughput_solution_draws_the_stage_loads():
+    import json
+
+    from solvers.plots import plot_partition
+
+    data = json.loads((PARTITION / "googlenet.json").read_text())
+    data["objective"], data["network"]["uplink_mbps"] = "throughput", 100.0
+    problem = formulations.PartitionProblem.from_dict(data)
+    sol = solvers.solve(problem, time_limit=20)
+    fig = plot_partition(problem, sol)
+    terms = problem.evaluate(sol.assignment).terms
+    bars = [p for p in fig.axes[1].patches if p.get_gid() in ("stage-loads", "bottleneck")]
+    assert [b.get_width() for b in bars] == pytest.approx(list(terms["stage_ms"].values()))
+    bottleneck = find_artist(fig, "bottleneck", axes_index=1)
+    assert bottleneck.get_width() == pytest.approx(terms["period_ms"]) == pytest.approx(1000.0 / sol.objective)
+    labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert labels == list(terms["stage_ms"]) and terms["bottleneck"] in fig.axes[1].get_title()
+
+
 def tiered_hand_assignment(problem):
     """A feasible 3-tier assignment using every tier: by topological position, a few layers per tier."""
     tiers = np.zeros(problem.n_layers, dtype=np.int64)
