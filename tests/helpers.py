@@ -34,7 +34,11 @@ def examples(count: int, *, profile: str | None = None) -> int:
     return max(1, round(count * EXAMPLE_SCALE[name]))
 
 
-def check_doc_examples(relative_path: str, *, optional_modules: tuple[str, ...] = ("torch", "torchvision")) -> int:
+#: The optional extras' top-level modules: a doc example importing one is skipped when it is not installed.
+OPTIONAL_MODULES = ("torch", "torchvision", "dask", "matplotlib", "onnx", "onnxruntime", "sklearn")
+
+
+def check_doc_examples(relative_path: str, *, optional_modules: tuple[str, ...] = OPTIONAL_MODULES) -> int:
     """Run every ```python block of a Markdown file (from the repository root) and check
     that each ``print(...)`` line followed by a ``# expected`` comment printed that text.
 
