@@ -102,3 +102,13 @@ def test_console_script_is_installed():
         pytest.skip("coinfer console script not on PATH (package not installed)")
     res = subprocess.run([exe, "methods", "partition"], capture_output=True, text=True)
     assert res.returncode == 0 and "qdmp" in res.stdout
+
+
+def test_methods_lists_only_file_kinds(capsys):
+    """No hidden registry kind ("tiers"): k-tier methods are listed under partition."""
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    headings = [line[:-1] for line in out.splitlines() if not line.startswith(" ")]
+    assert all(h.split(" ")[0] in {"partition", "exits", "pipeline", "offloading", "placement"} for h in headings)
+    assert "partition (k tiers, energy, throughput)" in headings and "tiers" not in headings
+    assert main(["methods", "tiers"]) == 2
