@@ -110,6 +110,8 @@ def test_cli_pareto_refuses_two_tier_files():
 
 
 def test_methods_lists_the_tier_methods(capsys):
-    assert main(["methods", "tiers"]) == 0
+    """The k-tier methods are listed under the file kind `partition` (there is no `tiers` file kind)."""
+    assert main(["methods", "partition"]) == 0
     out = capsys.readouterr().out
-    assert "mincut" in out and "ilp" in out and "brute_force" in out
+    tiered = out.split("partition (k tiers", 1)[1]
+    assert "mincut" in tiered and "ilp" in tiered and "brute_force" in tiered
