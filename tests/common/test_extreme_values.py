@@ -27,6 +27,7 @@ from formulations.offloading.strategies import tiny_offloading
 from formulations.partition.strategies import partition_problems
 from formulations.partition.tier_strategies import tiered_instances
 from formulations.pipeline.strategies import pipeline_problems
+from formulations.placement.strategies import placement_problems
 from tests.helpers import examples
 
 #: Input limit of instance files (formulations.validate): every number <= 1e15.
@@ -46,8 +47,12 @@ def _scaled(value, factor: float, whole: bool):
     return int(out) if whole else out
 
 
+#: Placement's scaled fields: work, weights, memory, link latency (bytes are whole).
+PLACEMENT_KEYS = {"gflop", "weight_mb", "memory_mb", "latency_ms", "kv_bytes_per_token", "gflops", "mbps"}
+
+
 @st.composite
-def mixed(draw, problems):
+def mixed(draw, problems, extra_keys=frozenset()):
     """``problems``' instance with every time and byte field scaled by its own factor (a dict walk)."""
     problem = draw(problems)
     data = problem.to_dict()
@@ -55,7 +60,7 @@ def mixed(draw, problems):
     def walk(node):
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in TIME_KEYS or key in BYTE_KEYS:
+                if key in TIME_KEYS or key in BYTE_KEYS or key in extra_keys:
                     node[key] = _scaled(value, draw(st.sampled_from(FACTORS)), key in BYTE_KEYS)
                 else:
                     walk(value)
@@ -134,6 +139,12 @@ def test_exits_methods_at_extreme_values(problem):
 @SETTINGS
 @given(mixed(tiny_offloading()))
 def test_offloading_methods_at_extreme_values(problem):
+    check_against_brute_force(problem)
+
+
+@SETTINGS
+@given(mixed(placement_problems(max_layers=5, max_devices=3), PLACEMENT_KEYS))
+def test_placement_methods_at_extreme_values(problem):
     check_against_brute_force(problem)
 
 
@@ -272,3 +283,21 @@ def test_pareto_is_an_answer_for_extreme_energy_models_pins_and_unicode_names(pr
         assert problem.is_feasible(point.assignment)
     if solvers.solve(problem, method="brute_force").status.value == "optimal":
         assert len(front) >= 1 or not front.complete
+
+
+def test_placement_dp_sees_a_tiny_layer_beside_a_huge_one():
+    """Prefix-sum differences read a 1e-11 MB layer after a 1e6 MB one as 0 MB: dp placed it on a
+    device with memory_mb 0 and the registry raised (before: RuntimeError 'infeasible assignment')."""
+    data = {"kind": "placement", "version": 1, "name": "tiny-beside-huge",
+            "layers": [{"name": "big", "gflop": 1.0, "weight_mb": 1e6, "output_bytes": 8},
+                       {"name": "tiny", "gflop": 1000.0, "weight_mb": 1e-11, "output_bytes": 8}],
+            "input_bytes": 8,
+            "devices": [{"name": "slow", "gflops": 1.0, "mem_gbps": 1.0, "memory_mb": 1e6},
+                        {"name": "fast", "gflops": 1e6, "mem_gbps": 1e6, "memory_mb": 0.0}],
+            "network": {"default": {"mbps": 1000.0, "latency_ms": 0.0}, "links": []},
+            "source": "slow", "objective": "latency"}
+    problem = formulations.load_dict(data)
+    check_against_brute_force(problem)
+    sol = solvers.solve(problem, method="dp")
+    assert sol.status.value == "optimal"
+    assert [s["device"] for s in sol.assignment["stages"]] == ["slow"]
