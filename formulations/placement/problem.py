@@ -253,7 +253,7 @@ class PlacementProblem(Problem):
         hops.append((stages[-1][0], src, self.layers[-1].output_bytes))
         transfers = [self.transfer(a, b, nbytes) for a, b, nbytes in hops]
         bandwidth = [self.transfer(a, b, nbytes, with_latency=False) for a, b, nbytes in hops]
-        memory = {self.device_names[d]: float(self.layer_mb[a:b].sum()) for d, a, b in stages}
+        memory = {self.device_names[d]: math.fsum(self.layer_mb[a:b]) for d, a, b in stages}
         violations = tuple(f"{dev} needs {used:.6g} MB > memory_mb {self.memory_mb[self.device_index[dev]]:.6g}"
                            for dev, used in memory.items()
                            if used > self.memory_mb[self.device_index[dev]] * (1 + MEMORY_RTOL))

@@ -27,8 +27,11 @@ from formulations.offloading.strategies import tiny_offloading
 from formulations.partition.strategies import partition_problems
 from formulations.partition.tier_strategies import tiered_instances
 from formulations.pipeline.strategies import pipeline_problems
-from tests.helpers import examples
+from formulations.placement.strategies import placement_problems
+from tests.helpers import FIXTURES, examples
 
+#: The fuzz corpus: the issue's adversarial instances (also seeds of tests/common/test_fuzz_instances.py).
+CORPUS = FIXTURES / "extreme"
 #: Input limit of instance files (formulations.validate): every number <= 1e15.
 INPUT_LIMIT = 1e15
 FACTORS = (1e-9, 1e-6, 1e-3, 1.0, 1e3, 1e6, 1e9, 1e12)
@@ -46,8 +49,12 @@ def _scaled(value, factor: float, whole: bool):
     return int(out) if whole else out
 
 
+#: Placement's scaled fields: work, weights, memory, link latency (bytes are whole).
+PLACEMENT_KEYS = {"gflop", "weight_mb", "memory_mb", "latency_ms", "kv_bytes_per_token", "gflops", "mbps"}
+
+
 @st.composite
-def mixed(draw, problems):
+def mixed(draw, problems, extra_keys=frozenset()):
     """``problems``' instance with every time and byte field scaled by its own factor (a dict walk)."""
     problem = draw(problems)
     data = problem.to_dict()
@@ -55,7 +62,7 @@ def mixed(draw, problems):
     def walk(node):
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in TIME_KEYS or key in BYTE_KEYS:
+                if key in TIME_KEYS or key in BYTE_KEYS or key in extra_keys:
                     node[key] = _scaled(value, draw(st.sampled_from(FACTORS)), key in BYTE_KEYS)
                 else:
                     walk(value)
@@ -137,48 +144,45 @@ def test_offloading_methods_at_extreme_values(problem):
     check_against_brute_force(problem)
 
 
+@SETTINGS
+@given(mixed(placement_problems(max_layers=5, max_devices=3), PLACEMENT_KEYS))
+def test_placement_methods_at_extreme_values(problem):
+    check_against_brute_force(problem)
+
+
 # ------------------------------------------------------------------ the issue's cases, each failing before
+
+
+def corpus(name: str):
+    """An adversarial instance of the issue, from the fuzz corpus (``tests/fixtures/extreme``)."""
+    return formulations.load(CORPUS / name)
 
 
 def test_pipeline_exact_never_calls_a_feasible_instance_infeasible():
     """One task, times up to 7e9 ms and a release of 8e12 ms: CP-SAT's doubles called it INFEASIBLE."""
-    problem = formulations.PipelineProblem.from_dict({
-        "kind": "pipeline", "version": 1, "stages": ["device", "uplink", "server"],
-        "tasks": [{"name": "t", "release_ms": 8e12, "configs": [{"name": "c", "ms": [1.0, 7371169347.611173, 0.7]}]}]})
-    sol = solvers.solve(problem, method="exact", time_limit=10)
+    sol = solvers.solve(corpus("pipeline_exact_release_8e12.json"), method="exact", time_limit=10)
     assert sol.status.value == "optimal"
     assert sol.objective == pytest.approx(8007371169349.31, rel=1e-12)
 
 
-def _three_tier(layers, edges=(), energy=None, **extra):
-    data = {"kind": "partition", "version": 1, "tiers": ["phone", "edge", "cloud"],
-            "network": {"links": [{"uplink_mbps": 40.0, "rtt_ms": 4.0}, {"uplink_mbps": 400.0, "rtt_ms": 10.0}]},
-            "energy": energy or {"compute_w": 3.0, "tx_w": 2.0, "rx_w": 1.0, "idle_w": 0.25},
-            "layers": layers, "edges": [list(e) for e in edges], **extra}
-    return formulations.PartitionProblem.from_dict(data)
-
-
 def test_pareto_front_is_never_empty_for_a_feasible_instance():
-    problem = _three_tier([{"name": "a", "ms": [8.7e9, 1.0, 0.5], "output_bytes": 1000},
-                           {"name": "b", "ms": [1e13, 2.0, 1.0], "output_bytes": 1000},
-                           {"name": "c", "ms": [3.0, 1e-9, 2.5e14], "output_bytes": 10**9}],
-                          edges=[("a", "c"), ("b", "c")],
-                          energy={"compute_w": 8.7e9, "tx_w": 3.0, "rx_w": 2.5e14, "idle_w": 0.5})
-    front = solvers.pareto(problem)
+    front = solvers.pareto(corpus("tiers_pareto_never_empty.json"))
     assert len(front) >= 1
     assert all(s.status.value == ("optimal" if front.exact else "feasible") for s in front)
 
 
 def test_tiny_objectives_are_not_called_optimal_far_from_the_optimum():
     """Costs near 1e-9 ms: the former absolute tolerance 1e-6 let 1e-9 pass as optimal against 1e-10."""
-    problem = _three_tier([{"name": "in", "ms": [0.0, 0.0, 0.0], "output_bytes": 0},
-                           {"name": "x", "ms": [1e-9, 1e-10, 5e-10], "output_bytes": 0}],
-                          edges=[("in", "x")], network={"links": [{"uplink_mbps": 1e6, "rtt_ms": 0.0},
-                                                                 {"uplink_mbps": 1e6, "rtt_ms": 0.0}]})
+    problem = corpus("tiers_tiny_objective.json")
     best = solvers.solve(problem, method="brute_force").objective
     for method in ("mincut", "ilp"):
         sol = solvers.solve(problem, method=method)
         assert sol.status.value == "optimal" and sol.objective == pytest.approx(best, rel=1e-9), method
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.json")), ids=lambda p: p.stem)
+def test_every_corpus_instance_agrees_with_brute_force(path):
+    check_against_brute_force(formulations.load(path))
 
 
 def test_pareto_time_limit_and_max_points_are_answers():
@@ -195,9 +199,7 @@ def test_pareto_time_limit_and_max_points_are_answers():
 
 def test_offloading_lp_with_costs_across_decades_is_solved():
     """Costs of 3.3e13 and 1e-9 mJ in one instance: HiGHS failed (status 4) and the CLI showed a RuntimeError."""
-    from tests.helpers import FIXTURES
-
-    problem = formulations.load(FIXTURES / "extreme" / "offloading_huge_costs.json")
+    problem = corpus("offloading_huge_costs.json")
     oracle = solvers.solve(problem, method="brute_force")
     sol = solvers.solve(problem, method="stationary_lp")
     # a plan, never an exception; optimal only where the costs' range lets HiGHS resolve them
@@ -231,9 +233,7 @@ def test_exits_exact_never_reports_a_time_limit_it_did_not_reach(monkeypatch):
 
 def test_two_tier_ilp_bound_never_above_the_optimum_with_a_huge_rtt():
     """RTT 1e12 ms: CP-SAT's doubles put the bound at 46.20002 above the optimum 46.2000005 (case 6)."""
-    from tests.helpers import FIXTURES
-
-    problem = formulations.load(FIXTURES / "extreme" / "ilp_bound_rtt_1e12.json")
+    problem = corpus("ilp_bound_rtt_1e12.json")
     oracle = solvers.solve(problem, method="brute_force")
     sol = solvers.solve(problem, method="ilp", time_limit=10)
     assert sol.status.value == "optimal" and sol.objective == pytest.approx(oracle.objective, rel=1e-12)
@@ -243,9 +243,7 @@ def test_two_tier_ilp_bound_never_above_the_optimum_with_a_huge_rtt():
 def test_k_tier_ilp_proves_a_tiny_optimum_under_caps():
     """Energy 3.5e-6 mJ under latency and energy caps: ilp said `feasible` with bound 0 at the optimum
     (the unit was coarser than the tolerance, case 4); the unit now follows the instance's scale."""
-    from tests.helpers import FIXTURES
-
-    problem = formulations.load(FIXTURES / "extreme" / "tier_ilp_optimal_energy_cap.json")
+    problem = corpus("tier_ilp_optimal_energy_cap.json")
     oracle = solvers.solve(problem, method="brute_force")
     sol = solvers.solve(problem, method="ilp", time_limit=10)
     assert sol.status.value == "optimal" and sol.objective == pytest.approx(oracle.objective, rel=1e-9)
@@ -272,3 +270,11 @@ def test_pareto_is_an_answer_for_extreme_energy_models_pins_and_unicode_names(pr
         assert problem.is_feasible(point.assignment)
     if solvers.solve(problem, method="brute_force").status.value == "optimal":
         assert len(front) >= 1 or not front.complete
+
+
+def test_placement_dp_sees_a_tiny_layer_beside_a_huge_one():
+    """Prefix-sum differences read a 1e-11 MB layer after a 1e6 MB one as 0 MB: dp placed it on a
+    device with memory_mb 0 and the registry raised (before: RuntimeError 'infeasible assignment')."""
+    sol = solvers.solve(corpus("placement_tiny_beside_huge.json"), method="dp")
+    assert sol.status.value == "optimal"
+    assert [s["device"] for s in sol.assignment["stages"]] == ["slow"]

@@ -15,9 +15,11 @@ from hypothesis import assume, given, settings, strategies as st
 import formulations
 from formulations.errors import InstanceError
 from formulations.validate import MAX_MAGNITUDE
-from tests.helpers import INSTANCES, examples
+from tests.helpers import FIXTURES, INSTANCES, examples
 
-FILES = sorted(p for p in INSTANCES.rglob("*.json") if p.stat().st_size < 60_000)
+#: Shipped instances plus the adversarial corpus of issue 18 (tests/fixtures/extreme) as mutation seeds.
+FILES = sorted(p for p in [*INSTANCES.rglob("*.json"), *(FIXTURES / "extreme").glob("*.json")]
+               if p.stat().st_size < 60_000)
 BAD = [None, -1, -2.5, float("nan"), float("inf"), "x", "", [], {}, 0, True, 1e300, 10**30, [1, "a"], {"a": 1}]
 
 

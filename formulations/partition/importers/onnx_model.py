@@ -197,6 +197,7 @@ def prepare_model_with_notes(model, *, input_shape=None, optimize: str = "basic"
 
         try:
             model = onnx.load_model_from_string(optimize_model(model.SerializeToString(), "basic"))
+            notes["inserted_casts"] = undo_inserted_casts(model)
         except ImportError:
             raise
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
@@ -208,6 +209,49 @@ def prepare_model_with_notes(model, *, input_shape=None, optimize: str = "basic"
         notes["folded_nodes"] = fold_constants(model)
     name_nodes(model)
     return _infer(model), notes
+
+
+#: Prefix of the Cast nodes and tensors onnxruntime's CPU provider inserts to run float16 ops in float32.
+INSERTED_CAST_PREFIX = "InsertedPrecisionFreeCast_"
+
+
+def undo_inserted_casts(model) -> int:
+    """Remove onnxruntime's inserted precision casts; the user's tensor names and dtypes come back.
+
+    onnxruntime's CPU provider has no float16 kernels for most operators, so
+    its optimized graph casts a float16 model to float32 around them
+    (``InsertedPrecisionFreeCast_<tensor>``) and drops the cast pairs between
+    such operators. Layers named after those tensors are not in the user's
+    model, and their float32 bytes are twice what the model sends. This
+    drops every inserted Cast node, renames ``InsertedPrecisionFreeCast_t``
+    back to ``t`` and clears the float32 value types (shape inference
+    restores the model's own), in place. The runtime inserts the same casts
+    when it runs the result, so timings are unchanged. O(nodes). Returns the
+    number of Cast nodes removed.
+    """
+    prefix = INSERTED_CAST_PREFIX
+    rename: dict[str, str] = {}
+    kept, dropped = [], 0
+    for node in model.graph.node:
+        if node.op_type == "Cast" and any(t.startswith(prefix) for t in list(node.input) + list(node.output)):
+            (src,), (dst,) = node.input, node.output
+            if dst.startswith(prefix):
+                rename[dst] = src
+            else:
+                rename[src] = dst
+            dropped += 1
+        else:
+            kept.append(node)
+    if not dropped and not any(t.startswith(prefix) for n in kept for t in n.output):
+        return 0
+    for node in kept:
+        for field in (node.input, node.output):
+            for k, t in enumerate(field):
+                field[k] = rename.get(t, t[len(prefix):] if t.startswith(prefix) else t)
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    del model.graph.value_info[:]
+    return dropped
 
 
 def ort_load_error(model_bytes: bytes) -> str | None:

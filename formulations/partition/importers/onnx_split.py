@@ -248,10 +248,72 @@ def _split(model, device_side, table, inputs, produced) -> ModelSplit:
     sent = sorted(reached, key=lambda t: order.get(t, 0))
     device_targets = list(dict.fromkeys(sent + device_outputs))
     device_nodes, _ = _walk_back(model, device_targets, set(inputs))
+    table, probed_bytes = _complete_boundary_types(model, sent + outputs, table)
     device = _sub_model(model, device_nodes, inputs, device_targets, table, "device")
     server = (_sub_model(model, server_nodes, sent, server_outputs, table, "server") if server_outputs else None)
     return ModelSplit(device, server, sent, device_outputs, server_outputs,
-                      {t: _tensor_bytes(t, table) for t in sent})
+                      {t: probed_bytes.get(t, _tensor_bytes(t, table)) for t in sent})
+
+
+def _has_full_type(name: str, table: Mapping[str, Any]) -> bool:
+    vi = table.get(name)
+    return (vi is not None and vi.type.HasField("tensor_type") and bool(vi.type.tensor_type.elem_type)
+            and vi.type.tensor_type.HasField("shape"))
+
+
+def _complete_boundary_types(model, boundary: Sequence[str],
+                             table: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, int]]:
+    """``table`` with a type for every tensor the parts exchange or output, and the probed bytes.
+
+    ONNX requires a graph input or output to have an element type and a
+    shape; shape inference leaves some tensors without one (a ``Loop`` or
+    ``If`` output whose shape changes between iterations). Those tensors are
+    typed from one probe run of the whole model on random inputs: the element
+    type observed and the observed rank with symbolic dimensions
+    (``<tensor>_d<i>``), so the parts accept what the whole model would pass.
+    The bytes recorded for such a tensor are the probe's (second value,
+    ``{tensor: bytes}``). O(one model run),
+    and only when some boundary tensor lacks a type.
+
+    Raises
+    ------
+    InstanceError
+        When the probe cannot run (no onnxruntime, or the tensor is not a
+        tensor value, e.g. a sequence), naming the tensor.
+    """
+    missing = [t for t in dict.fromkeys(boundary) if not _has_full_type(t, table)]
+    if not missing:
+        return table, {}
+    from onnx import ValueInfoProto, helper
+
+    from .profiling import make_feeds
+
+    try:
+        from .profiling import _session
+
+        probe = model.__class__()
+        probe.CopyFrom(model)
+        known = {o.name for o in probe.graph.output}
+        probe.graph.output.extend(ValueInfoProto(name=t) for t in missing if t not in known)
+        inputs = graph_inputs(model)
+        shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in inputs}
+        dtypes = {i.name: helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type) for i in inputs}
+        session = _session(probe.SerializeToString(), level="basic")
+        names = [o.name for o in session.get_outputs()]
+        values = dict(zip(names, session.run(None, make_feeds(shapes, dtypes, seed=1))))
+    except Exception as exc:  # onnxruntime missing or the model does not run
+        raise InstanceError(f"tensor {missing[0]!r} has no type or shape after ONNX shape inference, so the "
+                            f"split cannot declare it; typing it needs one onnxruntime run of the model, which "
+                            f"failed: {exc}", field="layers.meta.tensors") from None
+    completed = dict(table)
+    for t in missing:
+        value = values.get(t)
+        if not isinstance(value, np.ndarray):
+            raise InstanceError(f"tensor {t!r} is not a tensor value (type {type(value).__name__}); "
+                                "a split cannot send it: move the cut", field="layers.meta.tensors")
+        elem = helper.np_dtype_to_tensor_dtype(value.dtype)
+        completed[t] = helper.make_tensor_value_info(t, elem, [f"{t}_d{i}" for i in range(value.ndim)])
+    return completed, {t: int(values[t].nbytes) for t in missing}
 
 
 def run_split(split: ModelSplit, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from formulations.errors import OptionError
@@ -11,6 +13,28 @@ from ...registry import MethodResult, register
 from ...solution import Status
 
 __all__ = ["dp", "transfer_tables"]
+
+
+def memory_fits(layer_mb: np.ndarray, caps_mb: np.ndarray, below: np.ndarray) -> list[np.ndarray]:
+    """``fits[e][i, j]``: layers ``[i, j)`` fit ``caps_mb[e]``, decided as the evaluator sums them.
+
+    Differences of prefix sums lose small weights beside large ones (a
+    6.7e-11 MB layer after a 1e6 MB one reads as 0 MB), so a pair whose
+    prefix-sum difference lies within its rounding error of a cap is decided
+    by ``math.fsum`` of its layers, the evaluator's sum. O(k n^2) plus
+    O(n) per borderline pair.
+    """
+    n = len(layer_mb)
+    mem = np.concatenate([[0.0], np.cumsum(layer_mb)])
+    span = mem[None, :] - mem[:, None]  # span[i, j]: memory of layers [i, j), up to `error`
+    error = 4.0 * (n + 1) * np.finfo(float).eps * float(mem[-1])
+    fits = []
+    for cap in caps_mb:
+        fit = below & (span <= cap - error)
+        for i, j in zip(*np.nonzero(below & (np.abs(span - cap) <= error))):
+            fit[i, j] = math.fsum(layer_mb[i:j]) <= cap
+        fits.append(fit)
+    return fits
 
 
 def transfer_tables(problem, *, with_latency: bool):
@@ -75,10 +99,8 @@ def dp(problem, *, time_limit=None) -> MethodResult:
     combine = np.maximum if throughput else np.add
     first, between, last = transfer_tables(problem, with_latency=not throughput)
     prefix = np.concatenate([np.zeros((k, 1)), np.cumsum(problem.layer_ms, axis=1)], axis=1)  # (k, n + 1)
-    mem = np.concatenate([[0.0], np.cumsum(problem.layer_mb)])
-    span = mem[None, :] - mem[:, None]  # span[i, j]: memory of layers [i, j)
     below = np.triu(np.ones((n + 1, n + 1), dtype=bool), 1)  # i < j
-    fits = [below & (span <= problem.memory_mb[e] * (1 + MEMORY_RTOL)) for e in range(k)]
+    fits = memory_fits(problem.layer_mb, problem.memory_mb * (1 + MEMORY_RTOL), below)
     compute = [prefix[e][None, :] - prefix[e][:, None] for e in range(k)]  # compute[e][i, j]
     value = np.full((1 << k, k, n + 1), np.inf)
     start = np.zeros((1 << k, k, n + 1), dtype=np.int64)  # first layer of the last stage
