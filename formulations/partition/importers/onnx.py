@@ -57,7 +57,8 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                 prefixes: int = 0, realtime: bool = False, name: str | None = None, progress=None,
                 source_info: Mapping[str, Any] | None = None, input_bytes: int | None = None,
                 input_dtype: str | None = None, fallback_profile: str = "phone-cpu",
-                segments: bool | int = False, segment_candidates=None) -> PartitionProblem:
+                segments: bool | int = False, segment_candidates=None,
+                device_costs: str = "calibrated") -> PartitionProblem:
     """Import an ONNX model as a partition instance with measured costs.
 
     Parameters
@@ -115,6 +116,16 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         ``segment_candidates(problem) -> list of boolean masks``: further
         splits to measure with ``segments`` (``solvers.split.additive_candidates``
         gives the additive optimum of every bandwidth range).
+    device_costs : {"calibrated", "additive"}
+        For measured device costs: ``"calibrated"`` (default, QDMP's method)
+        also times the device part ending at every cut vertex as its own
+        model (all optimizations) and scales the per-layer medians so that
+        every such part costs its measured median
+        (:func:`~formulations.partition.importers.blocks.calibrated_costs`;
+        about ``#cut vertices / 2`` extra whole-model runs per timed run);
+        ``"additive"`` keeps the per-layer medians (a series of layers then
+        costs the sum of its layers' separate times, which over-predicts
+        what the runtime does).
 
     Returns
     -------
@@ -130,6 +141,8 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     """
     from .profiles import get_profile
 
+    if device_costs not in ("calibrated", "additive"):
+        raise InstanceError(f"must be 'calibrated' or 'additive', got {device_costs!r}", field="device_costs")
     server = get_profile(server_profile)
     device = get_profile(device_profile, "device_profile") if device_profile is not None else None
     model = read_model(source)
@@ -160,11 +173,36 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
                                name=name or (Path(file).stem if file else model.graph.name or None))
     if device is None and device_info.get("model") == "measured":
+        if device_costs == "calibrated":
+            problem = _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup,
+                                  threads, realtime, progress, file)
+        else:
+            device_info["calibration"] = {"method": "none (additive: per-layer medians as timed)"}
         measured = _measured_metadata(problem, prepared, graph, latency, spread, file, prefixes=prefixes,
                                       segments=segments, segment_candidates=segment_candidates, runs=runs,
                                       warmup=warmup, threads=threads, realtime=realtime, progress=progress)
         problem = problem.replace(metadata={**problem.metadata, **measured})
     return problem
+
+
+def _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup, threads, realtime,
+                progress, file) -> PartitionProblem:
+    """``problem`` with device costs calibrated to measured device parts (:mod:`.blocks`); spreads scaled alike."""
+    from .blocks import calibrated_costs
+    from .profiling import make_feeds, realtime_priority
+
+    feeds = make_feeds(graph.input_shapes, graph.input_dtypes)
+    with realtime_priority(realtime), naming_file(file):
+        costs, info = calibrated_costs(problem, prepared, feeds, runs=runs, warmup=warmup, threads=threads,
+                                       progress=progress)
+    for i, nm in enumerate(graph.names):
+        if nm in spread and problem.device_ms[i] > 0:
+            factor = costs[i] / problem.device_ms[i]
+            spread[nm] = (spread[nm][0] * factor, spread[nm][1] * factor)
+    device_info["calibration"] = info
+    device_info["spread"] = "per-layer interquartile range, scaled like the layer's median, in layers[].meta.iqr_ms"
+    layers = [_layer(graph, i, costs[i], server_ms[i], flops[i], spread) for i in range(len(graph.names))]
+    return problem.replace(layers=layers, metadata={**problem.metadata, "device_costs": device_info})
 
 
 def _measured_metadata(problem, prepared, graph, latency, spread, file, *, prefixes, segments, segment_candidates,
@@ -173,6 +211,9 @@ def _measured_metadata(problem, prepared, graph, latency, spread, file, *, prefi
     from .profiling import realtime_priority
 
     latency["sum_of_layers_ms"] = _round(float(problem.device_ms.sum()))
+    additive = problem.metadata.get("device_costs", {}).get("calibration", {}).get("sum_of_layers_additive_ms")
+    if additive is not None:
+        latency["sum_of_layers_additive_ms"] = additive
     _quality_warnings(latency, spread, problem.device_ms)
     if prefixes:
         with realtime_priority(realtime):
