@@ -145,3 +145,20 @@ def test_measured_import_is_calibrated_by_default(tmp_path):
     assert (additive.device_ms[1:] > 0).all()
     with pytest.raises(InstanceError, match="device_costs"):
         import_onnx(model, runs=1, warmup=0, device_costs="fancy")
+
+
+def test_a_failed_calibration_warns_and_keeps_the_additive_costs(monkeypatch):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from formulations.partition.importers import blocks
+    from formulations.partition.importers.onnx import MeasurementQualityWarning, import_onnx
+    from tests.partition.test_import_onnx import residual_model
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : no kernel for op Foo")
+
+    monkeypatch.setattr(blocks, "calibrated_costs", fail)
+    with pytest.warns(MeasurementQualityWarning, match="not calibrated.*no kernel for op Foo"):
+        p = import_onnx(residual_model(), runs=2, warmup=0, optimize="none")
+    assert p.metadata["device_costs"]["calibration"]["method"].startswith("none")
+    assert (p.device_ms[1:] > 0).all()

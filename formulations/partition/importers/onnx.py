@@ -192,9 +192,20 @@ def _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops,
     from .profiling import make_feeds, realtime_priority
 
     feeds = make_feeds(graph.input_shapes, graph.input_dtypes)
-    with realtime_priority(realtime), naming_file(file):
-        costs, info = calibrated_costs(problem, prepared, feeds, runs=runs, warmup=warmup, threads=threads,
-                                       progress=progress)
+    try:
+        with realtime_priority(realtime), naming_file(file):
+            costs, info = calibrated_costs(problem, prepared, feeds, runs=runs, warmup=warmup, threads=threads,
+                                           progress=progress)
+    except ImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors derive from Exception only
+        from .onnx_model import _ort_message
+
+        reason = _ort_message(exc) if not isinstance(exc, InstanceError) else str(exc)
+        warnings.warn(f"device costs not calibrated (a device part could not be run as its own model: {reason}); "
+                      "they are the additive per-layer medians", MeasurementQualityWarning, stacklevel=3)
+        device_info["calibration"] = {"method": "none (calibration failed)", "reason": reason}
+        return problem
     for i, nm in enumerate(graph.names):
         if nm in spread and problem.device_ms[i] > 0:
             factor = costs[i] / problem.device_ms[i]
