@@ -74,7 +74,8 @@ def one(name: str, repeats: int, tmp: Path) -> dict:
                 record = split_onnx(path, problem, tmp / f"{name}_{costs}", uplink_mbps=mbps, assignment=assignment,
                                     measure=True, check=False)
                 m = record["measured"]
-                entry["splits"].append({"mbps": None if assignment else mbps, "device_layers": len(record["device_layers"]),
+                entry["splits"].append({"mbps": None if assignment else mbps,
+                                        "device_layers": len(record["device_layers"]),
                                         "predicted_ms": record["predicted"]["total_ms"],
                                         "measured_ms": m["measured"]["total_ms"],
                                         "measured_iqr_ms": m["measured"]["total_iqr_ms"],

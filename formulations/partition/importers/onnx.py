@@ -89,10 +89,8 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         (evenly spaced) and record measured vs additive latency in
         ``metadata["latency"]["prefixes"]`` (0: skip).
     realtime : bool
-        Measure at real-time priority when permitted
-        (:func:`~formulations.partition.importers.profiling.realtime_priority`), so
-        other processes cannot preempt the timing; recorded in
-        ``metadata["device_costs"]["realtime_priority"]``.
+        Measure at real-time priority when permitted (:func:`.profiling.realtime_priority`);
+        recorded in ``metadata["device_costs"]["realtime_priority"]``.
     progress : callable, optional
         ``progress(done, total, label)`` after every timed run.
     source_info : mapping, optional
@@ -117,15 +115,9 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         splits to measure with ``segments`` (``solvers.split.additive_candidates``
         gives the additive optimum of every bandwidth range).
     device_costs : {"calibrated", "additive"}
-        For measured device costs: ``"calibrated"`` (default, QDMP's method)
-        also times the device part ending at every cut vertex as its own
-        model (all optimizations) and scales the per-layer medians so that
-        every such part costs its measured median
-        (:func:`~formulations.partition.importers.blocks.calibrated_costs`;
-        about ``#cut vertices / 2`` extra whole-model runs per timed run);
-        ``"additive"`` keeps the per-layer medians (a series of layers then
-        costs the sum of its layers' separate times, which over-predicts
-        what the runtime does).
+        Measured costs: ``"calibrated"`` (QDMP's method, :mod:`.blocks`) scales the per-layer
+        medians so that the device part ending at every cut vertex costs its measured time as
+        its own model (about ``#cut vertices / 2`` extra whole-model runs per run); ``"additive"`` keeps them.
 
     Returns
     -------
@@ -141,8 +133,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     """
     from .profiles import get_profile
 
-    if device_costs not in ("calibrated", "additive"):
-        raise InstanceError(f"must be 'calibrated' or 'additive', got {device_costs!r}", field="device_costs")
+    _check_choice(device_costs, ("calibrated", "additive"), "device_costs")
     server = get_profile(server_profile)
     device = get_profile(device_profile, "device_profile") if device_profile is not None else None
     model = read_model(source)
@@ -173,11 +164,8 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
                                name=name or (Path(file).stem if file else model.graph.name or None))
     if device is None and device_info.get("model") == "measured":
-        if device_costs == "calibrated":
-            problem = _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup,
-                                  threads, realtime, progress, file)
-        else:
-            device_info["calibration"] = {"method": "none (additive: per-layer medians as timed)"}
+        problem = _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup,
+                              threads, realtime, progress, file, device_costs)
         measured = _measured_metadata(problem, prepared, graph, latency, spread, file, prefixes=prefixes,
                                       segments=segments, segment_candidates=segment_candidates, runs=runs,
                                       warmup=warmup, threads=threads, realtime=realtime, progress=progress)
@@ -185,17 +173,28 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     return problem
 
 
+def _check_choice(value, allowed, field: str) -> None:
+    if value not in allowed:
+        raise InstanceError(f"must be one of {', '.join(map(repr, allowed))}, got {value!r}", field=field)
+
+
 def _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup, threads, realtime,
-                progress, file) -> PartitionProblem:
-    """``problem`` with device costs calibrated to measured device parts (:mod:`.blocks`); spreads scaled alike."""
-    from .blocks import calibrated_costs
+                progress, file, mode) -> PartitionProblem:
+    """``problem`` with device costs calibrated to measured device parts (:mod:`.blocks`); spreads scaled alike.
+
+    With ``mode`` "additive", ``problem`` unchanged (the calibration record says so).
+    """
+    from . import blocks
     from .profiling import make_feeds, realtime_priority
 
+    if mode != "calibrated":
+        device_info["calibration"] = {"method": "none (additive: per-layer medians as timed)"}
+        return problem
     feeds = make_feeds(graph.input_shapes, graph.input_dtypes)
     try:
         with realtime_priority(realtime), naming_file(file):
-            costs, info = calibrated_costs(problem, prepared, feeds, runs=runs, warmup=warmup, threads=threads,
-                                           progress=progress)
+            costs, info = blocks.calibrated_costs(problem, prepared, feeds, runs=runs, warmup=warmup,
+                                                  threads=threads, progress=progress)
     except ImportError:
         raise
     except Exception as exc:  # noqa: BLE001 - onnxruntime's errors derive from Exception only
