@@ -135,6 +135,11 @@ def main(argv=None) -> int:
         return 0
     names = ["squeezenet"] if args.quick else (args.models or MODELS)
     repeats = 1 if args.quick else args.repeats
+    import os
+
+    from formulations.partition.importers.profiling import cpu_name
+
+    load_before = os.getloadavg()
     rows = []
     for name in names:
         proc = subprocess.run([sys.executable, __file__, "--one", name, "--repeats", str(repeats)],
@@ -143,7 +148,11 @@ def main(argv=None) -> int:
             print(f"{name}: failed (exit {proc.returncode})", file=sys.stderr)
             continue
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    text = table(rows)
+    load_after = os.getloadavg()
+    text = (f"{cpu_name()}, one onnxruntime thread, {repeats} repeat(s); 1-minute load average "
+            f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end (2 cores: above ~1 the "
+            f"machine was shared). Cells: device layers | predicted | measured ± IQR/2 | error_pct median "
+            f"[min, max over repeats].\n\n" + table(rows))
     print(text)
     if not args.quick:
         (HERE / "results" / f"predict_zoo{args.tag}.md").write_text(text, encoding="utf-8")

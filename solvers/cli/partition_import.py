@@ -118,6 +118,8 @@ def cmd_import(args) -> int:
     if "whole_model_ms_all_opt" in lat:
         extra = (f", sum of layers {lat['sum_of_layers_ms']:.2f} ms, whole model "
                  f"{lat['whole_model_ms_all_opt']:.2f} ms (all optimizations)")
+        if "sum_of_layers_additive_ms" in lat:
+            extra += f"; calibrated (additive sum {lat['sum_of_layers_additive_ms']:.2f} ms)"
     if not args.quiet:
         print(f"{args.output or 'stdout'}: {problem.n_layers} layers, {len(problem.edges)} edges, "
               f"{len(problem.cut_vertices)} cut vertices{extra}", file=sys.stderr)

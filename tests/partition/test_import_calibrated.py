@@ -162,3 +162,16 @@ def test_a_failed_calibration_warns_and_keeps_the_additive_costs(monkeypatch):
         p = import_onnx(residual_model(), runs=2, warmup=0, optimize="none")
     assert p.metadata["device_costs"]["calibration"]["method"].startswith("none")
     assert (p.device_ms[1:] > 0).all()
+
+
+@settings(max_examples=examples(40))
+@given(st.lists(st.floats(0.01, 10.0), min_size=3, max_size=12), st.integers(2, 6))
+def test_limited_blocks_keep_the_ends_and_partition_the_layers(per_layer, limit):
+    from formulations.partition.importers.blocks import block_masks
+
+    problem = _chain(len(per_layer), per_layer)
+    blocks = block_masks(problem, limit)
+    cuts = [cut for cut, _ in blocks]
+    assert len(cuts) <= limit and cuts[0] == problem.cut_vertices[0] and cuts[-1] == problem.cut_vertices[-1]
+    assert cuts == [c for c in problem.cut_vertices if c in cuts]  # topological order kept
+    assert (sum(m.astype(int) for _, m in blocks) == 1).all()  # every layer in exactly one block

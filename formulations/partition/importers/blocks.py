@@ -39,19 +39,32 @@ def median_iqr(samples) -> tuple[float, float, float]:
     return float(np.median(a)), float(np.percentile(a, 25)), float(np.percentile(a, 75))
 
 
-def block_masks(problem) -> list[tuple[str | None, np.ndarray]]:
+def block_masks(problem, limit: int | None = None) -> list[tuple[str | None, np.ndarray]]:
     """``(cut vertex, layer mask)`` per block, in topological order.
 
     Block ``k`` holds the layers in the closure of cut vertex ``c_k`` but not
     in that of ``c_{k-1}``; when the last cut vertex's closure is not every
     layer (several outputs, or outputs after the last cut vertex), a last
     block with cut ``None`` holds the rest. The blocks partition the layers.
-    O(#cut vertices x (layers + edges)).
+
+    With ``limit``, at most ``limit`` cut vertices bound blocks: the first
+    and the last, and between them the first cut vertex at or past every
+    ``k / (limit - 1)`` fraction of the total device cost (``problem.device_ms``),
+    so blocks have comparable cost. O(#cut vertices x (layers + edges)).
     """
+    cuts = problem.cut_vertices
+    closures = [problem.topology.closure_of([problem.index[c]]) for c in cuts]
+    if limit is not None and 2 <= limit < len(cuts):
+        cost = np.array([float(problem.device_ms[m].sum()) for m in closures])
+        total = float(problem.device_ms.sum()) or 1.0
+        keep = {0, len(cuts) - 1}
+        for k in range(1, limit - 1):
+            keep.add(int(min(np.searchsorted(cost, k * total / (limit - 1)), len(cuts) - 1)))
+        cuts = [cuts[j] for j in sorted(keep)]
+        closures = [closures[j] for j in sorted(keep)]
     done = np.zeros(problem.n_layers, dtype=bool)
     out = []
-    for cut in problem.cut_vertices:
-        closure = problem.topology.closure_of([problem.index[cut]])
+    for cut, closure in zip(cuts, closures):
         out.append((cut, closure & ~done))
         done = done | closure
     if not done.all():
@@ -172,17 +185,18 @@ def calibrate(device_ms: np.ndarray, work: Sequence[bool], blocks: Sequence[tupl
 
 
 def calibrated_costs(problem, prepared, feeds: Mapping[str, np.ndarray], *, runs: int = 20, warmup: int = 3,
-                     threads: int = 1, progress=None) -> tuple[np.ndarray, dict[str, Any]]:
+                     threads: int = 1, progress=None, limit: int | None = 32) -> tuple[np.ndarray, dict[str, Any]]:
     """The device costs of a measured import, calibrated to its measured device parts.
 
-    Times the device part ending at every cut vertex (:func:`time_prefixes`)
-    and scales the per-layer medians (``problem.device_ms``) block by block
-    (:func:`calibrate`). Returns the new costs and the record for
+    Times the device part ending at every cut vertex (at most ``limit`` of
+    them, spaced by cost: :func:`block_masks`; None: all) with
+    :func:`time_prefixes` and scales the per-layer medians
+    (``problem.device_ms``) block by block (:func:`calibrate`). Returns the new costs and the record for
     ``metadata["device_costs"]["calibration"]``: per block its cut vertex,
     layer count, the prefix's median and interquartile range (ms), the
     block's cost and scale.
     """
-    blocks = block_masks(problem)
+    blocks = block_masks(problem, limit)
     timed = time_prefixes(problem, prepared, blocks, feeds, runs=runs, warmup=warmup, threads=threads,
                           progress=progress)
     work = np.array([bool(layer.op != "Input") for layer in problem.layers])
@@ -196,6 +210,7 @@ def calibrated_costs(problem, prepared, feeds: Mapping[str, np.ndarray], *, runs
                            "up to that device part's measured median, run as its own model with all onnxruntime "
                            "optimizations (prefix medians made non-decreasing first); --device-costs additive keeps "
                            "the per-layer medians",
+            "cut_vertices": len(problem.cut_vertices), "timed_cut_vertices": len([r for r in rows if r["cut"]]),
             "sum_of_layers_additive_ms": _r(float(np.sum(problem.device_ms))), "blocks": rows}
     return costs, info
 

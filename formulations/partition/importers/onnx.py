@@ -58,7 +58,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                 source_info: Mapping[str, Any] | None = None, input_bytes: int | None = None,
                 input_dtype: str | None = None, fallback_profile: str = "phone-cpu",
                 segments: bool | int = False, segment_candidates=None,
-                device_costs: str = "calibrated") -> PartitionProblem:
+                device_costs: str = "calibrated", calibration_cuts: int | None = 32) -> PartitionProblem:
     """Import an ONNX model as a partition instance with measured costs.
 
     Parameters
@@ -114,10 +114,10 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         ``segment_candidates(problem) -> list of boolean masks``: further
         splits to measure with ``segments`` (``solvers.split.additive_candidates``
         gives the additive optimum of every bandwidth range).
-    device_costs : {"calibrated", "additive"}
-        Measured costs: ``"calibrated"`` (QDMP's method, :mod:`.blocks`) scales the per-layer
-        medians so that the device part ending at every cut vertex costs its measured time as
-        its own model (about ``#cut vertices / 2`` extra whole-model runs per run); ``"additive"`` keeps them.
+    device_costs, calibration_cuts : {"calibrated", "additive"}, int or None
+        ``"calibrated"`` (QDMP's method, :mod:`.blocks`) scales the measured per-layer medians so
+        that the device part ending at each of ``calibration_cuts`` cut vertices (spaced by cost;
+        None: all) costs its measured time as its own model; ``"additive"`` keeps them.
 
     Returns
     -------
@@ -165,7 +165,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                                name=name or (Path(file).stem if file else model.graph.name or None))
     if device is None and device_info.get("model") == "measured":
         problem = _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup,
-                              threads, realtime, progress, file, device_costs)
+                              threads, realtime, progress, file, (device_costs, calibration_cuts))
         measured = _measured_metadata(problem, prepared, graph, latency, spread, file, prefixes=prefixes,
                                       segments=segments, segment_candidates=segment_candidates, runs=runs,
                                       warmup=warmup, threads=threads, realtime=realtime, progress=progress)
@@ -182,11 +182,13 @@ def _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops,
                 progress, file, mode) -> PartitionProblem:
     """``problem`` with device costs calibrated to measured device parts (:mod:`.blocks`); spreads scaled alike.
 
-    With ``mode`` "additive", ``problem`` unchanged (the calibration record says so).
+    ``mode`` is ``(device_costs, calibration_cuts)``; with "additive", ``problem`` unchanged (the
+    calibration record says so).
     """
     from . import blocks
     from .profiling import make_feeds, realtime_priority
 
+    mode, limit = mode
     if mode != "calibrated":
         device_info["calibration"] = {"method": "none (additive: per-layer medians as timed)"}
         return problem
@@ -194,7 +196,7 @@ def _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops,
     try:
         with realtime_priority(realtime), naming_file(file):
             costs, info = blocks.calibrated_costs(problem, prepared, feeds, runs=runs, warmup=warmup,
-                                                  threads=threads, progress=progress)
+                                                  threads=threads, progress=progress, limit=limit)
     except ImportError:
         raise
     except Exception as exc:  # noqa: BLE001 - onnxruntime's errors derive from Exception only
