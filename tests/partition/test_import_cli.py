@@ -88,6 +88,9 @@ def test_prefixes_time_that_many_cut_vertex_prefixes(tmp_path, model_file, capsy
         assert code == 0, err
         got[k] = formulations.load(dest).metadata.get("latency", {}).get("prefixes") or []
     assert len(got[0]) == 0 and 1 <= len(got[2]) <= 2
+    for row in got[2]:  # every timing carries its spread
+        q1, q3 = row["measured_iqr_ms_all_opt"]
+        assert q1 <= row["measured_ms_all_opt"] <= q3
 
 
 def test_import_to_stdout(model_file, capsys):

@@ -451,5 +451,7 @@ def _prefixes(problem: PartitionProblem, prepared, graph: OnnxGraph, count: int,
         closure = problem.topology.closure_of([problem.index[c]])
         rows.append({"cut": c, "layers": int(closure.sum()),
                      "additive_ms": _round(float(problem.device_ms[closure].sum())),
-                     "measured_ms_none_opt": _round(m["none"]), "measured_ms_all_opt": _round(m["all"])})
+                     "measured_ms_none_opt": _round(m["none"]), "measured_ms_all_opt": _round(m["all"]),
+                     "measured_iqr_ms_none_opt": [_round(q) for q in m["none_iqr"]],
+                     "measured_iqr_ms_all_opt": [_round(q) for q in m["all_iqr"]]})
     return rows
