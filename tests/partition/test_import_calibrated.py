@@ -175,3 +175,13 @@ def test_limited_blocks_keep_the_ends_and_partition_the_layers(per_layer, limit)
     assert len(cuts) <= limit and cuts[0] == problem.cut_vertices[0] and cuts[-1] == problem.cut_vertices[-1]
     assert cuts == [c for c in problem.cut_vertices if c in cuts]  # topological order kept
     assert (sum(m.astype(int) for _, m in blocks) == 1).all()  # every layer in exactly one block
+
+
+def test_server_ratio_falls_back_to_all_layers_when_the_server_side_costs_nothing():
+    from formulations.partition.importers.segments import server_ratio
+
+    problem = _chain(3, [2.0, 0.0, 0.0], server=[0.5, 0.3, 0.2])
+    mask = np.array([True, True, False, False])  # l1, l2 on the server: 0 ms of device cost
+    assert server_ratio(problem, mask) == pytest.approx(1.0 / 2.0)  # all layers: 1.0 ms / 2.0 ms
+    assert server_ratio(problem, np.array([True, False, True, True])) == pytest.approx(0.5 / 2.0)
+    assert server_ratio(problem, np.ones(4, dtype=bool)) is None  # nothing offloaded

@@ -46,12 +46,20 @@ def segment_mask(problem, row: Mapping[str, Any]) -> np.ndarray:
 
 
 def server_ratio(problem, mask: np.ndarray) -> float | None:
-    """``sum(server_ms) / sum(device_ms)`` over the layers off the device (None if none or 0 ms)."""
+    """``sum(server_ms) / sum(device_ms)`` over the layers off the device (None if none are).
+
+    When those layers' device costs add up to 0 ms (a calibrated block of a
+    tiny model can cost nothing), the ratio over all layers is used; None
+    if that is 0 ms too.
+    """
     on_server = ~np.asarray(mask, dtype=bool)
-    device = float(problem.device_ms[on_server].sum())
-    if not on_server.any() or device <= 0:
+    if not on_server.any():
         return None
-    return float(problem.server_ms[on_server].sum()) / device
+    for layers in (on_server, np.ones_like(on_server)):
+        device = float(problem.device_ms[layers].sum())
+        if device > 0:
+            return float(problem.server_ms[layers].sum()) / device
+    return None
 
 
 def _timed(model, feeds, runs, warmup, threads) -> tuple[float, float, float]:
