@@ -25,8 +25,11 @@ Protocol
   measured latency among the cut-vertex splits and the additive optimum of
   every bandwidth range (``solvers.split.additive_candidates``), timed at import. Both measured the same way, so "gain" is
   (measured additive choice - measured segment choice) / measured additive choice.
-- ``--server-profile NAME`` and ``--input-dtype uint8`` change the instance
-  as for ``coinfer import``; ``--tag`` suffixes the result files.
+- ``--server-profile NAME``, ``--input-dtype uint8`` and ``--device-costs
+  additive|calibrated`` change the instance as for ``coinfer import``;
+  ``--tag`` suffixes the result files. The "additive choice" is the model's
+  optimum with the instance's costs: calibrated by default since issue 22;
+  the recorded ``results/onnx_zoo*.md`` tables predate it (additive).
 - ``--quick``: SqueezeNet only, 2 runs, 4 segments.
 
 :func:`one` takes any ONNX file (``path``) and :func:`run_models` runs a list
@@ -78,7 +81,7 @@ def _measured_total(parts: dict, problem) -> float:
 
 
 def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "datacentre-gpu",
-        input_dtype: str | None = None, path: Path | None = None) -> dict:
+        input_dtype: str | None = None, path: Path | None = None, device_costs: str = "calibrated") -> dict:
     """Import, reproduce and measure one model (run in a child process).
 
     ``path`` is the ONNX file (default: the zoo model ``name``). Cost: the
@@ -100,7 +103,7 @@ def one(name: str, runs: int, segments: int, tmp: Path, server_profile: str = "d
     start = time.perf_counter()
     problem = import_onnx(path, runs=runs, warmup=1, segments=segments, realtime=True,
                           segment_candidates=additive_candidates, server_profile=server_profile,
-                          input_dtype=input_dtype)
+                          input_dtype=input_dtype, device_costs=device_costs)
     row = {"model": name, "import_s": time.perf_counter() - start, "layers": problem.n_layers,
            "cut_vertices": len(problem.cut_vertices), "costs": problem.metadata["device_costs"]["model"],
            "latency": problem.metadata.get("latency", {}), "segments": len(problem.metadata.get("segments", []))}
@@ -161,7 +164,8 @@ def table(rows: list[dict]) -> str:
 
 
 def run_models(models: list[tuple[str, Path | None]], runs: int, segments: int,
-               server_profile: str = "datacentre-gpu", input_dtype: str | None = None) -> list[dict]:
+               server_profile: str = "datacentre-gpu", input_dtype: str | None = None,
+               device_costs: str = "calibrated") -> list[dict]:
     """Run :func:`one` for each ``(name, path)`` in its own process; the rows of those that succeed.
 
     ``path`` None means the zoo model ``name``. A failing model is reported
@@ -173,7 +177,7 @@ def run_models(models: list[tuple[str, Path | None]], runs: int, segments: int,
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in models:
             cmd = [sys.executable, __file__, "--one", name, "--runs", str(runs), "--segments", str(segments),
-                   "--tmp", tmp, "--server-profile", server_profile]
+                   "--tmp", tmp, "--server-profile", server_profile, "--device-costs", device_costs]
             cmd += ["--input-dtype", input_dtype] if input_dtype else []
             cmd += ["--path", str(path)] if path is not None else []
             proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -193,6 +197,8 @@ def main(argv=None) -> int:
     parser.add_argument("--segments", type=int, default=0, help="max cut vertices timed (0: all)")
     parser.add_argument("--server-profile", default="datacentre-gpu")
     parser.add_argument("--input-dtype", default=None)
+    parser.add_argument("--device-costs", default="calibrated", choices=("calibrated", "additive"),
+                        help="the import's device costs (the recorded tables predate calibration: additive)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
@@ -200,11 +206,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(one(args.one, args.runs, args.segments or True, Path(args.tmp), args.server_profile,
-                             args.input_dtype, args.path)))
+                             args.input_dtype, args.path, args.device_costs)))
         return 0
     names = ["squeezenet"] if args.quick else (args.models or MODELS)
     runs, segments = (2, 4) if args.quick else (args.runs, args.segments)
-    rows = run_models([(name, None) for name in names], runs, segments, args.server_profile, args.input_dtype)
+    rows = run_models([(name, None) for name in names], runs, segments, args.server_profile, args.input_dtype,
+                      args.device_costs)
     text = table(rows)
     print(text)
     if not args.quick:

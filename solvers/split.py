@@ -6,7 +6,8 @@
   measuring the split (:func:`formulations.partition.importers.segments.measure_split`);
 - :func:`choose_by_segments` picks, at a bandwidth, the split with the lowest
   *measured* latency among the cut-vertex splits an import with
-  ``segments=True`` timed, beside the additive optimum.
+  ``segments=True`` timed when it beats the model's optimum beyond the
+  noise (interquartile ranges separated), and reports ties.
 
 The ONNX work is in :mod:`formulations.partition.importers.onnx_split`; this module
 only adds the solve.
@@ -25,12 +26,13 @@ __all__ = ["solution_assignment", "split_onnx", "split_record", "choose_by_segme
 
 
 def additive_candidates(problem, min_mbps: float = 0.1, max_mbps: float = 1000.0) -> list:
-    """The additive optimum of every bandwidth range in ``[min_mbps, max_mbps]`` (boolean masks).
+    """The model's optimum of every bandwidth range in ``[min_mbps, max_mbps]`` (boolean masks).
 
-    These are the splits the additive model would ever choose (each block's
-    optimal cut at some bandwidth), so measuring them beside the cut-vertex
-    splits lets :func:`choose_by_segments` never do worse, measured, than the
-    additive choice. One bandwidth map: ``2 * #pieces - 1`` solves.
+    These are the splits the instance's cost model (calibrated or additive)
+    would ever choose (each block's optimal cut at some bandwidth), so
+    measuring them beside the cut-vertex splits lets
+    :func:`choose_by_segments` compare its choice with the model's, measured
+    the same way. One bandwidth map: ``2 * #pieces - 1`` solves.
     """
     import solvers
 
@@ -185,15 +187,32 @@ def _save(model, path: Path) -> None:
 
 
 def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, Any]:
-    """The measured-latency choice among the cut-vertex splits of an import with ``segments=True``.
+    """The measured choice among the splits an import with ``segments=True`` timed, noise considered.
 
-    Returns ``{"segments": row, "measured_ms": ..., "additive": {...}}``:
-    the row of ``metadata["segments"]`` with the lowest measured latency at
-    the network (:func:`formulations.partition.importers.segments.segment_latency`;
-    the rows are the cut-vertex splits and any extra candidates measured),
-    and the additive optimum (:func:`solvers.partition`) with its predicted
-    latency and, when it is itself a cut-vertex split, its measured one.
-    O(#cut vertices) plus one solve.
+    The model's choice is the optimum of the instance's own costs
+    (:func:`solvers.partition`). The measured choice replaces it only when a
+    measured split is faster *beyond the noise*: the test is IQR
+    separation, the candidate's third quartile of end-to-end latency below
+    the model choice's first quartile
+    (:func:`formulations.partition.importers.segments.segment_interval`: the
+    timed parts' quartiles plus the modelled transfers). Otherwise the model's
+    choice is kept and every measured split whose interquartile interval
+    overlaps it is reported as a tie. When the model's choice was not among
+    the measured splits (e.g. pins added after the import), the fastest
+    measured split is taken.
+
+    Returns
+    -------
+    dict
+        ``segments`` (the chosen row of ``metadata["segments"]``),
+        ``measured_ms`` and ``measured_iqr_ms`` (its end-to-end median and
+        [q1, q3]), ``decision`` ("model": the model's choice kept; "measured":
+        a split faster beyond the noise; "fastest measured": the model's
+        choice was not measured), ``test``, ``ties`` (cut, device layers,
+        median and quartiles of each split within the noise of the chosen
+        one), ``model`` (the model's choice: predicted ms, device layers and,
+        when measured, its cut and measured median and quartiles) and
+        ``uplink_mbps``. O(#rows) plus one solve.
 
     Raises
     ------
@@ -201,7 +220,7 @@ def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, A
         When the instance has no measured segments.
     """
     import solvers
-    from formulations.partition.importers.segments import segment_latency, segment_mask
+    from formulations.partition.importers.segments import segment_interval, segment_latency, segment_mask
 
     if uplink_mbps is not None:
         problem = problem.with_network(uplink_mbps=uplink_mbps)
@@ -209,19 +228,32 @@ def choose_by_segments(problem, uplink_mbps: float | None = None) -> dict[str, A
     if not rows:
         raise InstanceError("the instance has no measured segments; import it with --segments",
                             field="metadata.segments")
+    net = problem.network
     allowed = [r for r in rows if problem.is_feasible(segment_mask(problem, r))]
     if not allowed:
         raise InstanceError("no measured cut-vertex split satisfies the pins", field="metadata.segments")
-    best = min(allowed, key=lambda r: segment_latency(r, problem.network))
+    fastest = min(allowed, key=lambda r: segment_latency(r, net))
     solution = solvers.partition(problem)
     mask = problem.device_mask(solution.assignment)
-    additive: dict[str, Any] = {"predicted_ms": solution.objective, "device_layers": int(mask.sum())}
-    for row in rows:
-        if (segment_mask(problem, row) == mask).all():
-            additive["cut"] = row["cut"]
-            additive["measured_ms"] = segment_latency(row, problem.network)
-    return {"segments": best, "measured_ms": segment_latency(best, problem.network), "additive": additive,
-            "uplink_mbps": problem.network.uplink_mbps}
+    model: dict[str, Any] = {"predicted_ms": solution.objective, "device_layers": int(mask.sum())}
+    model_row = next((r for r in allowed if (segment_mask(problem, r) == mask).all()), None)
+    if model_row is None:
+        chosen, decision = fastest, "fastest measured"
+    else:
+        model.update(cut=model_row["cut"], measured_ms=segment_latency(model_row, net),
+                     measured_iqr_ms=list(segment_interval(model_row, net)))
+        separated = segment_interval(fastest, net)[1] < segment_interval(model_row, net)[0]
+        chosen, decision = (fastest, "measured") if separated else (model_row, "model")
+    low, high = segment_interval(chosen, net)
+    ties = [{"cut": r["cut"], "device_layers": r["device_layers"], "measured_ms": segment_latency(r, net),
+             "measured_iqr_ms": list(segment_interval(r, net))}
+            for r in allowed if r is not chosen and segment_interval(r, net)[0] <= high
+            and segment_interval(r, net)[1] >= low]
+    return {"segments": chosen, "measured_ms": segment_latency(chosen, net), "measured_iqr_ms": [low, high],
+            "decision": decision, "ties": ties, "model": model, "uplink_mbps": net.uplink_mbps,
+            "test": "a measured split replaces the model's choice only when its end-to-end q3 is below the model "
+                    "choice's q1 (interquartile ranges separated); splits whose [q1, q3] overlaps the chosen one's "
+                    "are ties"}
 
 
 def phone_table(problem, bmap) -> dict[str, Any]:

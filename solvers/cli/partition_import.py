@@ -6,6 +6,7 @@ coinfer import MODEL [-o FILE] [--server-profile NAME] [--device-profile NAME]
                [--input-shape SHAPE] [--runs N] [--warmup N] [--threads N]
                [--optimize basic|fuse|none] [--uplink-mbps X] [--prefixes K]
                [--realtime] [--save-profile FILE] [--quiet]
+               [--device-costs calibrated|additive]
 coinfer profiles
 
 ``MODEL`` is an ONNX file or ``torchvision:NAME`` (built with random
@@ -91,7 +92,7 @@ def cmd_import(args) -> int:
                                   prefixes=args.prefixes, realtime=args.realtime, name=name, progress=progress,
                                   source_info=info, input_bytes=args.input_bytes, input_dtype=args.input_dtype,
                                   segments=args.segments if args.segments > 0 else args.segments == -1,
-                                  segment_candidates=additive_candidates)
+                                  segment_candidates=additive_candidates, device_costs=args.device_costs)
         except ImportError as exc:
             raise _usage(str(exc)) from None
         except ValueError as exc:
@@ -117,6 +118,8 @@ def cmd_import(args) -> int:
     if "whole_model_ms_all_opt" in lat:
         extra = (f", sum of layers {lat['sum_of_layers_ms']:.2f} ms, whole model "
                  f"{lat['whole_model_ms_all_opt']:.2f} ms (all optimizations)")
+        if "sum_of_layers_additive_ms" in lat:
+            extra += f"; calibrated (additive sum {lat['sum_of_layers_additive_ms']:.2f} ms)"
     if not args.quiet:
         print(f"{args.output or 'stdout'}: {problem.n_layers} layers, {len(problem.edges)} edges, "
               f"{len(problem.cut_vertices)} cut vertices{extra}", file=sys.stderr)
@@ -175,6 +178,10 @@ def add_commands(subparsers) -> None:
                    help="also time the real device and server sub-models at every cut vertex (or at K evenly spaced "
                         "ones) and of the additive optimum of every bandwidth range into metadata.segments, for "
                         "choosing a split by measured latency (coinfer split --segments)")
+    p.add_argument("--device-costs", choices=("calibrated", "additive"), default="calibrated",
+                   help="measured device costs: calibrated (default, QDMP's method: per-layer times scaled so that "
+                        "the device part ending at every cut vertex costs its measured time, run as its own model) "
+                        "or additive (per-layer medians as timed; over-predicts what the runtime does)")
     p.set_defaults(func=cmd_import)
 
     p = subparsers.add_parser("profiles", help="list the shipped device profiles")

@@ -47,6 +47,14 @@ def cmd_split(args) -> int:
     if args.runs < 1 or args.warmup < 0 or args.threads < 1:
         raise _usage("--runs and --threads must be >= 1, --warmup >= 0")
     problem = _load_instance(args.instance)
+    if args.measure:
+        from formulations.partition.importers.segments import device_origin
+
+        reason = device_origin(problem)
+        if reason is not None:
+            raise _usage(f"{args.instance}: --measure would time the device part on this machine and compare it "
+                         f"with another device's costs: {reason}. Import the model here with measured device costs "
+                         "(no --device-profile) to compare, or split without --measure")
     if args.uplink_mbps is not None:
         if args.uplink_mbps <= 0:
             raise _usage(f"--uplink-mbps must be > 0, got {args.uplink_mbps}")
@@ -81,22 +89,50 @@ def _report(record) -> None:
     lines = [f"device.onnx: {len(record['device_layers'])} layers; {server}; sends {sent}",
              f"reproduction: max deviation {record.get('reproduction_error', float('nan')):.3g} "
              "(< 1: within rtol=atol=1e-3)"]
+    choice = record.get("segments_choice")
+    if choice is not None:
+        lines.append(_choice_line(choice))
     measured = record.get("measured")
-    terms = [("device_compute_ms", "device_ms", "device part"), ("uplink_ms", "uplink_ms", "uplink"),
-             ("rtt_ms", "rtt_ms", "RTT"), ("server_compute_ms", "server_ms", "server part"),
-             ("downlink_ms", "downlink_ms", "downlink"), ("total_ms", "total_ms", "end to end")]
-    lines.append(f"{'term':<12} {'predicted(ms)':>14}" + (f" {'measured(ms)':>13}" if measured else ""))
-    for key, mkey, label in terms:
+    terms = [("device_compute_ms", "device_ms", "device_iqr_ms", "device part"),
+             ("uplink_ms", "uplink_ms", None, "uplink"), ("rtt_ms", "rtt_ms", None, "RTT"),
+             ("server_compute_ms", "server_ms", "server_iqr_ms_here", "server part"),
+             ("downlink_ms", "downlink_ms", None, "downlink"), ("total_ms", "total_ms", "total_iqr_ms", "end to end")]
+    header = f"{'term':<12} {'predicted(ms)':>14}"
+    if measured:
+        header += f" {'measured(ms)':>13} {'IQR(ms)':>17}  how"
+    lines.append(header)
+    for key, mkey, iqr_key, label in terms:
         row = f"{label:<12} {predicted[key]:>14.3f}"
         if measured:
-            row += f" {measured['measured'][mkey]:>13.3f}"
+            m = measured["measured"]
+            iqr = m.get(iqr_key) if iqr_key else None
+            if iqr and mkey == "server_ms":
+                iqr = [q * (m["server_ratio"] or 0.0) for q in iqr]
+            span = f"{iqr[0]:.3f}-{iqr[1]:.3f}" if iqr else "-"
+            how = measured.get("terms", {}).get(mkey, "sum of the terms").split(":")[0]
+            row += f" {m[mkey]:>13.3f} {span:>17}  {how}"
         lines.append(row)
     if measured:
-        ratio = measured["measured"]["server_ratio"]
-        lines.append(f"measured vs predicted: {measured['error_pct']:+.1f}%; server part "
-                     + (f"{measured['measured']['server_ms_here']:.3f} ms here x speed ratio {ratio:.4g} "
+        m = measured["measured"]
+        ratio = m["server_ratio"]
+        lines.append(f"measured vs predicted: {measured['error_pct']:+.1f}% (medians of {m.get('runs', '?')} runs, "
+                     f"timed on {measured.get('timed_on', 'this machine')}); server part "
+                     + (f"{m['server_ms_here']:.3f} ms here x speed ratio {ratio:.4g} "
                         "(server profile / this CPU)" if ratio is not None else "none"))
     print("\n".join(lines), file=sys.stderr)
+
+
+def _choice_line(choice) -> str:
+    """One line on the measured-segment choice: which, why, and the ties."""
+    low, high = choice["measured_iqr_ms"]
+    why = {"model": "the model's choice: no measured split is faster beyond the noise",
+           "measured": "faster than the model's choice beyond the noise (IQRs separated)",
+           "fastest measured": "the fastest measured split (the model's choice was not measured)"}[choice["decision"]]
+    ties = ", ".join(f"{t['cut'] or str(t['device_layers']) + ' layers'} {t['measured_ms']:.3f} ms"
+                     for t in choice["ties"][:5])
+    more = f" (+{len(choice['ties']) - 5} more)" if len(choice["ties"]) > 5 else ""
+    return (f"segments: {choice['measured_ms']:.3f} ms measured (IQR {low:.3f}-{high:.3f}), {why}"
+            + (f"; ties within the noise: {ties}{more}" if ties else "; no ties"))
 
 
 def cmd_bandwidth_map_export(args, fallback) -> int:

@@ -67,6 +67,17 @@ def test_measured_import_shows_progress_and_saves_profile(tmp_path, model_file, 
     assert list(again.server_ms) == pytest.approx(list(problem.device_ms), rel=1e-3)
 
 
+def test_device_costs_are_calibrated_by_default_or_additive(tmp_path, model_file, capsys):
+    methods = {}
+    for extra in ([], ["--device-costs", "additive"]):
+        dest = tmp_path / f"res{len(extra)}.json"
+        code, _, err = run(capsys, "import", model_file, "--runs", "2", "--warmup", "0", "-o", dest, *extra)
+        assert code == 0, err
+        assert ("device parts ending at cut vertices" in err) == (not extra)  # the progress names the step
+        methods[tuple(extra)] = formulations.load(dest).metadata["device_costs"]["calibration"]["method"]
+    assert methods[()] == "prefixes" and methods[("--device-costs", "additive")].startswith("none (additive")
+
+
 def test_prefixes_time_that_many_cut_vertex_prefixes(tmp_path, model_file, capsys):
     """``--prefixes K`` adds K measured prefixes to the instance's latency metadata (0: none)."""
     got = {}
@@ -77,6 +88,9 @@ def test_prefixes_time_that_many_cut_vertex_prefixes(tmp_path, model_file, capsy
         assert code == 0, err
         got[k] = formulations.load(dest).metadata.get("latency", {}).get("prefixes") or []
     assert len(got[0]) == 0 and 1 <= len(got[2]) <= 2
+    for row in got[2]:  # every timing carries its spread
+        q1, q3 = row["measured_iqr_ms_all_opt"]
+        assert q1 <= row["measured_ms_all_opt"] <= q3
 
 
 def test_import_to_stdout(model_file, capsys):

@@ -134,7 +134,7 @@ def test_roofline_costs_match_the_formula():
 def test_measured_import_round_trips_and_solves(tmp_path):
     path = tmp_path / "res.onnx"
     onnx.save(residual_model(), path)
-    p = import_onnx(path, runs=3, warmup=1, prefixes=2)
+    p = import_onnx(path, runs=3, warmup=1, prefixes=2, device_costs="additive")
     assert p.inputs == ["x"] and sorted(p.outputs) == ["concat", "gap"]
     assert (p.device_ms[1:] > 0).all()
     lat = p.metadata["latency"]

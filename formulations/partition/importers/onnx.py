@@ -57,7 +57,8 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                 prefixes: int = 0, realtime: bool = False, name: str | None = None, progress=None,
                 source_info: Mapping[str, Any] | None = None, input_bytes: int | None = None,
                 input_dtype: str | None = None, fallback_profile: str = "phone-cpu",
-                segments: bool | int = False, segment_candidates=None) -> PartitionProblem:
+                segments: bool | int = False, segment_candidates=None,
+                device_costs: str = "calibrated", calibration_cuts: int | None = 32) -> PartitionProblem:
     """Import an ONNX model as a partition instance with measured costs.
 
     Parameters
@@ -88,10 +89,8 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         (evenly spaced) and record measured vs additive latency in
         ``metadata["latency"]["prefixes"]`` (0: skip).
     realtime : bool
-        Measure at real-time priority when permitted
-        (:func:`~formulations.partition.importers.profiling.realtime_priority`), so
-        other processes cannot preempt the timing; recorded in
-        ``metadata["device_costs"]["realtime_priority"]``.
+        Measure at real-time priority when permitted (:func:`.profiling.realtime_priority`);
+        recorded in ``metadata["device_costs"]["realtime_priority"]``.
     progress : callable, optional
         ``progress(done, total, label)`` after every timed run.
     source_info : mapping, optional
@@ -115,6 +114,10 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         ``segment_candidates(problem) -> list of boolean masks``: further
         splits to measure with ``segments`` (``solvers.split.additive_candidates``
         gives the additive optimum of every bandwidth range).
+    device_costs, calibration_cuts : {"calibrated", "additive"}, int or None
+        ``"calibrated"`` (QDMP's method, :mod:`.blocks`) scales the measured per-layer medians so
+        that the device part ending at each of ``calibration_cuts`` cut vertices (spaced by cost;
+        None: all) costs its measured time as its own model; ``"additive"`` keeps them.
 
     Returns
     -------
@@ -130,6 +133,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     """
     from .profiles import get_profile
 
+    _check_choice(device_costs, ("calibrated", "additive"), "device_costs")
     server = get_profile(server_profile)
     device = get_profile(device_profile, "device_profile") if device_profile is not None else None
     model = read_model(source)
@@ -160,11 +164,57 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
                                name=name or (Path(file).stem if file else model.graph.name or None))
     if device is None and device_info.get("model") == "measured":
+        problem = _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup,
+                              threads, realtime, progress, file, (device_costs, calibration_cuts))
         measured = _measured_metadata(problem, prepared, graph, latency, spread, file, prefixes=prefixes,
                                       segments=segments, segment_candidates=segment_candidates, runs=runs,
                                       warmup=warmup, threads=threads, realtime=realtime, progress=progress)
         problem = problem.replace(metadata={**problem.metadata, **measured})
     return problem
+
+
+def _check_choice(value, allowed, field: str) -> None:
+    if value not in allowed:
+        raise InstanceError(f"must be one of {', '.join(map(repr, allowed))}, got {value!r}", field=field)
+
+
+def _calibrated(problem, prepared, graph, spread, device_info, server_ms, flops, runs, warmup, threads, realtime,
+                progress, file, mode) -> PartitionProblem:
+    """``problem`` with device costs calibrated to measured device parts (:mod:`.blocks`); spreads scaled alike.
+
+    ``mode`` is ``(device_costs, calibration_cuts)``; with "additive", ``problem`` unchanged (the
+    calibration record says so).
+    """
+    from . import blocks
+    from .profiling import make_feeds, realtime_priority
+
+    mode, limit = mode
+    if mode != "calibrated":
+        device_info["calibration"] = {"method": "none (additive: per-layer medians as timed)"}
+        return problem
+    feeds = make_feeds(graph.input_shapes, graph.input_dtypes)
+    try:
+        with realtime_priority(realtime), naming_file(file):
+            costs, info = blocks.calibrated_costs(problem, prepared, feeds, runs=runs, warmup=warmup,
+                                                  threads=threads, progress=progress, limit=limit)
+    except ImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's errors derive from Exception only
+        from .onnx_model import _ort_message
+
+        reason = _ort_message(exc) if not isinstance(exc, InstanceError) else str(exc)
+        warnings.warn(f"device costs not calibrated (a device part could not be run as its own model: {reason}); "
+                      "they are the additive per-layer medians", MeasurementQualityWarning, stacklevel=3)
+        device_info["calibration"] = {"method": "none (calibration failed)", "reason": reason}
+        return problem
+    for i, nm in enumerate(graph.names):
+        if nm in spread and problem.device_ms[i] > 0:
+            factor = costs[i] / problem.device_ms[i]
+            spread[nm] = (spread[nm][0] * factor, spread[nm][1] * factor)
+    device_info["calibration"] = info
+    device_info["spread"] = "per-layer interquartile range, scaled like the layer's median, in layers[].meta.iqr_ms"
+    layers = [_layer(graph, i, costs[i], server_ms[i], flops[i], spread) for i in range(len(graph.names))]
+    return problem.replace(layers=layers, metadata={**problem.metadata, "device_costs": device_info})
 
 
 def _measured_metadata(problem, prepared, graph, latency, spread, file, *, prefixes, segments, segment_candidates,
@@ -173,6 +223,9 @@ def _measured_metadata(problem, prepared, graph, latency, spread, file, *, prefi
     from .profiling import realtime_priority
 
     latency["sum_of_layers_ms"] = _round(float(problem.device_ms.sum()))
+    additive = problem.metadata.get("device_costs", {}).get("calibration", {}).get("sum_of_layers_additive_ms")
+    if additive is not None:
+        latency["sum_of_layers_additive_ms"] = additive
     _quality_warnings(latency, spread, problem.device_ms)
     if prefixes:
         with realtime_priority(realtime):
@@ -398,5 +451,7 @@ def _prefixes(problem: PartitionProblem, prepared, graph: OnnxGraph, count: int,
         closure = problem.topology.closure_of([problem.index[c]])
         rows.append({"cut": c, "layers": int(closure.sum()),
                      "additive_ms": _round(float(problem.device_ms[closure].sum())),
-                     "measured_ms_none_opt": _round(m["none"]), "measured_ms_all_opt": _round(m["all"])})
+                     "measured_ms_none_opt": _round(m["none"]), "measured_ms_all_opt": _round(m["all"]),
+                     "measured_iqr_ms_none_opt": [_round(q) for q in m["none_iqr"]],
+                     "measured_iqr_ms_all_opt": [_round(q) for q in m["all_iqr"]]})
     return rows

@@ -223,7 +223,7 @@ def prefix_latencies(model, outputs: Sequence[Sequence[str]], feeds: Mapping[str
     Returns
     -------
     list of dict
-        ``{level: median ms}`` per prefix.
+        ``{level: median ms, level + "_iqr": [q1, q3] ms}`` per prefix.
     """
     import onnx.utils
 
@@ -235,8 +235,9 @@ def prefix_latencies(model, outputs: Sequence[Sequence[str]], feeds: Mapping[str
         sub = extractor.extract_model(graph_inputs, list(outs)).SerializeToString()
         row = {}
         for level in levels:
-            row[level] = float(np.median(time_model(sub, feeds, runs=runs, warmup=warmup, threads=threads,
-                                                    level=level)))
+            t = time_model(sub, feeds, runs=runs, warmup=warmup, threads=threads, level=level)
+            row[level] = float(np.median(t))
+            row[f"{level}_iqr"] = [float(np.percentile(t, 25)), float(np.percentile(t, 75))]
         result.append(row)
         if progress:
             progress(k + 1, len(outputs), "timing prefixes")

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..units import transfer_ms
 
-__all__ = ["measure_split", "measure_segments", "segment_latency", "segment_mask", "server_ratio"]
+__all__ = ["measure_split", "measure_segments", "segment_latency", "segment_interval", "segment_mask", "server_ratio",
+           "device_origin", "TERMS"]
 
 
 def segment_mask(problem, row: Mapping[str, Any]) -> np.ndarray:
@@ -45,19 +46,29 @@ def segment_mask(problem, row: Mapping[str, Any]) -> np.ndarray:
 
 
 def server_ratio(problem, mask: np.ndarray) -> float | None:
-    """``sum(server_ms) / sum(device_ms)`` over the layers off the device (None if none or 0 ms)."""
+    """``sum(server_ms) / sum(device_ms)`` over the layers off the device (None if none are).
+
+    When those layers' device costs add up to 0 ms (a calibrated block of a
+    tiny model can cost nothing), the ratio over all layers is used; None
+    if that is 0 ms too.
+    """
     on_server = ~np.asarray(mask, dtype=bool)
-    device = float(problem.device_ms[on_server].sum())
-    if not on_server.any() or device <= 0:
+    if not on_server.any():
         return None
-    return float(problem.server_ms[on_server].sum()) / device
+    for layers in (on_server, np.ones_like(on_server)):
+        device = float(problem.device_ms[layers].sum())
+        if device > 0:
+            return float(problem.server_ms[layers].sum()) / device
+    return None
 
 
-def _median_ms(model, feeds, runs, warmup, threads) -> float:
+def _timed(model, feeds, runs, warmup, threads) -> tuple[float, float, float]:
+    """``(median, q1, q3)`` ms of ``runs`` runs of ``model`` (all optimizations)."""
+    from .blocks import median_iqr
     from .profiling import time_model
 
-    return float(np.median(time_model(model.SerializeToString(), feeds, runs=runs, warmup=warmup,
-                                      threads=threads, level="all")))
+    return median_iqr(time_model(model.SerializeToString(), feeds, runs=runs, warmup=warmup, threads=threads,
+                                 level="all"))
 
 
 def _part_feeds(model, values: Mapping[str, np.ndarray]) -> dict:
@@ -66,14 +77,43 @@ def _part_feeds(model, values: Mapping[str, np.ndarray]) -> dict:
     return {i.name: values[i.name] for i in graph_inputs(model)}
 
 
+def device_origin(problem) -> str | None:
+    """Why ``problem``'s device costs cannot be compared with timings on this machine (None: they can).
+
+    They can when the import measured them on this CPU (``metadata.device_costs``
+    with ``model`` "measured" and this machine's ``cpu``); a roofline or
+    measured-profile file, or another CPU, describes another device.
+    """
+    from .profiling import cpu_name
+
+    info = problem.metadata.get("device_costs") or {}
+    here = cpu_name()
+    if info.get("model") == "measured" and "cpu" in info:
+        if info["cpu"] == here:
+            return None
+        return f"the instance's device costs were measured on {info['cpu']!r}, this machine is {here!r}"
+    if info.get("profile"):
+        return (f"the instance's device costs come from the {info['profile']!r} profile ({info.get('model', '?')}), "
+                f"not from this machine ({here!r})")
+    return f"the instance does not record device costs measured on this machine ({here!r}) (metadata.device_costs)"
+
+
+#: How each term of ``measure_split(...)["measured"]`` is obtained.
+TERMS = {"device_ms": "measured: the device part run here",
+         "server_ms": "modelled: the server part run here x the speed ratio server profile / this CPU",
+         "uplink_ms": "modelled: sent bytes / uplink_mbps", "downlink_ms": "modelled: result bytes / downlink",
+         "rtt_ms": "modelled: the instance's rtt_ms"}
+
+
 def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: int = 2,
                   threads: int = 1) -> dict[str, Any]:
-    """Measured latency of a split beside its additive prediction.
+    """Measured latency of a split beside its prediction.
 
     Parameters
     ----------
     problem : PartitionProblem
-        The imported instance (its network gives the transfer times).
+        The imported instance, with device costs measured on this machine
+        (its network gives the transfer times).
     assignment
         The split, as for :meth:`PartitionProblem.device_mask`.
     split : ModelSplit
@@ -85,35 +125,61 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
     -------
     dict
         ``predicted`` (the instance's breakdown) and ``measured``:
-        ``device_ms`` (device part, this CPU), ``server_ms_here`` (server
-        part on this CPU), ``server_ratio`` and ``server_ms`` (scaled),
-        ``uplink_bytes`` (the sent tensors' bytes as the instance counts
-        them) and ``uplink_ms``, ``downlink_ms``, ``rtt_ms``, ``total_ms``;
-        ``error_pct`` = (measured - predicted) / predicted.
-        Cost: ``runs + warmup`` runs of each part.
+        ``device_ms`` and ``device_iqr_ms`` (device part on this CPU: median
+        and [q1, q3] of ``runs`` runs), ``server_ms_here`` and
+        ``server_iqr_ms_here`` (server part on this CPU), ``server_ratio``
+        and ``server_ms`` (scaled), ``uplink_bytes`` and ``uplink_ms``,
+        ``downlink_ms``, ``rtt_ms``, ``total_ms`` and ``total_iqr_ms`` (the
+        quartiles of the timed parts added to the modelled terms); ``terms``
+        says which term is measured and which modelled; ``error_pct`` =
+        (measured - predicted) / predicted of the totals. Cost: ``runs +
+        warmup`` runs of each part.
+
+    Raises
+    ------
+    InstanceError
+        When the instance's device costs do not describe this machine
+        (:func:`device_origin`): the comparison would be between two machines.
     """
+    from ...errors import InstanceError
+
+    reason = device_origin(problem)
+    if reason is not None:
+        raise InstanceError(f"cannot compare measured with predicted latency: {reason}, and the device part "
+                            "would be timed here. Import the model on this machine with measured device costs "
+                            "(no --device-profile) to compare, or split without --measure",
+                            field="metadata.device_costs")
     mask = problem.device_mask(assignment)
     predicted = problem.breakdown(mask)
-    device_ms = _median_ms(split.device, feeds, runs, warmup, threads)
-    server_here, ratio, server_ms = 0.0, None, 0.0
+    device = _timed(split.device, feeds, runs, warmup, threads)
+    here, ratio = (0.0, 0.0, 0.0), None
     if split.server is not None:
         from .profiling import _session
 
-        device = _session(split.device.SerializeToString(), level="all")
-        values = dict(zip([o.name for o in device.get_outputs()], device.run(None, _part_feeds(split.device, feeds))))
-        server_here = _median_ms(split.server, _part_feeds(split.server, values), runs, warmup, threads)
+        session = _session(split.device.SerializeToString(), level="all")
+        values = dict(zip([o.name for o in session.get_outputs()],
+                          session.run(None, _part_feeds(split.device, feeds))))
+        here = _timed(split.server, _part_feeds(split.server, values), runs, warmup, threads)
         ratio = server_ratio(problem, mask)
-        server_ms = server_here * (ratio if ratio is not None else 1.0)
-    measured = {"device_ms": device_ms, "server_ms_here": server_here, "server_ratio": ratio,
-                "server_ms": server_ms, "uplink_bytes": predicted["uplink_bytes"],
-                "uplink_ms": predicted["uplink_ms"], "downlink_ms": predicted["downlink_ms"],
-                "rtt_ms": predicted["rtt_ms"]}
-    measured["total_ms"] = math.fsum(measured[k] for k in ("device_ms", "server_ms", "uplink_ms", "downlink_ms",
-                                                           "rtt_ms"))
+    scale = ratio if ratio is not None else 1.0
+    modelled = predicted["uplink_ms"] + predicted["downlink_ms"] + predicted["rtt_ms"]
+    measured = {"device_ms": device[0], "device_iqr_ms": [device[1], device[2]], "server_ms_here": here[0],
+                "server_iqr_ms_here": [here[1], here[2]], "server_ratio": ratio, "server_ms": here[0] * scale,
+                "uplink_bytes": predicted["uplink_bytes"], "uplink_ms": predicted["uplink_ms"],
+                "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs}
+    measured["total_ms"] = math.fsum([device[0], here[0] * scale, modelled])
+    measured["total_iqr_ms"] = [math.fsum([device[q], here[q] * scale, modelled]) for q in (1, 2)]
     error = 100.0 * (measured["total_ms"] - predicted["total_ms"]) / predicted["total_ms"]
-    return {"predicted": predicted, "measured": measured, "error_pct": error,
+    return {"predicted": predicted, "measured": measured, "error_pct": error, "terms": dict(TERMS),
+            "timed_on": _here(),
             "server_scaling": "server part timed on this CPU x sum(server_ms)/sum(device_ms) over the server's "
-                              "layers (the server profile against this CPU's per-layer medians)"}
+                              "layers (the server profile against this CPU's per-layer costs)"}
+
+
+def _here() -> str:
+    from .profiling import cpu_name
+
+    return cpu_name()
 
 
 def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int = 2, threads: int = 1,
@@ -145,7 +211,8 @@ def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int 
     list of dict
         Per cut vertex, in topological order: ``cut``, ``device_layers``,
         ``sent`` (tensor names), ``uplink_bytes``, ``downlink_bytes``,
-        ``device_ms`` and ``server_ms_here`` (medians), ``server_ratio``.
+        ``device_ms`` and ``server_ms_here`` (medians), ``device_iqr_ms`` and
+        ``server_iqr_ms_here`` ([q1, q3]), ``server_ratio``.
         Cost: two part timings per cut vertex, ``2 (runs + warmup)`` runs of
         at most the whole model each.
     """
@@ -178,7 +245,10 @@ def measure_segments(problem, model, graph=None, *, runs: int = 10, warmup: int 
                      "device_layers": int(mask.sum()), "sent": split.sent,
                      "uplink_bytes": int(measured["uplink_bytes"]),
                      "downlink_bytes": int(result["predicted"]["downlink_bytes"]),
-                     "device_ms": round(measured["device_ms"], 4), "server_ms_here": round(measured["server_ms_here"], 4),
+                     "device_ms": round(measured["device_ms"], 4),
+                     "device_iqr_ms": [round(q, 4) for q in measured["device_iqr_ms"]],
+                     "server_ms_here": round(measured["server_ms_here"], 4),
+                     "server_iqr_ms_here": [round(q, 4) for q in measured["server_iqr_ms_here"]],
                      "server_ratio": None if measured["server_ratio"] is None else round(measured["server_ratio"], 6)})
         if progress:
             progress(k + 1, len(candidates), f"timing {len(candidates)} candidate splits (device and server parts)")
@@ -191,15 +261,28 @@ def _np_dtype(value_info):
     return helper.tensor_dtype_to_np_dtype(value_info.type.tensor_type.elem_type)
 
 
-def segment_latency(row: Mapping[str, Any], network) -> float:
+def segment_latency(row: Mapping[str, Any], network, statistic: str = "median") -> float:
     """Measured end-to-end ms of a :func:`measure_segments` row on ``network``.
 
     ``device_ms + uplink + rtt (if anything runs on the server) + server_ms_here
-    * server_ratio + downlink``.
+    * server_ratio + downlink``; with ``statistic`` "q1" or "q3" the timed
+    parts' quartiles instead of their medians (rows without quartiles, from
+    older instances, use the medians).
     """
+    pick = {"median": None, "q1": 0, "q3": 1}[statistic]
+
+    def part(key, iqr_key):
+        iqr = row.get(iqr_key)
+        return row[key] if pick is None or not iqr else iqr[pick]
+
     offloaded = row["server_ratio"] is not None
-    total = row["device_ms"] + transfer_ms(row["uplink_bytes"], network.uplink_mbps)
+    total = part("device_ms", "device_iqr_ms") + transfer_ms(row["uplink_bytes"], network.uplink_mbps)
     if offloaded:
-        total += row["server_ms_here"] * row["server_ratio"] + network.rtt_ms
+        total += part("server_ms_here", "server_iqr_ms_here") * row["server_ratio"] + network.rtt_ms
         total += transfer_ms(row["downlink_bytes"], network.effective_downlink_mbps)
     return float(total)
+
+
+def segment_interval(row: Mapping[str, Any], network) -> tuple[float, float]:
+    """``(q1, q3)`` of a row's measured end-to-end ms: the timed parts' quartiles plus the modelled terms."""
+    return segment_latency(row, network, "q1"), segment_latency(row, network, "q3")

@@ -1,0 +1,165 @@
+"""Predicted vs measured end-to-end latency of ``coinfer split --measure``: additive vs calibrated costs.
+
+One command (run it on a quiet machine; ``nice -n 10`` on a shared one)::
+
+    python benchmarks/bench_predict.py [--repeats 3] [--quick] [MODEL...]
+
+writes ``benchmarks/results/predict_zoo.md`` (and ``.json``) unless ``--quick``.
+
+Protocol
+--------
+- Models: five model-zoo graphs of the onnx wheel
+  (``onnx/backend/test/data/light/light_*.onnx``): SqueezeNet, Inception v1,
+  ResNet-50, ShuffleNet, DenseNet-121; each in its own process.
+- Per repeat and per cost model: the model is imported with ``coinfer
+  import``'s defaults (``import_onnx(path)``: 20 runs after 3 warm-ups, one
+  thread, ``datacentre-gpu`` server profile), once with ``device_costs=
+  "additive"`` (per-layer medians) and once with the default
+  ``"calibrated"`` (QDMP's method, :mod:`formulations.partition.importers.blocks`).
+- At 0.5, 18.88 and 100 Mbps the model's optimum is split and measured as
+  ``coinfer split MODEL INSTANCE --uplink-mbps X --measure`` does
+  (:func:`solvers.split.split_onnx` with ``measure=True``: 10 runs after 2
+  warm-ups of the device part and of the server part, the server part scaled
+  by the profile's speed ratio, the transfers modelled), and so is the split
+  with every layer on the device (``split.json`` ``error_pct``).
+- Spread: each cell gives the median over the repeats of the predicted and
+  the measured ms (the measured one is itself the median of 10 runs) and of
+  ``error_pct``, with the range of ``error_pct`` over the repeats; every
+  repeat re-imports (so the import's own noise is in the spread).
+- ``--quick``: SqueezeNet only, one repeat, no result files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+MODELS = ["squeezenet", "inception_v1", "resnet50", "shufflenet", "densenet121"]
+MBPS = (0.5, 18.88, 100.0)
+COSTS = ("additive", "calibrated")
+
+
+def one(name: str, repeats: int, tmp: Path) -> dict:
+    """All repeats of one model (run in a child process)."""
+    import warnings
+
+    from bench_onnx_zoo import zoo_path
+    from formulations.partition.importers.onnx import import_onnx
+    from solvers.split import split_onnx
+
+    path = zoo_path(name)
+    out: dict = {"model": name, "runs": []}
+    for rep in range(repeats):
+        for costs in COSTS:
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                problem = import_onnx(path, device_costs=costs)
+            entry = {"repeat": rep, "costs": costs, "import_s": time.perf_counter() - start,
+                     "layers": problem.n_layers, "blocks": len(problem.metadata["device_costs"]
+                                                               .get("calibration", {}).get("blocks", [])),
+                     "splits": []}
+            cases = [(mbps, None) for mbps in MBPS] + [(MBPS[0], {"device": problem.names, "server": []})]
+            for mbps, assignment in cases:
+                record = split_onnx(path, problem, tmp / f"{name}_{costs}", uplink_mbps=mbps, assignment=assignment,
+                                    measure=True, check=False)
+                m = record["measured"]
+                entry["splits"].append({"mbps": None if assignment else mbps,
+                                        "device_layers": len(record["device_layers"]),
+                                        "predicted_ms": record["predicted"]["total_ms"],
+                                        "measured_ms": m["measured"]["total_ms"],
+                                        "measured_iqr_ms": m["measured"]["total_iqr_ms"],
+                                        "error_pct": m["error_pct"]})
+            out["runs"].append(entry)
+            print(f"{name} {costs} repeat {rep}: import {entry['import_s']:.1f} s, errors "
+                  + ", ".join(f"{s['error_pct']:+.1f}%" for s in entry["splits"]), file=sys.stderr)
+    return out
+
+
+def _cell(entries: list[dict]) -> str:
+    """``predicted / measured (IQR) / error median [min, max]`` over the repeats of one split case."""
+    pred = statistics.median(e["predicted_ms"] for e in entries)
+    meas = statistics.median(e["measured_ms"] for e in entries)
+    iqr = statistics.median(e["measured_iqr_ms"][1] - e["measured_iqr_ms"][0] for e in entries)
+    errors = [e["error_pct"] for e in entries]
+    layers = sorted({e["device_layers"] for e in entries})
+    spread = f" [{min(errors):+.1f}, {max(errors):+.1f}]" if len(errors) > 1 else ""
+    return (f"{'/'.join(map(str, layers))} | {pred:.2f} | {meas:.2f} ± {iqr / 2:.2f} | "
+            f"{statistics.median(errors):+.1f}%{spread}")
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: per model and bandwidth, additive and calibrated predictions against measurement."""
+    head = ("| Model | Uplink | Additive: device layers | predicted (ms) | measured (ms) | error | "
+            "Calibrated: device layers | predicted (ms) | measured (ms) | error |")
+    out = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    worst = {c: 0.0 for c in COSTS}
+    for row in rows:
+        n = row["runs"][0]["layers"]
+        for k, label in enumerate([f"{m:g} Mbps" for m in MBPS] + ["all on device"]):
+            cells = []
+            for costs in COSTS:
+                entries = [r["splits"][k] for r in row["runs"] if r["costs"] == costs]
+                worst[costs] = max(worst[costs], max(abs(e["error_pct"]) for e in entries))
+                cells.append(_cell(entries))
+            out.append(f"| {row['model']} ({n} layers) | {label} | {cells[0]} | {cells[1]} |")
+    out += ["", "Largest |error| over all splits and repeats: "
+            + "; ".join(f"{c} {worst[c]:.1f}%" for c in COSTS) + "."]
+    imports = {c: [r["import_s"] for row in rows for r in row["runs"] if r["costs"] == c] for c in COSTS}
+    out.append("Import wall time, median over models and repeats: "
+               + "; ".join(f"{c} {statistics.median(v):.1f} s" for c, v in imports.items() if v) + ".")
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(one(args.one, args.repeats, Path(tmp))))
+        return 0
+    names = ["squeezenet"] if args.quick else (args.models or MODELS)
+    repeats = 1 if args.quick else args.repeats
+    import os
+
+    from formulations.partition.importers.profiling import cpu_name
+
+    load_before = os.getloadavg()
+    rows = []
+    for name in names:
+        proc = subprocess.run([sys.executable, __file__, "--one", name, "--repeats", str(repeats)],
+                              stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            print(f"{name}: failed (exit {proc.returncode})", file=sys.stderr)
+            continue
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    load_after = os.getloadavg()
+    text = (f"{cpu_name()}, one onnxruntime thread, {repeats} repeat(s); 1-minute load average "
+            f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end (2 cores: above ~1 the "
+            f"machine was shared). Cells: device layers | predicted | measured ± IQR/2 | error_pct median "
+            f"[min, max over repeats].\n\n" + table(rows))
+    print(text)
+    if not args.quick:
+        (HERE / "results" / f"predict_zoo{args.tag}.md").write_text(text, encoding="utf-8")
+        (HERE / "results" / f"predict_zoo{args.tag}.json").write_text(json.dumps(rows, indent=1) + "\n",
+                                                                        encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Calibrated device costs (QDMP's method), measurement noise and honest ``--measure``.
+
+- :func:`monotone_fit` and :func:`calibrate` against their definitions
+  (Hypothesis, small inputs);
+- a measured import is calibrated by default: the layers up to every cut
+  vertex add up to that device part's fitted measured median;
+- ``choose_by_segments`` keeps the model's choice unless a measured split is
+  faster beyond the noise (IQR-separated), and reports ties;
+- ``device_origin`` refuses comparisons with another machine's costs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from formulations.partition import Layer, Network, PartitionProblem
+from formulations.partition.importers.blocks import calibrate, monotone_fit
+from tests.helpers import examples
+
+floats = st.floats(0.0, 100.0, allow_nan=False)
+
+
+@settings(max_examples=examples(60))
+@given(st.lists(floats, min_size=1, max_size=12))
+def test_monotone_fit_is_the_pooled_nondecreasing_fit(values):
+    fit = monotone_fit(values)
+    assert len(fit) == len(values) and np.all(np.diff(fit) >= -1e-9)
+    assert fit.sum() == pytest.approx(sum(values), abs=1e-6)  # pooling keeps the total
+    if all(a <= b for a, b in zip(values, values[1:])):
+        assert fit == pytest.approx(values)
+    # no non-decreasing sequence is closer: compare with a few others (sorted, constant mean)
+    err = float(np.sum((fit - values) ** 2))
+    for other in (np.full(len(values), np.mean(values)), np.maximum.accumulate(values)):
+        assert err <= float(np.sum((other - np.asarray(values)) ** 2)) + 1e-6
+
+
+def _chain(n, device, server=None, **kw):
+    layers = [Layer("x", 0.0, 0.0, 4000, op="Input")]
+    layers += [Layer(f"l{i}", device[i], (server or [0.1] * n)[i], 400, op="Conv") for i in range(n)]
+    edges = [("x", "l0")] + [(f"l{i}", f"l{i + 1}") for i in range(n - 1)]
+    return PartitionProblem(layers, edges, Network(8.0), **kw)
+
+
+@settings(max_examples=examples(60))
+@given(st.lists(st.floats(0.01, 10.0), min_size=2, max_size=6), st.data())
+def test_calibrated_prefixes_add_up_to_the_fitted_measured_prefixes(per_layer, data):
+    from formulations.partition.importers.blocks import block_masks
+
+    problem = _chain(len(per_layer), per_layer)
+    blocks = block_masks(problem)
+    assert sum(int(m.sum()) for _, m in blocks) == problem.n_layers  # the blocks partition the layers
+    assert not np.any(sum(m.astype(int) for _, m in blocks) > 1)
+    prefix = data.draw(st.lists(floats, min_size=len(blocks), max_size=len(blocks)))
+    work = np.array([layer.op != "Input" for layer in problem.layers])
+    costs, block_ms, scales = calibrate(problem.device_ms, work, blocks, prefix)
+    fit = monotone_fit(prefix)
+    assert (costs >= 0).all() and sum(block_ms) == pytest.approx(fit[-1], abs=1e-6)
+    for k, (cut, _) in enumerate(blocks):
+        closure = problem.topology.closure_of([problem.index[cut]])
+        assert costs[closure].sum() == pytest.approx(fit[k], abs=1e-6)
+
+
+def test_calibration_keeps_proportions_inside_a_block():
+    # x -> a -> {b, c} -> d: b and c share the block ending at d
+    layers = [Layer("x", 0.0, 0.0, 10, op="Input"), Layer("a", 1.0, 0.1, 10), Layer("b", 1.0, 0.1, 10),
+              Layer("c", 3.0, 0.1, 10), Layer("d", 1.0, 0.1, 10)]
+    problem = PartitionProblem(layers, [("x", "a"), ("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")], Network(8.0))
+    from formulations.partition.importers.blocks import block_masks
+
+    blocks = block_masks(problem)
+    assert [cut for cut, _ in blocks] == ["x", "a", "d"]
+    work = np.array([layer.op != "Input" for layer in problem.layers])
+    costs, block_ms, scales = calibrate(problem.device_ms, work, blocks, [0.02, 0.52, 3.02])
+    assert costs[0] == pytest.approx(0.02) and costs[1] == pytest.approx(0.5)
+    assert costs[2:].sum() == pytest.approx(2.5) and costs[3] / costs[2] == pytest.approx(3.0)
+    assert scales == [None, pytest.approx(0.5), pytest.approx(0.5)]
+
+
+def _row(cut, device, device_iqr, uplink_bytes, here=0.0, here_iqr=(0.0, 0.0), ratio=None, layers=1):
+    return {"cut": cut, "device_layers": layers, "sent": [], "uplink_bytes": uplink_bytes, "downlink_bytes": 0,
+            "device_ms": device, "device_iqr_ms": list(device_iqr), "server_ms_here": here,
+            "server_iqr_ms_here": list(here_iqr), "server_ratio": ratio}
+
+
+@pytest.mark.parametrize("all_device,decision", [((5.5, 5.2, 5.8), "model"), ((4.0, 3.9, 4.1), "measured")])
+def test_segment_choice_changes_the_model_choice_only_beyond_the_noise(all_device, decision):
+    from solvers.split import choose_by_segments
+
+    med, q1, q3 = all_device
+    # model: offload after l0 (1 + 0.05 + 0.1 ms) beats all on the device (2 ms) and full offload (4 + 0.2 ms)
+    rows = [_row("x", 0.02, (0.02, 0.02), 4000, 3.0, (3.0, 3.0), 1.0),  # measured 7.02 ms
+            _row("l0", 5.0, (4.8, 5.2), 400, 5.0, (4.9, 5.1), 0.1, layers=2),
+            _row("l1", med, (q1, q3), 0, layers=3)]
+    problem = _chain(2, [1.0, 1.0], metadata={"segments": rows})
+    choice = choose_by_segments(problem)
+    assert choice["model"]["cut"] == "l0" and choice["model"]["measured_ms"] == pytest.approx(5.0 + 0.4 + 0.5)
+    assert choice["decision"] == decision
+    if decision == "model":  # 5.5 [5.2, 5.8] overlaps 5.9 [5.69, 6.11]: a tie, the model's choice stays
+        assert choice["segments"]["cut"] == "l0" and [t["cut"] for t in choice["ties"]] == ["l1"]
+    else:  # 4.1 < 5.69: faster beyond the noise
+        assert choice["segments"]["cut"] == "l1" and choice["ties"] == []
+    low, high = choice["measured_iqr_ms"]
+    assert low <= choice["measured_ms"] <= high
+
+
+def test_device_origin_names_the_other_device():
+    from formulations.partition.importers.profiling import cpu_name
+    from formulations.partition.importers.segments import device_origin
+
+    here = cpu_name()
+    base = _chain(1, [1.0])
+    cases = {"measured_here": {"model": "measured", "cpu": here},
+             "other_cpu": {"model": "measured", "cpu": "Some Phone SoC"},
+             "roofline": {"profile": "phone-cpu", "model": "roofline"},
+             "missing": {}}
+    reasons = {k: device_origin(base.replace(metadata={"device_costs": v})) for k, v in cases.items()}
+    assert reasons["measured_here"] is None
+    assert "Some Phone SoC" in reasons["other_cpu"] and here in reasons["other_cpu"]
+    assert "'phone-cpu' profile" in reasons["roofline"] and "does not record" in reasons["missing"]
+
+
+def test_measured_import_is_calibrated_by_default(tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from tests.partition.test_import_onnx import residual_model
+    from formulations.partition.importers.onnx import import_onnx
+    from formulations.errors import InstanceError
+
+    model = residual_model()
+    p = import_onnx(model, runs=3, warmup=1, optimize="none")
+    info = p.metadata["device_costs"]["calibration"]
+    assert info["method"] == "prefixes" and len(info["blocks"]) >= 2
+    fit = monotone_fit([b["prefix_ms"] for b in info["blocks"]])
+    done = np.zeros(p.n_layers, dtype=bool)
+    for block, fitted in zip(info["blocks"], fit):
+        lo, hi = block["prefix_iqr_ms"]
+        assert lo <= block["prefix_ms"] <= hi
+        done |= p.topology.closure_of([p.index[block["cut"]]]) if block["cut"] else ~done
+        assert p.device_ms[done].sum() == pytest.approx(fitted, rel=0.01, abs=1e-3)  # 4-digit rounding
+    assert p.metadata["latency"]["sum_of_layers_additive_ms"] == info["sum_of_layers_additive_ms"]
+    additive = import_onnx(model, runs=3, warmup=1, optimize="none", device_costs="additive")
+    assert "none" in additive.metadata["device_costs"]["calibration"]["method"]
+    assert (additive.device_ms[1:] > 0).all()
+    with pytest.raises(InstanceError, match="device_costs"):
+        import_onnx(model, runs=1, warmup=0, device_costs="fancy")
+
+
+def test_a_failed_calibration_warns_and_keeps_the_additive_costs(monkeypatch):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from formulations.partition.importers import blocks
+    from formulations.partition.importers.onnx import MeasurementQualityWarning, import_onnx
+    from tests.partition.test_import_onnx import residual_model
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : no kernel for op Foo")
+
+    monkeypatch.setattr(blocks, "calibrated_costs", fail)
+    with pytest.warns(MeasurementQualityWarning, match="not calibrated.*no kernel for op Foo"):
+        p = import_onnx(residual_model(), runs=2, warmup=0, optimize="none")
+    assert p.metadata["device_costs"]["calibration"]["method"].startswith("none")
+    assert (p.device_ms[1:] > 0).all()
+
+
+@settings(max_examples=examples(40))
+@given(st.lists(st.floats(0.01, 10.0), min_size=3, max_size=12), st.integers(2, 6))
+def test_limited_blocks_keep_the_ends_and_partition_the_layers(per_layer, limit):
+    from formulations.partition.importers.blocks import block_masks
+
+    problem = _chain(len(per_layer), per_layer)
+    blocks = block_masks(problem, limit)
+    cuts = [cut for cut, _ in blocks]
+    assert len(cuts) <= limit and cuts[0] == problem.cut_vertices[0] and cuts[-1] == problem.cut_vertices[-1]
+    assert cuts == [c for c in problem.cut_vertices if c in cuts]  # topological order kept
+    assert (sum(m.astype(int) for _, m in blocks) == 1).all()  # every layer in exactly one block
+
+
+def test_server_ratio_falls_back_to_all_layers_when_the_server_side_costs_nothing():
+    from formulations.partition.importers.segments import server_ratio
+
+    problem = _chain(3, [2.0, 0.0, 0.0], server=[0.5, 0.3, 0.2])
+    mask = np.array([True, True, False, False])  # l1, l2 on the server: 0 ms of device cost
+    assert server_ratio(problem, mask) == pytest.approx(1.0 / 2.0)  # all layers: 1.0 ms / 2.0 ms
+    assert server_ratio(problem, np.array([True, False, True, True])) == pytest.approx(0.5 / 2.0)
+    assert server_ratio(problem, np.ones(4, dtype=bool)) is None  # nothing offloaded
