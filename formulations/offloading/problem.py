@@ -748,6 +748,13 @@ class OffloadingProblem(Problem):
 
         return capacity_slack(self)
 
+    @cached_property
+    def lp_optimum(self):
+        """``p*`` and the LP's multipliers (:func:`formulations.offloading.lp.lp_optimum`), computed once; None if no optimum."""
+        from .lp import lp_optimum
+
+        return lp_optimum(self)
+
     def infeasibility_reason(self) -> str | None:
         """Why no policy can serve the arrival rates (from the LP), or None."""
         slack = self.lp_slack

@@ -69,23 +69,40 @@ class DriftPlusPenalty:
 
     name = "dpp"
 
-    def __init__(self, problem, v: float = 50.0):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or not np.isfinite(v):
-            raise OptionError(f"`v` must be a finite number > 0, got {v!r}")
-        self.v = float(v)
-        self.params = {"v": self.v}
+    def __init__(self, problem, v: float = 50.0, service: str = "fifo"):
+        self.v = _positive(v, "v")
+        self.service = _service(service)
+        self.params = {"v": self.v} if self.service == "fifo" else {"v": self.v, "service": self.service}
         self.local_cost = problem.local_cost
         self.vc_local = self.v * problem.local_cost
         self.options = OptionTable(problem)
 
     def decide(self, view: SlotView):
-        Q = view.queues
+        return self.choose(view, view.queues, view.server_queues)
+
+    def choose(self, view: SlotView, queues: np.ndarray, server_queues: np.ndarray):
+        """The exact per-slot choice with weights from ``queues``/``server_queues``, serving at most ``view.queues``."""
         opt = self.options
-        link_keys = self.v * view.cost_by_link + view.server_queues[opt.ls]
+        link_keys = self.v * view.cost_by_link + server_queues[opt.ls]
         keys = opt.table(self.vc_local, link_keys, np.inf, float)
         cap = opt.table(view.local_capacity, view.capacity_by_link, 0, np.int64)
-        cap[keys >= Q[:, None]] = 0  # weight key - Q_m >= 0: never worth taking
-        return opt.split(fill_in_order(keys, cap, Q))
+        cap[keys >= queues[:, None]] = 0  # weight key - Q_m >= 0: never worth taking
+        return opt.split(fill_in_order(keys, cap, view.queues))
+
+
+def _positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0 \
+            or not np.isfinite(value):
+        raise OptionError(f"`{name}` must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _service(service) -> str:
+    from formulations.offloading.simulator import SERVICES
+
+    if service not in SERVICES:
+        raise OptionError(f"`service` must be one of {sorted(SERVICES)}, got {service!r}")
+    return service
 
 
 def guarantee(problem, v: float, p_star: float | None, epsilon: float | None) -> dict:
