@@ -309,7 +309,7 @@ def test_docs_examples_are_valid():
     sol = solvers.offloading(p)
     assert sol.status.value == "optimal" and sol.objective == pytest.approx(solvers.solve(p, method="brute_force").objective)
     code = re.search(r"## Python\n\n```python\n(.*?)```", doc, re.S).group(1)
-    expected = re.search(r"```python\n.*?```\n\n```\n(.*?)```", doc, re.S).group(1)
+    expected = re.search(r"## Python\n\n```python\n.*?```\n\n```\n(.*?)```", doc, re.S).group(1)
     import contextlib
     import io
     import os
