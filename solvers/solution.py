@@ -112,7 +112,7 @@ class Solution:
             "message": self.message,
             "kind": self.kind,
             "sense": self.sense,
-            "assignment": self.assignment,
+            "assignment": self.assignment.to_dict() if hasattr(self.assignment, "to_dict") else self.assignment,
             "details": self.details,
         }
 

@@ -29,7 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-__all__ = ["OffloadingLP", "build_lp", "capacity_slack"]
+__all__ = ["OffloadingLP", "LPOptimum", "build_lp", "capacity_slack", "scaled_linprog", "solve_cost_lp", "lp_optimum",
+           "LP_TOLERANCES"]
+
+#: HiGHS feasibility tolerances (its defaults are 1e-7): plans the evaluator accepts (relative 1e-7)
+#: must not beat the LP's optimum by exploiting the LP's own slack at a tight capacity.
+LP_TOLERANCES = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
 
 @dataclass
@@ -113,3 +118,81 @@ def capacity_slack(problem) -> float | None:
     if res.status != 0:
         return None
     return float(res.x[-1])
+
+
+def scaled_linprog(c, **kwargs):
+    """:func:`scipy.optimize.linprog` (HiGHS) with the objective scaled to a largest cost of 1.
+
+    HiGHS works to absolute tolerances near 1e-7: costs of 1e13 mJ next to
+    1e-3 made it fail (status 4). The solution is the same; ``res.fun`` is
+    scaled back (so is ``ineqlin``/``eqlin`` marginals, when present).
+    """
+    from scipy.optimize import linprog
+
+    c = np.asarray(c, dtype=float)
+    bounds = kwargs.get("bounds")
+    usable = np.ones(len(c), dtype=bool)
+    if isinstance(bounds, np.ndarray) and bounds.ndim == 2:
+        usable = bounds[:, 1] > 0  # variables fixed at 0 do not set the scale
+    magnitudes = np.abs(c[usable])
+    scale = float(magnitudes.max(initial=0.0)) or 1.0
+    options = {**LP_TOLERANCES, **(kwargs.pop("options", None) or {})}
+    res = linprog(c / scale, method="highs", options=options, **kwargs)
+    positive = magnitudes[magnitudes > 0]
+    res.cost_range = float(positive.max() / positive.min()) if positive.size else 1.0
+    if res.fun is not None:
+        res.fun = float(res.fun) * scale
+    for key in ("ineqlin", "eqlin"):
+        part = getattr(res, key, None)
+        if part is not None and getattr(part, "marginals", None) is not None:
+            part.marginals = np.asarray(part.marginals) * scale
+    return res
+
+
+def solve_cost_lp(problem, *, time_limit: float | None = None):
+    """Run HiGHS on the cost LP (:func:`scaled_linprog`); return scipy's result and the LP."""
+    lp = build_lp(problem)
+    options = {"time_limit": float(time_limit)} if time_limit else {}
+    res = scaled_linprog(lp.c, A_ub=lp.A_ub, b_ub=lp.b_ub, bounds=lp.bounds, options=options)
+    return res, lp
+
+
+@dataclass(frozen=True)
+class LPOptimum:
+    """The cost LP's optimum ``p*`` and its Lagrange multipliers.
+
+    Attributes
+    ----------
+    p_star : float
+        Optimal expected cost per slot (``metadata.cost_unit`` per slot).
+    device_multipliers : ndarray (n_devices,)
+        ``nu_m >= 0``: the dual of device m's serve row (cost units per
+        task/slot): what one more task/slot of arrivals at m would cost.
+    server_multipliers : ndarray (n_servers,)
+        ``mu_s >= 0``: the dual of server s's capacity row.
+
+    Notes
+    -----
+    The drift-plus-penalty queues concentrate around ``V nu`` and ``V mu``
+    (the per-slot problem with ``Q = V nu``, ``H = V mu`` is the LP's
+    Lagrangian); ``fqla`` uses them as queue offsets.
+    """
+
+    p_star: float
+    device_multipliers: np.ndarray
+    server_multipliers: np.ndarray
+
+
+def lp_optimum(problem) -> LPOptimum | None:
+    """``p*`` and the multipliers of ``problem``'s cost LP, or None when HiGHS finds no optimum.
+
+    One HiGHS solve (``O(devices + links x states)`` non-zeros); the
+    multipliers are ``-marginals`` of the ``<=`` rows (scipy's sign
+    convention), clipped at 0 against round-off.
+    """
+    res, _ = solve_cost_lp(problem)
+    if res.status != 0:
+        return None
+    duals = np.clip(-np.asarray(res.ineqlin.marginals, dtype=float), 0.0, None)
+    m = problem.n_devices
+    return LPOptimum(float(res.fun), duals[:m], duals[m:])

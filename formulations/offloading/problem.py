@@ -657,8 +657,24 @@ class OffloadingProblem(Problem):
                        f"> capacity {server_capacity[server]}")
         return out
 
+    def _run_violations(self, run) -> list[str]:
+        """What is wrong with a simulated run as this problem's answer (empty: a checked run of its shape)."""
+        out = []
+        if not run.checked:
+            out.append("the run was simulated with check=False: its decisions were not checked")
+        shape = (len(run.per_queue["device_final"]), len(run.per_queue["server_final"]))
+        if shape != (self.n_devices, self.n_servers):
+            out.append(f"the run has {shape[0]} devices and {shape[1]} servers, the problem "
+                       f"{self.n_devices} and {self.n_servers}")
+        return out
+
     def violations(self, assignment) -> list[str]:
         """Every constraint a stationary policy violates, in words (empty if feasible).
+
+        A :class:`~formulations.offloading.simulator.SimulationResult` (an
+        online policy's run, from this module's simulator, which checks every
+        decision) is accepted too: empty when its decisions were checked and
+        it has this problem's devices and servers.
 
         Raises
         ------
@@ -667,6 +683,8 @@ class OffloadingProblem(Problem):
             :class:`~formulations.base.AssignmentTypeError` for a non-mapping
             or an online run spec (see :meth:`evaluate`). O(links x states).
         """
+        if _is_run(assignment):
+            return self._run_violations(assignment)
         local, send = self._stationary_arrays(assignment)
         served, load = self.served_rates(local, send)
         return self._violations_of(local, send, served, load)
@@ -700,9 +718,18 @@ class OffloadingProblem(Problem):
             than a device's arrival rate, or sends more than a server's
             capacity per slot (relative tolerance ``1e-7``), or the policy is
             malformed. :class:`~formulations.base.AssignmentTypeError` for a
-            non-mapping or an online run spec ``{"policy": ...}``.
+            non-mapping or an online run spec ``{"policy": ...}``. A
+            :class:`~formulations.offloading.simulator.SimulationResult`
+            (what ``dpp``, ``fqla`` and the baselines return as their
+            assignment) is returned as is when its decisions were checked and
+            its shape is this problem's (a run is never replayed).
             O(links x states).
         """
+        if _is_run(assignment):  # an online run: simulated (and checked) once, never replayed
+            violated = self._run_violations(assignment)
+            if violated:
+                raise InfeasibleAssignmentError(violated[0])
+            return assignment
         local, send = self._stationary_arrays(assignment)
         served, load = self.served_rates(local, send)
         violated = self._violations_of(local, send, served, load)
@@ -729,6 +756,11 @@ class OffloadingProblem(Problem):
 
     def summarize(self, assignment) -> str:
         """One line: share of tasks run locally and the busiest server's load (or the run, for a run spec)."""
+        if _is_run(assignment):
+            params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                               for k, v in sorted(assignment.params.items()))
+            verdict = "converged" if assignment.converged else "NOT converged"
+            return f"{assignment.policy}({params}) over {assignment.slots} slots, seed {assignment.seed}, {verdict}"
         if isinstance(assignment, Mapping) and "policy" in assignment:
             params = ", ".join(f"{k}={v}" for k, v in sorted((assignment.get("params") or {}).items()))
             return f"{assignment['policy']}({params}) over {assignment.get('slots')} slots, seed {assignment.get('seed')}"
@@ -748,6 +780,13 @@ class OffloadingProblem(Problem):
 
         return capacity_slack(self)
 
+    @cached_property
+    def lp_optimum(self):
+        """``p*`` and the LP's multipliers (:func:`formulations.offloading.lp.lp_optimum`), computed once; None if no optimum."""
+        from .lp import lp_optimum
+
+        return lp_optimum(self)
+
     def infeasibility_reason(self) -> str | None:
         """Why no policy can serve the arrival rates (from the LP), or None."""
         slack = self.lp_slack
@@ -761,6 +800,12 @@ class OffloadingProblem(Problem):
             f"<OffloadingProblem{nm}: {self.n_devices} devices, {self.n_servers} servers, {self.n_links} links, "
             f"{self.rates.sum():.4g} tasks/slot, slot {self.slot_ms:g} ms>"
         )
+
+
+def _is_run(assignment) -> bool:
+    from .simulator import SimulationResult
+
+    return isinstance(assignment, SimulationResult)
 
 
 def _check_parts(devices, servers, links) -> None:

@@ -30,12 +30,16 @@ import numpy as np
 
 from ..errors import InfeasibleAssignmentError
 
-__all__ = ["SlotView", "SimulationResult", "simulate", "drift_check", "stability_verdict"]
+__all__ = ["SlotView", "SimulationResult", "simulate", "drift_check", "stability_verdict", "convergence_verdict", "SERVICES"]
 
 #: Slots of arrivals drawn per call to the arrival generator.
 _CHUNK = 512
 #: The backlog-growth test: growth over the second half at most this share of its mean ...
 GROWTH_SHARE = 0.25
+#: A run below p* by more than this share of p* is never converged, whatever its standard error.
+CONVERGED_RTOL = 0.02
+#: Slots between two looks at the clock under a time limit.
+TIME_CHECK_SLOTS = 16
 
 
 @dataclass
@@ -127,6 +131,24 @@ class SimulationResult:
         n_servers), ``A`` and ``served`` (T, n_devices), ``to_server`` (T, n_servers).
     checked : bool
         Every decision was checked (``check=True``); also :attr:`feasible`.
+    converged : bool
+        The convergence verdict (:func:`convergence_verdict`): stable, and
+        the average cost not below ``p*`` by more than ``min(penalty_stderr,
+        2% of p*)``. A run cheaper than every stable stationary policy has
+        not converged: its queues still hold work it has not paid for.
+    convergence_reason : str
+    slots_needed : int or None
+        When the run is below ``p*``: about how many slots a run would need
+        for that deficit (if it stops growing) to fall within its standard
+        error and within 2% of ``p*``; None otherwise.
+    p_star : float or None
+        The stationary LP optimum the run is judged against (None: LP infeasible).
+    service : {"fifo", "lifo"}
+        Queue discipline of every device and server queue (delays only).
+    slots_requested : int
+        Slots asked for; ``slots`` is how many ran.
+    stopped : str or None
+        ``"time_limit"`` when the run stopped at its time limit before ``slots_requested``.
     """
 
     policy: str
@@ -150,6 +172,13 @@ class SimulationResult:
     params: dict = field(default_factory=dict)
     series: dict | None = None
     checked: bool = True
+    converged: bool = False
+    convergence_reason: str = ""
+    slots_needed: int | None = None
+    p_star: float | None = None
+    service: str = "fifo"
+    slots_requested: int | None = None
+    stopped: str | None = None
 
     @property
     def objective(self) -> float:
@@ -189,6 +218,13 @@ class SimulationResult:
             "penalty_stderr": _json_float(self.penalty_stderr),
             "stable": self.stable,
             "stability_reason": self.stability_reason,
+            "converged": self.converged,
+            "convergence_reason": self.convergence_reason,
+            "slots_needed": self.slots_needed,
+            "p_star": self.p_star,
+            "service": self.service,
+            "slots_requested": self.slots_requested,
+            "stopped": self.stopped,
             "backlog_growth": self.backlog_growth,
             "elapsed_s": self.elapsed_s,
             "per_queue": self.per_queue,
@@ -334,11 +370,60 @@ class _FifoDelays:
         return np.diff(arrival_prefix, axis=0)
 
 
+class _LifoDelays:
+    """Delays through LIFO queues (same buffers and :meth:`flush` as :class:`_FifoDelays`).
+
+    Per queue a stack of cohorts ``[count, mean arrival slot]``; each slot
+    first pops the leavers off the top (newest first), then pushes the
+    slot's arrivals. Python work O(active queues + cohorts popped) per slot:
+    slower than the FIFO bookkeeping, exact per task up to the
+    exchangeability of one cohort.
+    """
+
+    def __init__(self, n_queues: int, chunk: int, initial=None):
+        self.enter_count = np.zeros((chunk, n_queues), dtype=np.int64)
+        self.enter_sum = np.zeros((chunk, n_queues))
+        self.leave_count = np.zeros((chunk, n_queues), dtype=np.int64)
+        initial = np.zeros(n_queues, dtype=np.int64) if initial is None else np.asarray(initial, dtype=np.int64)
+        self.stacks = [[[int(c), -1.0]] if c > 0 else [] for c in initial]  # initial tasks arrived in slot -1
+
+    def _pop(self, stack: list, count: int) -> float:
+        total = 0.0
+        while count > 0:
+            top = stack[-1]
+            take = min(count, top[0])
+            total += take * top[1]
+            count -= take
+            top[0] -= take
+            if top[0] == 0:
+                stack.pop()
+        return total
+
+    def flush(self, n_slots: int) -> np.ndarray:
+        """``(n_slots, n_queues)`` sums of the arrival slots of the tasks leaving each queue in each slot."""
+        out = np.zeros((n_slots, self.leave_count.shape[1]))
+        leave, enter, enter_sum = self.leave_count[:n_slots], self.enter_count[:n_slots], self.enter_sum[:n_slots]
+        for row in range(n_slots):
+            for queue in np.flatnonzero(leave[row] | enter[row]).tolist():
+                stack = self.stacks[queue]
+                if leave[row, queue]:
+                    out[row, queue] = self._pop(stack, int(leave[row, queue]))
+                if enter[row, queue]:
+                    stack.append([int(enter[row, queue]), float(enter_sum[row, queue] / enter[row, queue])])
+        for buffer in (self.enter_count, self.enter_sum, self.leave_count):
+            buffer[:n_slots] = 0
+        return out
+
+
+#: Queue disciplines of :func:`simulate`: who leaves a queue first.
+SERVICES = {"fifo": _FifoDelays, "lifo": _LifoDelays}
+
+
 # ------------------------------------------------------------------ one run
 class _Run:
     """The state of one run: queues, cohorts for delays, and per-slot statistics."""
 
-    def __init__(self, problem, slots: int, initial_queues, record_queues: bool):
+    def __init__(self, problem, slots: int, initial_queues, record_queues: bool, service: str = "fifo"):
         n_devices, n_servers = problem.n_devices, problem.n_servers
         self.problem = problem
         self.device_queue = np.zeros(n_devices, dtype=np.int64)
@@ -347,8 +432,8 @@ class _Run:
             self.device_queue = np.asarray(initial_queues[0], dtype=np.int64).copy()
             self.server_queue = np.asarray(initial_queues[1], dtype=np.int64).copy()
         self.chunk = min(_CHUNK, slots)
-        self.device_fifo = _FifoDelays(n_devices, self.chunk, self.device_queue)
-        self.server_fifo = _FifoDelays(n_servers, self.chunk, self.server_queue)
+        self.device_fifo = SERVICES[service](n_devices, self.chunk, self.device_queue)
+        self.server_fifo = SERVICES[service](n_servers, self.chunk, self.server_queue)
         self.local_rows = np.zeros((self.chunk, n_devices), dtype=np.int64)
         self.sent_rows = np.zeros((self.chunk, problem.n_links))
         self.link_to_server = np.zeros((problem.n_links, n_servers))
@@ -444,13 +529,29 @@ class _Run:
         self.delay_slots_sum += float(slots @ self.completions[first_slot: first_slot + n_slots]) \
             - float((local * mean_arrival).sum()) - float(finished_sum.sum())
 
-    def result(self, policy, slots: int, seed: int, elapsed_s: float, check: bool) -> SimulationResult:
-        """The :class:`SimulationResult` of the finished run (statistics and verdict)."""
+    def truncate(self, done: int) -> None:
+        """Stop after ``done`` slots (a time limit): flush the partial chunk, cut the per-slot series."""
+        row = (done - 1) % self.chunk
+        if row != self.chunk - 1:
+            self._flush_delays(done - 1 - row, row + 1)
+        for name in ("penalty", "device_backlog", "server_backlog", "arrivals", "served", "local", "completions"):
+            setattr(self, name, getattr(self, name)[:done])
+        if self.series is not None:
+            self.series = {name: values[: done + 1] if name in ("Q", "H") else values[:done]
+                           for name, values in self.series.items()}
+            self.series["penalty"] = self.penalty
+
+    def result(self, policy, slots: int, seed: int, elapsed_s: float, check: bool, **extra) -> SimulationResult:
+        """The :class:`SimulationResult` of the finished run of ``slots`` slots (statistics and verdicts)."""
         problem = self.problem
         if self.series is not None:
             self.series["Q"][slots], self.series["H"][slots] = self.device_queue, self.server_queue
         backlog = self.device_backlog + self.server_backlog
         growth, stable, reason = stability_verdict(problem, backlog)
+        stderr = _batch_stderr(self.penalty)
+        optimum = problem.lp_optimum
+        p_star = None if optimum is None else optimum.p_star
+        converged, why, needed = convergence_verdict(float(self.penalty.mean()), stderr, slots, p_star, stable)
         completed = int(self.completions.sum())
         arrival_rate = float(self.arrivals.mean())
         little_ms = float(backlog.mean()) / arrival_rate * problem.slot_ms if arrival_rate > 0 else float("nan")
@@ -471,7 +572,7 @@ class _Run:
             stable=stable,
             stability_reason=reason,
             backlog_growth=growth,
-            penalty_stderr=_batch_stderr(self.penalty),
+            penalty_stderr=stderr,
             per_slot={"penalty": self.penalty, "backlog": backlog, "arrivals": self.arrivals, "served": self.served,
                       "local": self.local, "completed": self.completions},
             per_queue={
@@ -483,6 +584,11 @@ class _Run:
             elapsed_s=elapsed_s,
             series=self.series,
             checked=bool(check),
+            converged=converged,
+            convergence_reason=why,
+            slots_needed=needed,
+            p_star=p_star,
+            **extra,
         )
 
 
@@ -507,6 +613,8 @@ def simulate(
     record_queues: bool = False,
     check: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    time_limit: float | None = None,
+    service: str | None = None,
 ) -> SimulationResult:
     """Run ``policy`` on ``problem`` for ``slots`` slots with a fixed ``seed``.
 
@@ -528,6 +636,15 @@ def simulate(
         :class:`~formulations.errors.InfeasibleAssignmentError` naming the slot.
     progress : callable, optional
         ``progress(done_slots, slots)``, called about 100 times.
+    time_limit : float, optional
+        Seconds; the run stops after the first slot that ends past it
+        (checked every :data:`TIME_CHECK_SLOTS` slots) and reports the slots
+        it simulated (``slots``), ``slots_requested`` and ``stopped =
+        "time_limit"``.
+    service : {"fifo", "lifo"}, optional
+        Queue discipline for the measured delays (default: the policy's
+        ``service`` attribute, else ``"fifo"``). The queue lengths, costs
+        and decisions do not depend on it; which tasks wait does.
 
     Returns
     -------
@@ -542,15 +659,26 @@ def simulate(
     """
     if isinstance(slots, bool) or not isinstance(slots, (int, np.integer)) or slots <= 0:
         raise ValueError(f"`slots` must be a positive integer, got {slots!r}")
+    service = getattr(policy, "service", "fifo") if service is None else service
+    if service not in SERVICES:
+        raise ValueError(f"`service` must be one of {sorted(SERVICES)}, got {service!r}")
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"`time_limit` must be a number of seconds > 0, got {time_limit!r}")
     arrival_rng, link_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
     inputs = _Inputs(problem, arrival_rng, link_rng)
     if hasattr(policy, "start"):
         policy.start(problem, policy_rng)
-    run = _Run(problem, slots, initial_queues, record_queues)
+    run = _Run(problem, slots, initial_queues, record_queues, service)
     shape_local, shape_send = (problem.n_devices,), (problem.n_devices, problem.n_servers)
     progress_every = max(1, slots // 100)
     start = time.perf_counter()
+    deadline = None if time_limit is None else start + float(time_limit)
+    done, stopped = slots, None
     for t in range(slots):
+        if deadline is not None and t % TIME_CHECK_SLOTS == 0 and t > 0 and time.perf_counter() >= deadline:
+            done, stopped = t, "time_limit"
+            run.truncate(done)
+            break
         view = run.view(t, inputs.link_states(t))
         local, send = policy.decide(view)
         if check:
@@ -560,7 +688,8 @@ def simulate(
         run.step(t, view, local, send, inputs.arrivals(t))
         if progress is not None and (t + 1) % progress_every == 0:
             progress(t + 1, slots)
-    return run.result(policy, slots, seed, time.perf_counter() - start, check)
+    return run.result(policy, done, seed, time.perf_counter() - start, check, service=service,
+                      slots_requested=int(slots), stopped=stopped)
 
 
 def _check(problem, t, queues, local, send, capacity) -> None:
@@ -616,6 +745,42 @@ def stability_verdict(problem, backlog: np.ndarray) -> tuple[float, bool, str]:
     if growth <= limit:
         return growth, True, f"stable: backlog grew {growth:.4g} tasks over the 2nd half (limit {limit:.4g})"
     return growth, False, f"unstable: backlog grew {growth:.4g} tasks over the 2nd half (limit {limit:.4g})"
+
+
+def convergence_verdict(average: float, stderr: float, slots: int, p_star: float | None,
+                        stable: bool) -> tuple[bool, str, int | None]:
+    """``(converged, reason, slots_needed)`` of a run with average cost ``average`` per slot.
+
+    No stable policy averages below ``p*`` in the long run, so a run that
+    does (by more than ``tol = min(stderr, CONVERGED_RTOL x |p*|)``; a NaN
+    standard error counts as 0) has not converged: its queues hold work it
+    has not paid for yet (drift-plus-penalty fills its queues to about ``V``
+    times the LP multipliers). An unstable run, or one without a ``p*``
+    (LP infeasible), is not converged either.
+
+    ``slots_needed``: if the total deficit ``D = (p* - average) x slots``
+    stops growing, a run of ``T'`` slots is ``D / T'`` below ``p*``, its
+    standard error about ``stderr x sqrt(slots / T')``; the estimate is the
+    least ``T'`` with ``D / T' <= stderr x sqrt(slots / T')`` and ``D / T'
+    <= CONVERGED_RTOL x |p*|``: ``slots x max((deficit / stderr)^2, deficit
+    / (CONVERGED_RTOL |p*|))``. A lower estimate while the queues still fill.
+    """
+    if not stable:
+        return False, "not converged: the run is not stable", None
+    if p_star is None:
+        return False, "not converged: no p* (the stationary LP has no optimum)", None
+    s = float(stderr) if np.isfinite(stderr) else 0.0
+    limit = CONVERGED_RTOL * abs(p_star)
+    tol = min(s, limit)
+    deficit = p_star - average
+    if deficit <= tol:
+        return True, f"converged: average cost {average:.6g} is not below p* = {p_star:.6g} by more than {tol:.3g}", None
+    factor = deficit / limit if limit > 0 else np.inf
+    if s > 0:
+        factor = max(factor, (deficit / s) ** 2)
+    needed = int(min(np.ceil(slots * factor), np.iinfo(np.int64).max)) if np.isfinite(factor) else None
+    return False, (f"not converged: average cost {average:.6g} is {deficit:.4g} ({100 * deficit / abs(p_star):.3g}%) below "
+                   f"p* = {p_star:.6g}, more than {tol:.3g} (s.e. {s:.3g}); the queues still hold unpaid work"), needed
 
 
 def _batch_stderr(values: np.ndarray, batches: int = 20) -> float:

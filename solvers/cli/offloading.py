@@ -1,13 +1,15 @@
 """``coinfer simulate`` and ``coinfer sweep``: online offloading policies from the command line.
 
-coinfer simulate FILE [--policy dpp] [--v 50] [--slots 10000] [--seed 1] [--json] [--series] [--quiet]
-coinfer sweep FILE... [--policy dpp ...] [--v 1 10 100] [--seeds 1 2] [--slots N]
+coinfer simulate FILE [--policy dpp|fqla|...] [--v 50] [--slack S] [--service fifo|lifo] [--slots 10000]
+                      [--seed 1] [--json] [--series] [--quiet]
+coinfer sweep FILE... [--policy dpp fqla ...] [--v 1 10 100] [--seeds 1 2] [--slots N]
                       [--workers N] [--scheduler tcp://host:8786] [--json]
 
 ``simulate`` prints the time-average cost (``average_penalty``), backlog
 (``average_backlog``, tasks) and mean delay per task (ms, by Little's law and
-measured from arrivals to completions) of one run, its stability verdict,
-beside the stationary-LP optimum ``p*`` and, for ``dpp``, the bounds
+measured from arrivals to completions) of one run, its stability and
+convergence verdicts (a run below ``p*`` has not converged; it says about how
+many slots it would need), beside the stationary-LP optimum ``p*`` and, for ``dpp``, the bounds
 ``p* + B/V`` and ``(B + V p_max)/epsilon``; a progress bar goes to stderr. ``sweep`` runs many (scenario, policy, V, seed)
 cells in local processes, or on a Dask cluster with ``--scheduler``.
 """
@@ -21,14 +23,23 @@ from .framework import EXIT_OK, ProgressBar, UsageError, format_table, load_inst
 
 __all__ = ["add_commands", "cmd_simulate", "cmd_sweep"]
 
-POLICY_NAMES = ("dpp", "all_local", "least_loaded", "greedy_queue", "lp_sampled")
+POLICY_NAMES = ("dpp", "fqla", "all_local", "least_loaded", "greedy_queue", "lp_sampled")
+#: Policies that take ``--v`` (and ``--service``).
+V_POLICIES = ("dpp", "fqla")
 
 
-def _policy_params(policy: str, v: float | None) -> dict:
-    if policy == "dpp":
+def _policy_params(policy: str, v: float | None, slack: float | None = None, service: str = "fifo") -> dict:
+    if policy in V_POLICIES:
         if v is None or not v > 0:
             raise UsageError(f"--v must be > 0, got {v!r}")
-        return {"v": float(v)}
+        params = {"v": float(v)} if service == "fifo" else {"v": float(v), "service": service}
+        if slack is not None:
+            if policy != "fqla" or not slack >= 0:
+                raise UsageError(f"--slack is an fqla option (>= 0), got {slack!r} with --policy {policy}")
+            params["slack"] = float(slack)
+        return params
+    if slack is not None or service != "fifo":
+        raise UsageError(f"--slack and --service are options of {' and '.join(V_POLICIES)}, not of {policy}")
     return {}
 
 
@@ -48,7 +59,7 @@ def cmd_simulate(args) -> int:
 
     _check_counts(args.slots, [args.seed])
     problem = load_instance(args.file, "offloading", "simulate")
-    params = _policy_params(args.policy, args.v)
+    params = _policy_params(args.policy, args.v, args.slack, args.service)
     policy = make_policy(problem, args.policy, **params)  # OptionError (exit 2) for bad parameters
     progress = None if args.quiet else ProgressBar(label="slots")
     result = simulate(problem, policy, slots=args.slots, seed=args.seed, progress=progress)
@@ -64,13 +75,14 @@ def cmd_simulate(args) -> int:
         return EXIT_OK
     unit = problem.metadata.get("cost_unit", "cost units")
     rows = [
-        {"k": "policy", "v": f"{result.policy}" + (f" (V = {params['v']:g})" if params else "")},
+        {"k": "policy", "v": f"{result.policy}" + _params_text(result.params)},
         {"k": "slots, seed", "v": f"{result.slots}, {result.seed}"},
         {"k": "average_penalty", "v": f"{result.average_penalty:.6g} {unit}/slot (+- {result.penalty_stderr:.2g} s.e.)"},
         {"k": "average_backlog", "v": f"{result.average_backlog:.6g} tasks ({result.final_backlog} queued at the end)"},
         {"k": "mean_delay_ms", "v": f"{_ms(result.mean_delay_ms)} (Little's law: backlog / arrivals per slot)"},
         {"k": "measured_delay_ms", "v": f"{_ms(result.measured_delay_ms)} (arrival to completion, {result.completed} tasks completed)"},
         {"k": "stable", "v": ("yes: " if result.stable else "no: ") + result.stability_reason.split(": ", 1)[1]},
+        {"k": "converged", "v": _converged(result)},
         {"k": "p* (stationary LP)", "v": "infeasible: load cannot be served" if p_star is None else f"{p_star:.6g} {unit}/slot"},
     ]
     if args.policy == "dpp":
@@ -82,6 +94,20 @@ def cmd_simulate(args) -> int:
     rows.append({"k": "speed", "v": f"{result.slots_per_s:,.0f} slots/s"})
     print(format_table(rows, [("k", Path(args.file).name, "<"), ("v", "", "<")]))
     return EXIT_OK
+
+
+def _params_text(params: dict) -> str:
+    if not params:
+        return ""
+    return " (" + ", ".join(f"{'V' if k == 'v' else k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                            for k, v in params.items()) + ")"
+
+
+def _converged(result) -> str:
+    text = ("yes: " if result.converged else "no: ") + result.convergence_reason.split(": ", 1)[1]
+    if result.slots_needed is not None:
+        text += f"; needs about {result.slots_needed:,} slots"
+    return text
 
 
 def _ms(value: float | None) -> str:
@@ -115,16 +141,17 @@ def cmd_sweep(args) -> int:
             "seed": r["seed"],
             "pen": f"{r['average_penalty']:.5g}",
             "backlog": f"{r['average_backlog']:.5g}",
-            "delay": "-" if r["mean_delay_ms"] is None else f"{r['mean_delay_ms']:.5g}",
+            "delay": "-" if r["measured_delay_ms"] is None else f"{r['measured_delay_ms']:.5g}",
             "final": r["final_backlog"],
             "stable": "yes" if r["stable"] else "no",
+            "conv": "yes" if r["converged"] else ("no" if r["slots_needed"] is None else f"no (~{r['slots_needed']:,} slots)"),
         }
         for r in rows
     ]
     cols = [("scenario", "Scenario", "<"), ("policy", "Policy", "<"), ("v", "V", ">"), ("seed", "Seed", ">"),
-            ("pen", "average_penalty", ">"), ("backlog", "average_backlog", ">"), ("delay", "mean_delay_ms", ">"),
+            ("pen", "average_penalty", ">"), ("backlog", "average_backlog", ">"), ("delay", "measured_delay_ms", ">"),
             ("final", "Queued at end", ">"),
-            ("stable", "Stable", "<")]
+            ("stable", "Stable", "<"), ("conv", "Converged", "<")]
     print(format_table(table, cols))
     print(f"  cells: {len(rows)}  " + ("dask: " + args.scheduler if args.scheduler else f"local processes: {args.workers or 'default'}"))
     return EXIT_OK
@@ -135,7 +162,9 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("simulate", help="simulate an online offloading policy on an instance")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--policy", default="dpp", choices=POLICY_NAMES)
-    p.add_argument("--v", type=float, default=50.0, help="drift-plus-penalty V (cost weight), dpp only")
+    p.add_argument("--v", type=float, default=50.0, help="cost weight V of dpp and fqla")
+    p.add_argument("--slack", type=float, default=None, help="fqla: tasks the real queues hold (default log(1+V)^2)")
+    p.add_argument("--service", choices=("fifo", "lifo"), default="fifo", help="dpp, fqla: queue discipline (delays)")
     p.add_argument("--slots", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print a JSON object (keys average_penalty, average_backlog, mean_delay_ms, ...)")

@@ -11,7 +11,8 @@ WHAT                    FILE kind     figure (options)
 ``partition``           partition     DAG coloured by side or tier, the cut (``--uplink-mbps``, ``--method``)
 ``gantt``               pipeline      schedule per stage, makespan, bound (``--method``)
 ``exits-front``         exits         accuracy vs mean latency of the best plans (``--method``, ``--floors``)
-``dpp``                 offloading    cost and backlog vs V (``--v``, ``--slots``, ``--seed``, ``--metric``)
+``dpp``                 offloading    cost and backlog vs V (``--v``, ``--slots``, ``--seed``, ``--metric``,
+                                      ``--method fqla`` for FQLA)
 ``pareto``              k-tier        latency-energy front (needs ``solvers.pareto``)
 ``placement``           placement     device lanes, stages, memory per device, transfers (``--method``)
 ======================  ============  ===================================================
@@ -78,8 +79,11 @@ def _figure(args, problem):
     if what == "exits-front":  # floors + 2 solves: CP-SAT gets a default limit per solve
         limit = EXITS_FRONT_TIME_LIMIT_S if args.time_limit is None else args.time_limit
         return plots.plot_exits_front(problem, method=args.method, n_floors=args.floors, time_limit=limit)
-    if what == "dpp":
-        return plots.plot_dpp(problem, args.v, slots=args.slots, seed=args.seed, metric=args.metric)
+    if what == "dpp":  # --method picks the online policy: dpp (default) or fqla
+        if args.method not in (None, "dpp", "fqla"):
+            raise UsageError(f"plot dpp draws --method dpp or fqla, got {args.method!r}")
+        return plots.plot_dpp(problem, args.v, slots=args.slots, seed=args.seed, metric=args.metric,
+                              policy=args.method or "dpp")
     if what == "placement":
         return plots.plot_placement(problem, method=args.method)
     if args.uplink_mbps is not None and hasattr(problem, "with_network"):

@@ -1,4 +1,4 @@
-"""``dpp``: the cost-backlog trade-off of the drift-plus-penalty controller against V."""
+"""``dpp``: the cost-backlog trade-off of drift-plus-penalty (or FQLA) against V."""
 
 from __future__ import annotations
 
@@ -6,23 +6,28 @@ import numpy as np
 
 from ._style import OKABE_ITO, instance_name, new_figure, require_matplotlib
 
-__all__ = ["plot_dpp", "dpp_runs", "below_p_star"]
+__all__ = ["plot_dpp", "dpp_runs"]
+
+#: Legend label of each policy the figure draws.
+LABELS = {"dpp": "drift-plus-penalty", "fqla": "FQLA"}
 
 
-def dpp_runs(problem, vs, *, slots: int = 2000, seed: int = 0) -> list[dict]:
-    """Simulate :class:`~solvers.algorithms.offloading.DriftPlusPenalty` once per ``V``.
+def dpp_runs(problem, vs, *, slots: int = 2000, seed: int = 0, policy: str = "dpp") -> list[dict]:
+    """Simulate the online policy ``policy`` (``dpp`` or ``fqla``) once per ``V``.
 
     Returns
     -------
     list of dict
         Per V (ascending): ``v``, ``average_penalty`` (cost per slot),
         ``average_backlog`` (tasks), ``average_delay_slots`` (Little's law:
-        backlog / total arrival rate), ``stable``. Same ``seed``, same
-        arrivals and link states for every V. O(len(vs) * slots * links).
+        backlog / total arrival rate), ``measured_delay_ms``, ``stable``,
+        ``converged`` and ``slots_needed`` (the run's verdicts). Same
+        ``seed``, same arrivals and link states for every V. O(len(vs) *
+        slots * links).
     """
     from formulations.offloading.simulator import simulate
 
-    from ..algorithms.offloading import DriftPlusPenalty
+    from ..algorithms.offloading import make_policy
 
     vs = sorted(float(v) for v in vs)
     if not vs:
@@ -30,25 +35,18 @@ def dpp_runs(problem, vs, *, slots: int = 2000, seed: int = 0) -> list[dict]:
     total_rate = float(np.sum(problem.rates))
     runs = []
     for v in vs:
-        result = simulate(problem, DriftPlusPenalty(problem, v), slots=int(slots), seed=int(seed))
+        result = simulate(problem, make_policy(problem, policy, v=v), slots=int(slots), seed=int(seed))
         runs.append({
             "v": v,
             "average_penalty": result.average_penalty,
             "average_backlog": result.average_backlog,
             "average_delay_slots": result.average_backlog / total_rate if total_rate > 0 else 0.0,
+            "measured_delay_ms": result.measured_delay_ms,
             "stable": result.stable,
+            "converged": result.converged,
+            "slots_needed": result.slots_needed,
         })
     return runs
-
-
-#: A run's average cost counts as below p* when lower by more than this relative margin (float noise).
-BELOW_P_STAR_RTOL = 1e-3
-
-
-def below_p_star(cost: float, p_star: float) -> bool:
-    """Whether a run's average cost is below the stationary optimum p* (beyond float noise): no
-    stable policy does that in the long run, so the run has not converged."""
-    return cost < p_star - BELOW_P_STAR_RTOL * abs(p_star)
 
 
 def _count(n: int, noun: str) -> str:
@@ -56,8 +54,8 @@ def _count(n: int, noun: str) -> str:
 
 
 def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0, metric: str = "backlog",
-             title: str | None = None):
-    """Average cost and average backlog (or delay) of drift-plus-penalty against V, p* as a line.
+             title: str | None = None, policy: str = "dpp"):
+    """Average cost and average backlog (or delay) of drift-plus-penalty (or FQLA) against V, p* as a line.
 
     Parameters
     ----------
@@ -69,16 +67,20 @@ def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0
     metric : {"backlog", "delay"}
         Right panel: time-average backlog (tasks) or mean delay (slots, by
         Little's law).
+    policy : {"dpp", "fqla"}
+        The online policy simulated at each V.
 
     Returns
     -------
     matplotlib.figure.Figure
         Two axes. Left (``fig.axes[0]``): ``cost`` (x = V, y = average cost
         per slot of each run), ``p-star`` (the ``stationary_lp`` optimum,
-        when the LP is feasible), ``cost-bound`` (``p* + B/V``). Right
-        (``fig.axes[1]``): ``backlog`` or ``delay`` (x = V). Runs whose cost is
-        below p* (:func:`below_p_star`: not converged) are circled on both
-        panels: ``below-p-star`` and ``below-p-star-queue``. ``fig.coinfer_runs``
+        when the LP is feasible), ``cost-bound`` (``p* + B/V``, dpp only).
+        Right (``fig.axes[1]``): ``backlog`` or ``delay`` (x = V). Runs the
+        simulator judges not converged (``converged`` False: unstable, or
+        cheaper than p* by more than their standard error, so their queues
+        still hold unpaid work) are circled on both panels:
+        ``not-converged`` and ``not-converged-queue``. ``fig.coinfer_runs``
         holds :func:`dpp_runs`' rows, ``fig.coinfer_p_star`` p* (or None).
 
     Notes
@@ -87,38 +89,36 @@ def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0
     the figure shows how close a finite run gets.
     """
     require_matplotlib()
-    from ..algorithms.offloading.stationary_lp import solve_lp
-
     if metric not in ("backlog", "delay"):
         raise ValueError(f"`metric` must be 'backlog' or 'delay', got {metric!r}")
-    runs = dpp_runs(problem, vs, slots=slots, seed=seed)
-    res, _ = solve_lp(problem)
-    p_star = float(res.fun) if res.status == 0 else None
+    if policy not in LABELS:
+        raise ValueError(f"`policy` must be one of {sorted(LABELS)}, got {policy!r}")
+    runs = dpp_runs(problem, vs, slots=slots, seed=seed, policy=policy)
+    optimum = problem.lp_optimum
+    p_star = None if optimum is None else optimum.p_star
+    label = f"{LABELS[policy]} (simulated)"
     x = [r["v"] for r in runs]
     fig, (ax_cost, ax_queue) = new_figure(10.0, 4.2, ncols=2)
-    ax_cost.plot(x, [r["average_penalty"] for r in runs], marker="o", color=OKABE_ITO[5], gid="cost",
-                 label="drift-plus-penalty (simulated)")
+    ax_cost.plot(x, [r["average_penalty"] for r in runs], marker="o", color=OKABE_ITO[5], gid="cost", label=label)
     if p_star is not None:
         ax_cost.axhline(p_star, color=OKABE_ITO[0], ls="--", lw=1.2, gid="p-star", label=f"p* = {p_star:.4g} (stationary LP)")
-        xs = np.geomspace(min(x), max(x), 64) if len(x) > 1 else np.asarray(x)
-        bound = p_star + problem.lyapunov_b / xs
-        ax_cost.plot(xs, bound, color=OKABE_ITO[6], ls=":", lw=1.2, gid="cost-bound", label="guarantee p* + B/V")
-        top = max(max(r["average_penalty"] for r in runs), p_star) * 1.25 + 1e-9
-        ax_cost.set_ylim(0, top)
+        if policy == "dpp":
+            xs = np.geomspace(min(x), max(x), 64) if len(x) > 1 else np.asarray(x)
+            ax_cost.plot(xs, p_star + problem.lyapunov_b / xs, color=OKABE_ITO[6], ls=":", lw=1.2, gid="cost-bound",
+                         label="guarantee p* + B/V")
+        ax_cost.set_ylim(0, max(max(r["average_penalty"] for r in runs), p_star) * 1.25 + 1e-9)
     key, gid, ylabel = (("average_backlog", "backlog", "average backlog (tasks)") if metric == "backlog"
                         else ("average_delay_slots", "delay", "mean delay (slots, Little's law)"))
-    ax_queue.plot(x, [r[key] for r in runs], marker="s", color=OKABE_ITO[1], gid=gid, label="drift-plus-penalty (simulated)")
+    ax_queue.plot(x, [r[key] for r in runs], marker="s", color=OKABE_ITO[1], gid=gid, label=label)
     unstable = [r for r in runs if not r["stable"]]
     if unstable:
         ax_queue.plot([r["v"] for r in unstable], [r[key] for r in unstable], ls="none", marker="x", ms=10,
                       color=OKABE_ITO[6], gid="unstable", label="queues still growing")
-    below = [] if p_star is None else [r for r in runs if below_p_star(r["average_penalty"], p_star)]
-    if below:  # no stable policy beats p*: such a run has not converged (its queues still hold the cost)
-        label = "not converged: cost below p*"
-        ax_cost.plot([r["v"] for r in below], [r["average_penalty"] for r in below], ls="none", marker="D", ms=9,
-                     mfc="none", mec=OKABE_ITO[6], mew=1.5, gid="below-p-star", label=label)
-        ax_queue.plot([r["v"] for r in below], [r[key] for r in below], ls="none", marker="D", ms=9, mfc="none",
-                      mec=OKABE_ITO[6], mew=1.5, gid="below-p-star-queue", label=label)
+    open_runs = [r for r in runs if not r["converged"]]
+    if open_runs:
+        mark = dict(ls="none", marker="D", ms=9, mfc="none", mec=OKABE_ITO[6], mew=1.5, label="not converged")
+        ax_cost.plot([r["v"] for r in open_runs], [r["average_penalty"] for r in open_runs], gid="not-converged", **mark)
+        ax_queue.plot([r["v"] for r in open_runs], [r[key] for r in open_runs], gid="not-converged-queue", **mark)
     for ax in (ax_cost, ax_queue):
         ax.set_xscale("log")
         ax.set_xlabel("V (cost weight, log scale)")
@@ -128,7 +128,7 @@ def plot_dpp(problem, vs=(1.0, 10.0, 100.0), *, slots: int = 2000, seed: int = 0
     ax_cost.set_ylabel(f"average cost per slot ({unit}/slot)" if unit else "average cost per slot (instance cost units)")
     ax_queue.set_ylabel(ylabel)
     ax_queue.set_ylim(bottom=0)
-    fig.suptitle(title or f"{instance_name(problem, 'offloading')}: drift-plus-penalty vs V "
+    fig.suptitle(title or f"{instance_name(problem, 'offloading')}: {LABELS[policy]} vs V "
                           f"({_count(problem.n_devices, 'device')}, {_count(problem.n_servers, 'server')}, "
                           f"{_count(slots, 'slot')}, seed {seed})",
                  fontsize=10)

@@ -79,7 +79,7 @@ def test_solve_gives_the_lp_optimum_and_broken_files_exit_2(capsys):
     code, out, err = run(capsys, "solve", *sorted(BROKEN.glob("*.json")))
     assert code == 2 and "Traceback" not in err
     code, out, err = run(capsys, "solve", INST / "small_mixed.json", "--method", "dpp", "--seed", 3)
-    assert code == 0 and "dpp(v=50.0) over 10000 slots, seed 3" in out
+    assert code == 0 and "dpp(v=50) over 10000 slots, seed 3, converged" in out
 
 
 def test_sweep_local_processes(capsys):

@@ -188,9 +188,9 @@ def test_task_profile_from_partition_instance():
 
 def test_online_runs_are_simulated_once_not_evaluated(monkeypatch):
     """evaluate refuses a run spec (saying how to simulate it); a dpp solve simulates exactly once and
-    reports that run, with p* only in details."""
+    reports that run (its assignment, which evaluate and is_feasible accept), with p* only in details."""
     import formulations.offloading.simulator as simulator
-    import solvers.algorithms.offloading.dpp as dpp_module
+    import solvers.algorithms.offloading.baselines as dpp_module
     from formulations.base import AssignmentTypeError
 
     p = formulations.load(INST / "small_mixed.json")
@@ -216,7 +216,12 @@ def test_online_runs_are_simulated_once_not_evaluated(monkeypatch):
     assert sol.evaluation.average_backlog == direct.average_backlog
     assert sol.details["simulation"]["average_backlog"] == direct.average_backlog
     assert sol.details["p_star"] == pytest.approx(p.metadata["optimum"]) and sol.bound is None
-    assert sol.assignment == spec
+    assert sol.assignment is sol.evaluation and p.is_feasible(sol.assignment) and sol.status == "feasible"
+    assert p.evaluate(sol.assignment) is sol.assignment and p.violations(sol.assignment) == []
+    other = formulations.load(INST / "vgg16_edge.json")
+    assert not other.is_feasible(sol.assignment)  # a run of another problem's shape
+    assert "devices" in other.violations(sol.assignment)[0]
+    assert json.loads(json.dumps(sol.to_dict()))["assignment"]["average_penalty"] == sol.objective
     assert json.loads(json.dumps(sol.to_dict()))["details"]["simulation"]["mean_delay_ms"] == pytest.approx(direct.mean_delay_ms)
 
 
@@ -304,7 +309,7 @@ def test_docs_examples_are_valid():
     sol = solvers.offloading(p)
     assert sol.status.value == "optimal" and sol.objective == pytest.approx(solvers.solve(p, method="brute_force").objective)
     code = re.search(r"## Python\n\n```python\n(.*?)```", doc, re.S).group(1)
-    expected = re.search(r"```python\n.*?```\n\n```\n(.*?)```", doc, re.S).group(1)
+    expected = re.search(r"## Python\n\n```python\n.*?```\n\n```\n(.*?)```", doc, re.S).group(1)
     import contextlib
     import io
     import os

@@ -6,6 +6,7 @@ method                     exact  idea
 ``stationary_lp`` (dflt)   yes    optimal stationary randomized policy, LP (HiGHS)
 ``brute_force``            yes    mix all deterministic stationary policies (oracle)
 ``dpp``                    no     drift-plus-penalty, simulated; cost <= p* + B/V
+``fqla``                   no     dpp on queues offset by V x the LP multipliers (FQLA)
 ``all_local``              no     baseline: never offload
 ``least_loaded``           no     baseline: offload all to the shortest server queue
 ``greedy_queue``           no     baseline: local first, then shortest server queues
@@ -13,18 +14,20 @@ method                     exact  idea
 =========================  =====  ==============================================
 
 The online methods simulate their policy once (options ``slots``, ``seed``,
-and ``v`` for ``dpp``): the registry reports the run's
-:class:`~formulations.offloading.simulator.SimulationResult` (its average cost
-as the objective, the run itself as ``solution.evaluation``); ``p*`` stays in
+``time_limit``, and ``v`` for ``dpp`` and ``fqla``): the solution's
+``assignment`` and ``evaluation`` are the run, a
+:class:`~formulations.offloading.simulator.SimulationResult` (its average
+cost the objective, ``converged`` its honest verdict); ``p*`` stays in
 ``details``. :data:`POLICIES` and :func:`make_policy` build the policies by
 name for ``coinfer simulate`` and :func:`sweep`.
 """
 
-from . import stationary_lp, brute_force, dpp, baselines  # noqa: F401, I001  (registration order = listing order)
+from . import stationary_lp, brute_force, dpp, fqla, baselines  # noqa: F401, I001  (registration order = listing order)
 from .baselines import BASELINES, AllLocal, GreedyQueue, LeastLoaded, LPSampled
 from .dpp import DriftPlusPenalty, guarantee
+from .fqla import FQLA
 from .policies import POLICIES, make_policy
 from .sweep import sweep
 
-__all__ = ["DriftPlusPenalty", "AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "guarantee", "sweep",
+__all__ = ["DriftPlusPenalty", "FQLA", "AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "guarantee", "sweep",
            "make_policy", "POLICIES", "BASELINES"]

@@ -8,6 +8,8 @@ slack, its queues can grow like ``sqrt(T)``.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from formulations.errors import OptionError
@@ -17,7 +19,7 @@ from ...registry import MethodResult, register
 from ...solution import Status
 from ._actions import OptionTable, fill_in_order
 
-__all__ = ["AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "BASELINES", "run_summary"]
+__all__ = ["AllLocal", "LeastLoaded", "GreedyQueue", "LPSampled", "BASELINES", "run_summary", "simulated"]
 
 
 class _Baseline:
@@ -117,12 +119,32 @@ def run_summary(result) -> dict:
     return summary
 
 
+def simulated(problem, policy, *, slots: int, seed: int, time_limit=None, started=None, details=None) -> MethodResult:
+    """Simulate ``policy`` once and return the run as the method's answer.
+
+    The :class:`~formulations.offloading.simulator.SimulationResult` is both
+    the ``assignment`` (``problem.evaluate`` accepts a run of the
+    formulation's own simulator, which checked every decision) and the
+    ``simulation`` whose average cost is the objective. Status ``feasible``,
+    or ``time_limit`` when the run stopped at ``time_limit`` seconds before
+    ``slots`` (it then holds the slots simulated); ``time_limit`` counts
+    from ``started`` (``time.perf_counter()`` when the method began: its
+    set-up, such as the LP, is part of the budget).
+    """
+    if time_limit is not None and started is not None:
+        time_limit = max(0.9 * (float(time_limit) - (time.perf_counter() - started)), 1e-3)  # 10%: the verdicts
+    result = simulate(problem, policy, slots=slots, seed=seed, time_limit=time_limit)
+    status = Status.TIME_LIMIT if result.stopped == "time_limit" else Status.FEASIBLE
+    stop = f"; stopped by the time limit after {result.slots} of {slots} slots" if result.stopped else ""
+    verdict = "converged" if result.converged else "NOT converged"
+    return MethodResult(status, result, simulation=result, details={"simulation": run_summary(result), **(details or {})},
+                        message=f"simulated; objective = time-average cost per slot of the run ({verdict}){stop}")
+
+
 def _method(cls):
     def run(problem, *, time_limit=None, slots: int = 10_000, seed: int = 0) -> MethodResult:
-        result = simulate(problem, cls(problem), slots=slots, seed=seed)
-        spec = {"policy": cls.name, "params": {}, "slots": int(slots), "seed": int(seed)}
-        return MethodResult(Status.FEASIBLE, spec, simulation=result, details={"simulation": run_summary(result)},
-                            message="simulated baseline; objective = time-average cost per slot of the run")
+        started = time.perf_counter()
+        return simulated(problem, cls(problem), slots=slots, seed=seed, time_limit=time_limit, started=started)
 
     run.__name__ = cls.name
     run.__doc__ = f"Baseline, simulated once for `slots` slots. {cls.__doc__}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from formulations.errors import OptionError
-from formulations.offloading.simulator import SlotView, simulate
+from formulations.offloading.simulator import SlotView
 
 from ...registry import MethodResult, register
 from ...solution import Status
@@ -69,23 +71,40 @@ class DriftPlusPenalty:
 
     name = "dpp"
 
-    def __init__(self, problem, v: float = 50.0):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or not np.isfinite(v):
-            raise OptionError(f"`v` must be a finite number > 0, got {v!r}")
-        self.v = float(v)
-        self.params = {"v": self.v}
+    def __init__(self, problem, v: float = 50.0, service: str = "fifo"):
+        self.v = _positive(v, "v")
+        self.service = _service(service)
+        self.params = {"v": self.v} if self.service == "fifo" else {"v": self.v, "service": self.service}
         self.local_cost = problem.local_cost
         self.vc_local = self.v * problem.local_cost
         self.options = OptionTable(problem)
 
     def decide(self, view: SlotView):
-        Q = view.queues
+        return self.choose(view, view.queues, view.server_queues)
+
+    def choose(self, view: SlotView, queues: np.ndarray, server_queues: np.ndarray):
+        """The exact per-slot choice with weights from ``queues``/``server_queues``, serving at most ``view.queues``."""
         opt = self.options
-        link_keys = self.v * view.cost_by_link + view.server_queues[opt.ls]
+        link_keys = self.v * view.cost_by_link + server_queues[opt.ls]
         keys = opt.table(self.vc_local, link_keys, np.inf, float)
         cap = opt.table(view.local_capacity, view.capacity_by_link, 0, np.int64)
-        cap[keys >= Q[:, None]] = 0  # weight key - Q_m >= 0: never worth taking
-        return opt.split(fill_in_order(keys, cap, Q))
+        cap[keys >= queues[:, None]] = 0  # weight key - Q_m >= 0: never worth taking
+        return opt.split(fill_in_order(keys, cap, view.queues))
+
+
+def _positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0 \
+            or not np.isfinite(value):
+        raise OptionError(f"`{name}` must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _service(service) -> str:
+    from formulations.offloading.simulator import SERVICES
+
+    if service not in SERVICES:
+        raise OptionError(f"`service` must be one of {sorted(SERVICES)}, got {service!r}")
+    return service
 
 
 def guarantee(problem, v: float, p_star: float | None, epsilon: float | None) -> dict:
@@ -99,27 +118,24 @@ def guarantee(problem, v: float, p_star: float | None, epsilon: float | None) ->
 
 
 @register("offloading", "dpp", exact=False)
-def dpp(problem, *, time_limit=None, v: float = 50.0, slots: int = 10_000, seed: int = 0) -> MethodResult:
+def dpp(problem, *, time_limit=None, v: float = 50.0, slots: int = 10_000, seed: int = 0,
+        service: str = "fifo") -> MethodResult:
     """Drift-plus-penalty controller simulated once for `slots` slots; cost <= p* + B/V on average.
 
-    Simulates :class:`DriftPlusPenalty` with ``V = v`` once and returns the
-    run: ``simulation`` (the
-    :class:`~formulations.offloading.simulator.SimulationResult`, whose
-    average cost the registry reports as the objective) and, for the record,
-    the assignment ``{"policy": "dpp", "params": {"v": v}, "slots": slots,
-    "seed": seed}``. ``details`` holds ``simulation`` (the run's summary:
-    backlog, delays in ms, stability verdict) and the bounds of
-    :func:`guarantee` (``p_star`` from ``stationary_lp``, never the
-    objective). Status ``feasible``: a finite run proves no bound.
+    Simulates :class:`DriftPlusPenalty` with ``V = v`` once (stopping at
+    ``time_limit`` seconds, status ``time_limit``) and returns the run: the
+    :class:`~formulations.offloading.simulator.SimulationResult` is the
+    solution's ``assignment`` and ``evaluation``, its average cost the
+    objective, its ``converged`` flag the honest verdict (a run below ``p*``
+    has not converged). ``details`` holds ``simulation`` (the run's summary)
+    and the bounds of :func:`guarantee` (``p_star`` from the stationary LP,
+    never the objective). Status ``feasible``: a finite run proves no bound.
     """
-    from .baselines import run_summary
-    from .stationary_lp import solve_lp
+    from .baselines import simulated
 
-    policy = DriftPlusPenalty(problem, v)
-    result = simulate(problem, policy, slots=slots, seed=seed)
-    res, _ = solve_lp(problem)
-    p_star = float(res.fun) if res.status == 0 else None
-    details = {"simulation": run_summary(result), **guarantee(problem, policy.v, p_star, problem.lp_slack)}
-    spec = {"policy": "dpp", "params": dict(policy.params), "slots": int(slots), "seed": int(seed)}
-    return MethodResult(Status.FEASIBLE, spec, simulation=result, details=details,
-                        message="simulated; objective = time-average cost per slot of the run")
+    started = time.perf_counter()
+    policy = DriftPlusPenalty(problem, v, service)
+    optimum = problem.lp_optimum
+    p_star = None if optimum is None else optimum.p_star
+    return simulated(problem, policy, slots=slots, seed=seed, time_limit=time_limit, started=started,
+                     details=guarantee(problem, policy.v, p_star, problem.lp_slack))

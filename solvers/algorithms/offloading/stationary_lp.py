@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from formulations.offloading.lp import build_lp
+from formulations.offloading.lp import LP_TOLERANCES, scaled_linprog, solve_cost_lp  # noqa: F401  (re-exported)
 
 from ...registry import MethodResult, register
 from ...solution import Status
@@ -14,11 +14,6 @@ __all__ = ["stationary_lp", "solve_lp", "scaled_linprog", "INFEASIBLE_MESSAGE", 
 INFEASIBLE_MESSAGE = "the arrival rates exceed what the devices, links and servers can serve"
 
 
-#: HiGHS feasibility tolerances (its defaults are 1e-7): plans the evaluator accepts (relative 1e-7)
-#: must not beat the LP's optimum by exploiting the LP's own slack at a tight capacity.
-LP_TOLERANCES = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
-
-
 #: Largest ratio of usable per-task costs for which the LP optimum is claimed optimal: beyond it,
 #: HiGHS (double precision, tolerances near 1e-9 after scaling) cannot tell the cheap costs apart.
 MAX_COST_RANGE = 1e9
@@ -26,41 +21,8 @@ ILL_CONDITIONED = (f"costs span more than {MAX_COST_RANGE:.0e}x: the LP plan is 
                    "optimal")
 
 
-def scaled_linprog(c, **kwargs):
-    """:func:`scipy.optimize.linprog` (HiGHS) with the objective scaled to a largest cost of 1.
-
-    HiGHS works to absolute tolerances near 1e-7: costs of 1e13 mJ next to
-    1e-3 made it fail (status 4). The solution is the same; ``res.fun`` is
-    scaled back (so is ``ineqlin``/``eqlin`` marginals, when present).
-    """
-    from scipy.optimize import linprog
-
-    c = np.asarray(c, dtype=float)
-    bounds = kwargs.get("bounds")
-    usable = np.ones(len(c), dtype=bool)
-    if isinstance(bounds, np.ndarray) and bounds.ndim == 2:
-        usable = bounds[:, 1] > 0  # variables fixed at 0 do not set the scale
-    magnitudes = np.abs(c[usable])
-    scale = float(magnitudes.max(initial=0.0)) or 1.0
-    options = {**LP_TOLERANCES, **(kwargs.pop("options", None) or {})}
-    res = linprog(c / scale, method="highs", options=options, **kwargs)
-    positive = magnitudes[magnitudes > 0]
-    res.cost_range = float(positive.max() / positive.min()) if positive.size else 1.0
-    if res.fun is not None:
-        res.fun = float(res.fun) * scale
-    for key in ("ineqlin", "eqlin"):
-        part = getattr(res, key, None)
-        if part is not None and getattr(part, "marginals", None) is not None:
-            part.marginals = np.asarray(part.marginals) * scale
-    return res
-
-
-def solve_lp(problem, *, time_limit: float | None = None):
-    """Run HiGHS on the cost LP (:func:`scaled_linprog`); return scipy's result and the LP."""
-    lp = build_lp(problem)
-    options = {"time_limit": float(time_limit)} if time_limit else {}
-    res = scaled_linprog(lp.c, A_ub=lp.A_ub, b_ub=lp.b_ub, bounds=lp.bounds, options=options)
-    return res, lp
+#: Run HiGHS on the cost LP; returns scipy's result and the LP (``formulations.offloading.lp.solve_cost_lp``).
+solve_lp = solve_cost_lp
 
 
 @register("offloading", "stationary_lp", exact=True, default=True)

@@ -28,8 +28,10 @@ def run_one(instance: Mapping[str, Any], scenario: str, policy: str, params: Map
 
 
 def _tasks(problems, policies, vs, seeds, slots):
+    from .policies import V_POLICIES
+
     for (scenario, problem), policy, seed in itertools.product(problems.items(), policies, seeds):
-        for v in (vs if policy == "dpp" else [None]):
+        for v in (vs if policy in V_POLICIES else [None]):
             params = {"v": float(v)} if v is not None else {}
             yield (problem.to_dict(), scenario, policy, params, int(slots), int(seed))
 
@@ -51,7 +53,7 @@ def sweep(
     problems : mapping
         Scenario name -> :class:`~formulations.offloading.OffloadingProblem`.
     vs : sequence of float
-        Values of V (used by ``dpp``; other policies run once per seed).
+        Values of V (used by ``dpp`` and ``fqla``; other policies run once per seed).
     seeds, policies, slots
         As for :func:`formulations.offloading.simulator.simulate`.
     scheduler : str, optional
@@ -67,14 +69,15 @@ def sweep(
     list of dict
         One row per cell, in a fixed order (scenario, policy, seed, V):
         ``scenario``, ``policy``, ``params``, ``seed``, ``average_penalty``,
-        ``average_backlog``, ``stable``, ... Results do not depend on where
+        ``average_backlog``, ``measured_delay_ms``, ``stable``, ``converged``,
+        ``slots_needed``, ... Results do not depend on where
         the cells ran.
     """
-    from .policies import make_policy
+    from .policies import V_POLICIES, make_policy
 
     for name, problem in problems.items():  # fail fast on bad names/params, before spawning workers
         for policy in policies:
-            make_policy(problem, policy, **({"v": float(vs[0])} if policy == "dpp" and vs else {}))
+            make_policy(problem, policy, **({"v": float(vs[0])} if policy in V_POLICIES and vs else {}))
     tasks = list(_tasks(problems, policies, vs, seeds, slots))
     if scheduler is not None:
         try:
