@@ -40,3 +40,31 @@ def test_iterated_greedy_never_below_brute_force(trial):
     assert sorted(best.tolist()) == list(range(n))
     assert value >= opt - 1e-9
     assert value <= flow.value(start) + 1e-9
+
+
+def test_joint_search_feasible_and_never_below_brute_force():
+    from hypothesis import HealthCheck, given, settings
+
+    import solvers
+    from formulations.pipeline.strategies import pipeline_problems
+    from solvers.algorithms.pipeline.configs import choose_configs
+    from solvers.algorithms.pipeline.joint import joint_search
+    from solvers.algorithms.pipeline.neh import neh_order
+    from tests.helpers import examples
+
+    @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
+    @given(pipeline_problems(max_tasks=4, objectives=("makespan",)))
+    def check(problem):
+        if problem.deadline_ms is not None or problem.infeasibility_reason():
+            return
+        config = choose_configs(problem, "lagrangian")
+        if config is None:
+            return
+        order, cfg, value, _ = joint_search(problem, [(neh_order(problem, config), config)], iterations=5, seed=0)
+        plan = problem.assignment(order, cfg)
+        assert problem.is_feasible(plan)
+        assert problem.evaluate(plan).objective == pytest.approx(value)
+        opt = solvers.pipeline(problem, method="brute_force")
+        assert value >= opt.objective - 1e-9
+
+    check()

@@ -42,8 +42,9 @@ class Joint:
     Attributes
     ----------
     A : ndarray, shape (m, n, C)
-        Times of configuration ``c`` of task ``j`` (``inf`` where task ``j``
-        has fewer configurations or ``c`` misses the deadline filter).
+        Times of configuration ``c`` of task ``j`` (a huge finite time where
+        task ``j`` has fewer configurations or ``c`` misses the deadline
+        filter; such entries also have accuracy ``-inf``, so no move picks them).
     acc : ndarray, shape (n, C)
         Accuracies (``-inf`` where absent; 0 when the instance has none).
     target : float
@@ -53,12 +54,14 @@ class Joint:
     def __init__(self, problem):
         n, m = problem.n, problem.m
         C = max(problem.n_configs)
-        self.A = np.full((m, n, C), np.inf)
+        top = max(float(t.max(initial=0.0)) for t in problem.times)
+        big = 1e6 * (1.0 + top) * (n + m)  # finite stand-in (inf - inf would give NaN in the kernel)
+        self.A = np.full((m, n, C), big)
         self.acc = np.full((n, C), -np.inf)
         for j in range(n):
             ok = problem.admissible(j)
             k = len(ok)
-            self.A[:, j, :k] = np.where(ok[None, :], problem.times[j].T, np.inf)
+            self.A[:, j, :k] = np.where(ok[None, :], problem.times[j].T, big)
             self.acc[j, :k] = np.where(ok, np.nan_to_num(problem.accuracy[j]), -np.inf)
         self.target = -np.inf if problem.accuracy_min is None else n * (problem.accuracy_min - ACCURACY_TOL)
         self.rel = problem.release_ms.astype(float)
@@ -100,7 +103,7 @@ def _trade(J: Joint, seq, cfg, value):
     # single changes (position, configuration) at fixed order, ranked by their makespan
     Xs = np.repeat(X[:, None, None, :], J.C, axis=2).repeat(L, axis=1)  # (m, L, C, L)
     idx = np.arange(L)
-    Xs[:, idx, :, idx] = np.moveaxis(J.A[:, seq, :], 0, -1)
+    Xs[:, idx, :, idx] = J.A[:, seq, :].transpose(1, 0, 2)  # indexed view has shape (L, m, C)
     single = makespans(Xs.reshape(J.m, L * J.C, L), r).reshape(L, J.C)
     dacc = J.acc[seq, :] - cur_acc[:, None]
     lossy = np.flatnonzero(((dacc + spare) < 0).ravel() & (single.ravel() < value))
@@ -111,7 +114,7 @@ def _trade(J: Joint, seq, cfg, value):
     # pair each with every compensating change (y, c2) that restores the floor
     K = len(lossy)
     Xp = np.repeat(Xs[:, xs, cs, :][:, :, None, None, :], L, axis=2).repeat(J.C, axis=3)  # (m, K, L, C, L)
-    Xp[:, :, idx, :, idx] = np.moveaxis(J.A[:, seq, :], 0, -1)[:, None, :, :]
+    Xp[:, :, idx, :, idx] = J.A[:, seq, :].transpose(1, 0, 2)[:, :, None, :]  # view shape (L, m, K, C)
     vals = makespans(Xp.reshape(J.m, K * L * J.C, L), r).reshape(K, L, J.C)
     need = -(dacc[xs, cs] + spare)  # accuracy the second change must add
     ok = (dacc[None, :, :] >= need[:, None, None]) & (idx[None, :, None] != xs[:, None, None])
