@@ -81,7 +81,8 @@ def _reinsertion(J: Joint, seq, cfg, value):
     V = neighbourhood(flow.TT, flow.rel, seq, alt=J.A[:, seq, :])  # (L, C, L)
     tasks = seq
     slack = J.total_acc(cfg) - J.acc[tasks, cfg[tasks]] - J.target  # (L,)
-    ok = J.acc[tasks, :] + slack[:, None] >= 0  # (L, C)
+    with np.errstate(invalid="ignore"):  # -inf (absent) + inf (no floor) is NaN: not ok, as wanted
+        ok = J.acc[tasks, :] + slack[:, None] >= 0  # (L, C)
     V = np.where(ok[:, :, None], V, np.inf)
     flat = int(np.argmin(V))
     best = float(V.flat[flat])
