@@ -270,32 +270,13 @@ class PartitionProblem(PartitionCore):
             device, server = assignment.get("device", []), assignment.get("server")
         else:
             device = assignment
-        mask = self._names_mask(device, "device")
+        mask = _names_mask(self, device, "device")
         if server is not None:
-            smask = self._names_mask(server, "server")
+            smask = _names_mask(self, server, "server")
             if (mask & smask).any():
-                raise InfeasibleAssignmentError(f"layers on both sides: {self._named(mask & smask)}")
+                raise InfeasibleAssignmentError(f"layers on both sides: {_named(self, mask & smask)}")
             if not (mask | smask).all():
-                raise InfeasibleAssignmentError(f"layers on neither side: {self._named(~(mask | smask))}")
-        return mask
-
-    def _named(self, mask: np.ndarray) -> list[str]:
-        return [self.names[i] for i in np.flatnonzero(mask)[:5]]
-
-    def _names_mask(self, names, side: str) -> np.ndarray:
-        if isinstance(names, (str, bytes, Mapping)) or not isinstance(names, Iterable):
-            raise AssignmentTypeError(
-                f"the {side} set must be a list of layer names, got {type(names).__name__}; an assignment is "
-                "{'device': [names], 'server': [names]}, a list of device layer names, or a boolean mask"
-            )
-        names = list(names)
-        try:
-            idx = [self.index[nm] for nm in names]
-        except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
-            bad = next(nm for nm in names if not isinstance(nm, str) or nm not in self.index)
-            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
-        mask = np.zeros(self.n_layers, dtype=bool)
-        mask[idx] = True
+                raise InfeasibleAssignmentError(f"layers on neither side: {_named(self, ~(mask | smask))}")
         return mask
 
     def tier_vector(self, assignment) -> np.ndarray:
@@ -335,8 +316,8 @@ class PartitionProblem(PartitionCore):
         """The smallest candidate device set: inputs, device pins and their ancestors. O(n + m), cached."""
         if "_least" not in self.__dict__:
             seeds = list(self.topology.inputs) + [self.index[nm] for nm in self.pinned["device"]]
-            least = self.topology.closure_of(seeds) if self.pinned["device"] else np.isin(
-                np.arange(self.n_layers), self.topology.inputs)
+            least = self.topology.closure_of(seeds) if self.pinned["device"] else np.zeros(self.n_layers, dtype=bool)
+            least[self.topology.inputs] = True
             least.flags.writeable = False
             self.__dict__["_least"] = least  # a cache: the problem itself is immutable
         return self.__dict__["_least"]
@@ -351,3 +332,26 @@ class PartitionProblem(PartitionCore):
             f"PartitionProblem(name={self.name!r}, layers={self.n_layers}, edges={len(self.edges)}, "
             f"uplink_mbps={self.network.uplink_mbps})"
         )
+
+
+def _named(problem, mask: np.ndarray) -> list[str]:
+    """The first five layer names of ``mask`` (for messages)."""
+    return [problem.names[i] for i in np.flatnonzero(mask)[:5]]
+
+
+def _names_mask(problem, names, side: str) -> np.ndarray:
+    """The mask of a list of layer names (one side of a two-tier assignment). O(len(names))."""
+    if isinstance(names, (str, bytes, Mapping)) or not isinstance(names, Iterable):
+        raise AssignmentTypeError(
+            f"the {side} set must be a list of layer names, got {type(names).__name__}; an assignment is "
+            "{'device': [names], 'server': [names]}, a list of device layer names, or a boolean mask"
+        )
+    names = list(names)
+    try:
+        idx = [problem.index[nm] for nm in names]
+    except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
+        bad = next(nm for nm in names if not isinstance(nm, str) or nm not in problem.index)
+        raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
+    mask = np.zeros(problem.n_layers, dtype=bool)
+    mask[idx] = True
+    return mask
