@@ -208,8 +208,8 @@ class PartitionCore(Problem):
 
     def assignment(self, tiers: np.ndarray) -> dict[str, list[str]]:
         """``{tier_name: [layer names]}`` (every tier, layer order) from a tier vector."""
-        tiers = np.asarray(tiers)
-        return {tier: [self.names[i] for i in np.flatnonzero(tiers == j)] for j, tier in enumerate(self.tiers)}
+        tiers, names = np.asarray(tiers), self.names
+        return {tier: [names[i] for i in np.flatnonzero(tiers == j).tolist()] for j, tier in enumerate(self.tiers)}
 
     # ------------------------------------------------------------- evaluation
     def structural_violations(self, tiers: np.ndarray) -> list[str]:
@@ -298,7 +298,11 @@ class PartitionCore(Problem):
 
     # ----------------------------------------------------------- feasibility
     def tier_range(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per layer the least and greatest feasible tier (see :func:`.evaluation.tier_range`). O(n + m)."""
+        """Per layer the least and greatest feasible tier (see :func:`.evaluation.tier_range`). O(n + m), cached."""
+        return self._tier_range
+
+    @cached_property
+    def _tier_range(self) -> tuple[np.ndarray, np.ndarray]:
         return ev.tier_range(self)
 
     def infeasibility_reason(self) -> str | None:

@@ -110,7 +110,8 @@ def measure(problem, tiers: np.ndarray) -> Measures:
         if top <= b:
             up_bytes.append(0), down_bytes.append(0), uplink.append(0.0), downlink.append(0.0), rtt.append(0.0)
             continue
-        senders = np.unique(topo.src[(src_t <= b) & (dst_t > b)])
+        senders = np.zeros(problem.n_layers, dtype=bool)
+        senders[topo.src[(src_t <= b) & (dst_t > b)]] = True
         up_bytes.append(int(nbytes[senders].sum()))
         down_bytes.append(int(nbytes[sinks[tiers[sinks] > b]].sum()))
         uplink.append(transfer_ms(up_bytes[-1], link.uplink_mbps))
@@ -189,6 +190,8 @@ def tier_range(problem) -> tuple[np.ndarray, np.ndarray]:
     lo = np.zeros(n, dtype=np.int64)
     hi = np.full(n, problem.n_tiers - 1, dtype=np.int64)
     hi[topo.inputs] = 0
+    if not any(problem.pinned.values()):  # inputs on tier 0, all else free: nothing to propagate
+        return lo, hi
     for j, tier in enumerate(problem.tiers):
         for nm in problem.pinned[tier]:
             v = problem.index[nm]
@@ -208,7 +211,7 @@ def tier_range(problem) -> tuple[np.ndarray, np.ndarray]:
 
 def infeasibility(problem) -> str | None:
     """Why no assignment meets the pins and the device budget, or None (constraints not looked at)."""
-    lo, hi = tier_range(problem)
+    lo, hi = problem.tier_range()
     bad = np.flatnonzero(lo > hi)
     if bad.size:
         v = int(bad[0])
