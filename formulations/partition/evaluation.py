@@ -100,7 +100,7 @@ def measure(problem, tiers: np.ndarray) -> Measures:
     n_tiers = problem.n_tiers
     compute = problem.ms[np.arange(problem.n_layers), tiers]
     counts = np.bincount(tiers, minlength=n_tiers)
-    compute_ms = [math.fsum(compute[tiers == j]) if counts[j] else 0.0 for j in range(n_tiers)]
+    compute_ms = [math.fsum(compute[tiers == j].tolist()) if counts[j] else 0.0 for j in range(n_tiers)]
     src_t, dst_t = tiers[topo.src], tiers[topo.dst]
     sinks = topo.sinks
     top = int(tiers.max())
@@ -124,7 +124,7 @@ def measure(problem, tiers: np.ndarray) -> Measures:
     power = problem.energy
     if power is not None:
         waiting = math.fsum(compute_ms[1:] + uplink[1:] + downlink[1:] + rtt)
-        device_mj = math.fsum(problem.device_mj[tiers == 0])
+        device_mj = math.fsum(problem.device_mj[tiers == 0].tolist())
         energy = math.fsum([device_mj, power.tx_w * uplink[0], power.rx_w * downlink[0], power.idle_w * waiting])
         out.update(energy_mj=energy, device_compute_mj=device_mj, waiting_ms=waiting)
     return Measures(**out)
