@@ -42,7 +42,6 @@ SOLVER_PACKAGES: dict[str, str] = {
     "pipeline": "solvers.algorithms.pipeline",
     "offloading": "solvers.algorithms.offloading",
     "placement": "solvers.algorithms.placement",
-    "tiers": "solvers.algorithms.partition.tier_methods",  # k-tier partitions (solver_kind "tiers")
 }
 
 _REGISTRY: dict[str, dict[str, "Method"]] = {}
@@ -139,14 +138,9 @@ def methods(kind: str) -> list[Method]:
     return list(_load(kind).values())
 
 
-def solver_kind(problem) -> str:
-    """The registry kind of ``problem``: its ``solver_kind`` if it has one, else its ``kind``."""
-    return getattr(problem, "solver_kind", None) or problem.kind
-
-
 def default_method(problem) -> str:
     """The default method name for ``problem`` (may depend on the instance)."""
-    kind = solver_kind(problem)
+    kind = problem.kind
     _load(kind)
     chooser = _CHOOSERS.get(kind)
     choice = chooser(problem) if chooser else None
@@ -199,7 +193,7 @@ def resolve_method(problem, method: str | None, options: dict) -> Method:
     name = method if method is not None else default_method(problem)
     if not isinstance(name, str):
         raise TypeError(f"`method` must be a method name (str), got {type(name).__name__}")
-    meth = get_method(solver_kind(problem), name)
+    meth = get_method(problem.kind, name)
     if not options:
         return meth
     allowed, takes_any = meth.options
@@ -256,7 +250,7 @@ def _plain(value):
 
 
 def solve(problem, method: str | None = None, time_limit: float | None = None, **options) -> Solution:
-    """Solve any coinfer problem; dispatches on ``problem.kind`` (``solver_kind`` for k-tier partitions).
+    """Solve any coinfer problem; dispatches on ``problem.kind``.
 
     Parameters
     ----------

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cutgraph import CutNetwork
+from .cutgraph import CutNetwork, assemble, sent_once_arcs
 
 __all__ = ["TermCosts", "TierCut", "objective_terms", "build_tier_network", "tiers_from_side"]
 
@@ -167,9 +167,6 @@ def build_tier_network(problem, costs: TermCosts) -> TierCut:
     src, dst = topo.src, topo.dst
     source, sink = n * n_bounds, n * n_bounds + 1
     next_aux = n * n_bounds + 2
-    outdeg = np.bincount(src, minlength=n)
-    single = outdeg[src] == 1
-    multi_senders = np.flatnonzero(outdeg >= 2)
     sinks = topo.sinks
     inf = np.inf
     parts = []
@@ -184,34 +181,17 @@ def build_tier_network(problem, costs: TermCosts) -> TierCut:
         if bound < n_bounds:
             parts.append((base + layers, base + n + layers, np.full(n, inf)))
         parts.append((base + dst, base + src, np.full(len(src), inf)))
-        upload = costs.up[bound - 1]
-        parts.append((base + src[single], base + dst[single], upload[src[single]]))
-        aux = np.full(n, -1, dtype=np.int64)
-        aux[multi_senders] = next_aux + np.arange(len(multi_senders))
-        next_aux += len(multi_senders)
-        parts.append((base + multi_senders, aux[multi_senders], upload[multi_senders]))
-        parts.append((aux[src[~single]], base + dst[~single], np.full(int((~single).sum()), inf)))
+        ids = base + layers
+        upload_parts, n_aux = sent_once_arcs(src, dst, ids, ids, costs.up[bound - 1], next_aux)
+        parts += [part[:3] for part in upload_parts]
+        next_aux += n_aux
         rtt_node = next_aux
         next_aux += 1
         parts.append((np.array([source]), np.array([rtt_node]), np.array([costs.rtt[bound - 1]])))
         parts.append((np.full(len(sinks), rtt_node), base + sinks, np.full(len(sinks), inf)))
     forced_tails, forced_heads = _forced_arcs(problem, lambda v, b: (b - 1) * n + v, source, sink)
     parts.append((np.array(forced_tails, dtype=np.int64), np.array(forced_heads, dtype=np.int64), np.full(len(forced_tails), inf)))
-    tails = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    heads = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    caps = np.concatenate([p[2] for p in parts]).astype(float)
-    keep = caps > 0
-    network = CutNetwork(
-        tails=tails[keep],
-        heads=heads[keep],
-        capacity_ms=caps[keep],
-        arc_block=np.zeros(int(keep.sum()), dtype=np.int64),
-        n_nodes=next_aux,
-        source=source,
-        sink=sink,
-        n_layers=n * n_bounds,
-        splits=np.zeros(0, dtype=np.int64),
-    )
+    network = assemble(parts, next_aux, source, sink, n * n_bounds)
     return TierCut(network, constant, n, problem.n_tiers)
 
 

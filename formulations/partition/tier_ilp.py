@@ -30,10 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scaling import scale_costs
-from .ilp import BUDGET_RTOL
-from ..scaling import scale_constraint
+from .ilp import add_budget_rows
 from .tier_cutgraph import TermCosts, objective_terms
-from .tiers import TOLERANCE
+from .layers import TOLERANCE
 
 __all__ = ["TierModel", "IntTerms", "build_tier_cpsat", "int_terms"]
 
@@ -170,10 +169,7 @@ def _structure(model, problem, clock=None):
     for v in topo.sinks.tolist():
         for b in range(n_bounds):
             model.add(z[b] >= x[v][b])
-    for res, limit in problem.device_budget.items():
-        usage = problem.resources.get(res, np.zeros(n))
-        scaled, cap = scale_constraint(usage, float(limit), rtol=BUDGET_RTOL)  # a relaxation; plans re-checked in floats
-        model.add(sum(int(c) * (1 - x[v][0]) for v, c in enumerate(scaled.ints.tolist()) if c) <= cap)
+    add_budget_rows(model, problem, lambda v: 1 - x[v][0])  # a relaxation; plans re-checked in floats
     return x, y, z
 
 

@@ -10,6 +10,7 @@ artefacts. Requires ``hypothesis`` (a test dependency).
 
 from __future__ import annotations
 
+from .strategies import random_dags
 from .tiers import EnergyModel, Link, TierLayer, TieredPartitionProblem
 
 __all__ = ["tiered_instances"]
@@ -45,8 +46,9 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
 
     Notes
     -----
-    DAGs are random (several inputs and outputs are common); layer order
-    in the list is shuffled relative to the topological order.
+    DAGs come from :func:`~.strategies.random_dags` (several inputs and
+    outputs occur); layer order in the list is shuffled relative to the
+    topological order.
     """
     from hypothesis import strategies as st
 
@@ -54,12 +56,9 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
     def build(draw):
         k = draw(st.sampled_from(tuple(n_tiers)))
         limit = max_layers or {2: 8, 3: 6}.get(k, 5)
-        n = draw(st.integers(1, limit))
+        n, dag = draw(random_dags(1, limit))  # the two-tier strategies' DAGs (shrink toward a chain)
         names = [f"L{i}" for i in range(n)]
-        edges = []
-        for v in range(1, n):
-            preds = draw(st.lists(st.integers(0, v - 1), max_size=min(v, 3), unique=True))
-            edges += [(names[u], names[v]) for u in preds]
+        edges = [(names[u], names[v]) for u, v in dag]
         with_energy = energy or "energy" in objectives
         layers = []
         for i in range(n):

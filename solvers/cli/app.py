@@ -288,12 +288,6 @@ def cmd_validate(args) -> int:
     return EXIT_INTERNAL if EXIT_INTERNAL in codes else max(codes)
 
 
-#: What ``coinfer methods`` lists for each file kind: the registry tables and their headings (a
-#: k-tier partition file is a partition file; its methods sit in the registry's "tiers" table).
-_METHOD_TABLES = {"partition": [("partition", "partition (two tiers: device, server)"),
-                                ("tiers", "partition (k tiers, energy, throughput)")]}
-
-
 def cmd_methods(args) -> int:
     """List the methods of each file kind (``KIND`` as in instance files: partition, exits, ...)."""
     from formulations.io import KINDS
@@ -304,11 +298,10 @@ def cmd_methods(args) -> int:
     if args.kind is not None and args.kind not in file_kinds:
         raise UsageError(f"unknown kind {args.kind!r}; choose from {file_kinds}")
     for kind in [args.kind] if args.kind else file_kinds:
-        for table_kind, heading in _METHOD_TABLES.get(kind, [(kind, kind)]):
-            print(f"{heading}:")
-            for m in methods(table_kind):
-                tag = "exact" if m.exact else "heuristic"
-                print(f"  {m.name:<14} {tag:<9} {m.summary}")
+        print(f"{kind}:")
+        for m in methods(kind):
+            tag = "exact" if m.exact else "heuristic"
+            print(f"  {m.name:<14} {tag:<9} {m.summary}")
     return EXIT_OK
 
 

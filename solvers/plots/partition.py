@@ -141,7 +141,7 @@ def partition_layout(problem, assignment, *, max_layers: int = 60) -> PartitionL
     layers outside the block holding the cut are collapsed into one device
     node and one server node (and the block too when it alone has more than
     ``max_layers`` layers), so 700-layer models draw as a handful of nodes.
-    For a k-tier problem (``solver_kind == "tiers"``) the nodes carry tier
+    For a k-tier problem (a ``TieredPartitionProblem``) the nodes carry tier
     names, the block runs from the last cut vertex on tier 0 to the first
     cut vertex on the last used tier, the rest is one node per tier, and
     ``link_cut_edges``/``link_senders`` hold the cut of every link.

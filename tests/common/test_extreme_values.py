@@ -123,7 +123,7 @@ def test_two_tier_partition_with_budget_at_extreme_values(problem):
 @SETTINGS
 @given(mixed(tiered_instances(n_tiers=(2, 3), max_layers=4, constraints=True)))
 def test_k_tier_methods_at_extreme_values(problem):
-    check_against_brute_force(problem, "tiers")
+    check_against_brute_force(problem)
 
 
 @SETTINGS

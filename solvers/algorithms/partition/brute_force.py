@@ -8,6 +8,8 @@ from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from ._common import two_tier
+from .tier_brute_force import tier_brute_force
 
 __all__ = ["brute_force", "closed_sets", "MAX_LAYERS"]
 
@@ -49,9 +51,9 @@ def closed_sets(problem):
 
 @register("partition", "brute_force", exact=True, oracle=True)
 def brute_force(problem, *, time_limit=None) -> MethodResult:
-    """Evaluate every feasible partition with ``problem.latency`` (tiny DAGs only).
+    """Evaluate every feasible partition (tiny DAGs only; the test oracle of both forms).
 
-    Handles everything the formulation does (pins, budgets, RTT). Ties are
+    A k-tier instance goes to :func:`~.tier_brute_force.tier_brute_force`. Handles everything the formulation does (pins, budgets, RTT). Ties are
     broken by enumeration order.
 
     Notes
@@ -59,6 +61,8 @@ def brute_force(problem, *, time_limit=None) -> MethodResult:
     O(#closed sets * (n + m)); up to ``2**n`` sets. Refuses graphs with more
     than :data:`MAX_LAYERS` layers.
     """
+    if not two_tier(problem):
+        return tier_brute_force(problem, time_limit=time_limit)
     if problem.n_layers > MAX_LAYERS:
         raise OptionError(f"brute_force handles at most {MAX_LAYERS} layers, got {problem.n_layers}")
     best_mask, best_value, count = None, np.inf, 0

@@ -13,7 +13,8 @@ from formulations.partition.ilp import BUDGET_RTOL, add_no_good, build_cpsat
 from ...cpsat import bound_of, presolve_fits, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs
+from ._common import Costs, two_tier
+from .tier_ilp import tier_ilp
 
 __all__ = ["ilp", "warm_start", "MAX_NO_GOODS"]
 
@@ -115,8 +116,9 @@ def _search(problem, built, warm, deadline, num_workers, seed):
 
 @register("partition", "ilp", exact=True, searches=True)
 def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
-    """Exact partitioning by CP-SAT; also handles ``device_budget``.
+    """Exact partitioning by CP-SAT; also ``device_budget``, k tiers, ``constraints`` and throughput.
 
+    A k-tier instance goes to :func:`~.tier_ilp.tier_ilp`.
     Solves the model of :func:`formulations.partition.ilp.build_cpsat`,
     warm-started (and never beaten) by :func:`warm_start`: the QDMP optimum
     without a budget; with one, the budget-free QDMP optimum when it fits,
@@ -155,6 +157,8 @@ def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: 
     """
     from ortools.sat.python import cp_model
 
+    if not two_tier(problem):
+        return tier_ilp(problem, time_limit=time_limit, num_workers=num_workers, seed=seed, hint=hint)
     start = time.perf_counter()
     deadline = None if time_limit is None else start + float(time_limit)
     reason = problem.infeasibility_reason()

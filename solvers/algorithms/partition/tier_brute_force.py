@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...registry import MethodResult, register
+from ...registry import MethodResult
 from ...solution import Status
 
 __all__ = ["tier_brute_force", "monotone_assignments", "brute_force_front", "MAX_ASSIGNMENTS"]
@@ -61,7 +61,6 @@ def _feasible_points(problem):
         yield tiers, latency, energy
 
 
-@register("tiers", "brute_force", exact=True, oracle=True)
 def tier_brute_force(problem, *, time_limit=None) -> MethodResult:
     """Evaluate every monotone tier assignment (tiny DAGs only; the test oracle).
 

@@ -12,7 +12,7 @@ from formulations.deadline import BuildTimeout, remaining
 from formulations.partition.tier_ilp import build_tier_cpsat
 
 from ...cpsat import run_cpsat
-from ...registry import OPTIMALITY_RTOL, MethodResult, register
+from ...registry import OPTIMALITY_RTOL, MethodResult
 from ...solution import Status
 from .tiers import weighted_min_cut
 
@@ -64,7 +64,6 @@ def solve_tier_model(problem, built, *, time_limit=None, num_workers=1, seed=0, 
     return "unknown", None, bound, f"CP-SAT kept returning plans that fail the float check ({MAX_RESOLVES} times)"
 
 
-@register("tiers", "ilp", exact=True, searches=True)
 def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact k-tier partitioning by CP-SAT; also ``constraints`` and ``device_budget``.
 
