@@ -24,7 +24,11 @@ Energy of the device (tier 0), in mJ (times in ms, powers in W)::
     + idle_w * (latency - sum_{t(v)=0} ms[v][0] - U_0 - W_0)
 
 where ``U_0``/``W_0`` are the uplink/downlink times on link 0 and
-``device_mj[v]`` defaults to ``compute_w * ms[v][0]``.
+``device_mj[v]`` defaults to ``compute_w * ms[v][0]``. With a ``radio``
+(:mod:`formulations.partition.radio`: a preset ``"wifi"``, ``"lte"``,
+``"3g"`` or explicit values) ``tx_w``, ``rx_w`` and ``idle_w`` come from
+the radio at link 0's rates, and every assignment that uses link 0 adds the
+radio's promotion + tail energy ``burst_mj`` once (one burst per inference).
 
 Objective: ``"latency"`` (default), ``"energy"`` or
 ``{"weighted": {"latency": a, "energy": b}}`` (``a*latency + b*energy``);
@@ -60,6 +64,7 @@ from ..validate import (
     reject_unknown,
     require,
 )
+from .radio import RadioModel, radio_from_spec
 from .units import RESOURCE_FIELDS, Network, checked_budget, checked_edges, topology_of, transfer_ms
 
 __all__ = [
@@ -78,7 +83,7 @@ TOLERANCE = 1e-9
 
 _TOP_FIELDS = {
     "kind", "version", "name", "tiers", "layers", "edges", "network", "pinned", "device_budget",
-    "energy", "objective", "constraints", "metadata",
+    "energy", "objective", "constraints", "metadata", "radio",
 }
 _LAYER_FIELDS = {"name", "ms", "device_ms", "server_ms", "output_bytes", "device_mj", "op", "meta", *RESOURCE_FIELDS}
 _ENERGY_FIELDS = ("compute_w", "tx_w", "rx_w", "idle_w")
@@ -103,7 +108,7 @@ def is_tiered_data(data: Any) -> bool:
     """
     if not isinstance(data, Mapping):
         return False
-    if any(key in data for key in ("tiers", "energy", "objective", "constraints")):
+    if any(key in data for key in ("tiers", "energy", "objective", "constraints", "radio")):
         return True
     net = data.get("network")
     if isinstance(net, Mapping) and "links" in net:
@@ -220,12 +225,23 @@ class TieredPartitionProblem(Problem):
         constraints: Mapping[str, float] | None = None,
         metadata: Mapping[str, Any] | None = None,
         name: str | None = None,
+        radio: RadioModel | str | Mapping[str, Any] | None = None,
     ):
         self.tiers = self._tiers(tiers)
         self.layers = tuple(layers)
         if not self.layers:
             raise InstanceError("the graph has no layers", field="layers")
         self.links = self._links(links)
+        # radio (issue 22): tx_w, rx_w, idle_w from the radio at link 0's rates; burst_mj once per offload
+        self.radio = None if radio is None else radio_from_spec(radio)
+        if self.radio is not None:
+            if energy is None:
+                raise InstanceError("a `radio` needs an `energy` model (at least `compute_w`)", field="energy")
+            link0 = self.links[0]
+            energy = EnergyModel(energy.compute_w, self.radio.tx_w(link0.uplink_mbps),
+                                 self.radio.rx_w(link0.effective_downlink_mbps), self.radio.idle_w)
+        #: Energy (mJ) of the radio's promotion and tail, paid once when any layer leaves tier 0.
+        self.burst_mj = 0.0 if self.radio is None else self.radio.burst_mj
         self.energy = self._energy(energy)
         self.names = self._layer_names()
         self.index = {nm: i for i, nm in enumerate(self.names)}
@@ -521,9 +537,11 @@ class TieredPartitionProblem(Problem):
             power = self.energy
             waiting = math.fsum(compute_ms[1:] + uplink[1:] + downlink[1:] + rtt)
             device_mj = math.fsum(self.device_mj[tiers == 0])
+            burst = self.burst_mj if top > 0 else 0.0
             energy = math.fsum(
-                [device_mj, power.tx_w * uplink[0], power.rx_w * downlink[0], power.idle_w * waiting]
+                [device_mj, power.tx_w * uplink[0], power.rx_w * downlink[0], power.idle_w * waiting, burst]
             )
+            terms["radio_burst_mj"] = burst
             terms["device_compute_mj"] = device_mj
             terms["waiting_ms"] = waiting
         return latency, energy, terms
@@ -644,10 +662,13 @@ class TieredPartitionProblem(Problem):
             layers = [_layer_from_dict(raw, i, len(tiers)) for i, raw in enumerate(raw_layers)]
             links = _links_from_dict(require(data, "network", "network"), len(tiers))
             energy = None
+            radio = radio_from_spec(data["radio"]) if "radio" in data else None
             if "energy" in data:
                 raw = as_mapping(data["energy"], "energy")
-                reject_unknown(raw, _ENERGY_FIELDS, "energy")
-                energy = EnergyModel(*(as_nonneg(require(raw, key, f"energy.{key}"), f"energy.{key}") for key in _ENERGY_FIELDS))
+                reject_unknown(raw, _ENERGY_FIELDS if radio is None else ("compute_w",), "energy")
+                values = [as_nonneg(require(raw, key, f"energy.{key}"), f"energy.{key}") if radio is None or key == "compute_w"
+                          else 0.0 for key in _ENERGY_FIELDS]
+                energy = EnergyModel(*values)
             return cls(
                 tiers,
                 layers,
@@ -660,6 +681,7 @@ class TieredPartitionProblem(Problem):
                 constraints=data.get("constraints"),
                 metadata=as_mapping(data.get("metadata", {}), "metadata"),
                 name=data.get("name") or (Path(file).stem if file else None),
+                radio=radio,
             )
 
     def to_dict(self) -> dict:
@@ -677,7 +699,9 @@ class TieredPartitionProblem(Problem):
         out["tiers"] = list(self.tiers)
         out["network"] = {"links": [link.to_dict() for link in self.links]}
         if self.energy is not None:
-            out["energy"] = self.energy.to_dict()
+            out["energy"] = self.energy.to_dict() if self.radio is None else {"compute_w": self.energy.compute_w}
+        if self.radio is not None:
+            out["radio"] = self.radio.to_spec()
         if self.objective != "latency":
             out["objective"] = self.objective
         if self.constraints:
@@ -719,7 +743,7 @@ class TieredPartitionProblem(Problem):
         kwargs: dict[str, Any] = dict(
             tiers=self.tiers, layers=self.layers, edges=self.edges, links=self.links, pinned=self.pinned,
             device_budget=self.device_budget, energy=self.energy, objective=self.objective,
-            constraints=self.constraints, metadata=self.metadata, name=self.name,
+            constraints=self.constraints, metadata=self.metadata, name=self.name, radio=self.radio,
         )
         unknown = set(changes) - set(kwargs)
         if unknown:
