@@ -211,9 +211,3 @@ def radio_from_spec(spec: Any, field: str = "radio") -> RadioModel:
         if field != "radio" and exc.field and exc.field.startswith("radio."):
             raise InstanceError(exc.message, field=field + exc.field[5:]) from None
         raise
-
-
-def preset_names() -> list[str]:
-    """The preset names, sorted."""
-    return sorted(PRESETS)
-

@@ -162,7 +162,9 @@ class TierEvaluation:
         None when the instance has no ``energy`` model.
     terms : dict
         ``compute_ms`` (per tier), ``uplink_ms``, ``downlink_ms``, ``rtt_ms``
-        (per link) and, with an energy model, ``device_compute_mj``.
+        (per link) and, with an energy model, ``device_compute_mj``,
+        ``waiting_ms`` and ``radio_burst_mj`` (the radio's promotion + tail,
+        0 without a radio or without offloading).
     feasible : bool
         Always True (``evaluate`` raises for infeasible assignments).
     """
@@ -200,6 +202,10 @@ class TieredPartitionProblem(Problem):
         ``latency_max_ms`` and/or ``energy_max_mj``.
     metadata : mapping, optional
     name : str, optional
+    radio : RadioModel, str or mapping, optional
+        The phone's radio (:mod:`formulations.partition.radio`); needs
+        ``energy`` for ``compute_w`` and replaces its ``tx_w``, ``rx_w`` and
+        ``idle_w`` with the radio's powers at link 0's rates.
 
     Notes
     -----

@@ -153,6 +153,27 @@ def test_no_shipped_instance_has_a_radio_power_above_3_w():
             assert max(moved.energy.tx_w, moved.energy.rx_w) <= MAX_RADIO_W, (path, mbps)
 
 
+def _radio_watts(node, key=""):
+    """Every number stored under a radio-power key (tx_w, rx_w, idle_w, radio_w...) anywhere in a JSON tree."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _radio_watts(v, k if k in ("tx_w", "rx_w", "idle_w", "radio_w") else key)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _radio_watts(v, key)
+    elif key and isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield key, float(node)
+
+
+def test_no_shipped_file_of_any_kind_stores_a_radio_power_above_3_w():
+    seen = 0
+    for path in sorted((ROOT / "instances").rglob("*.json")):
+        for key, watts in _radio_watts(json.loads(path.read_text())):
+            seen += 1
+            assert watts <= MAX_RADIO_W, (path, key, watts)
+    assert seen >= 4  # worked_example.json's tx/rx/idle and the offloading instances' radio_w
+
+
 def test_radio_from_spec_accepts_a_model():
     model = RadioModel(1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     assert radio_from_spec(model) is model and model.burst_mj == 0.0

@@ -95,3 +95,18 @@ def test_cli_misuse_exits_2_with_a_message(tmp_path, capsys, argv, message):
     code = cli.main(["import", str(path), "--quiet", *argv])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_each_tier_option_changes_the_instance(tmp_path):
+    path = tmp_path / "res.onnx"
+    onnx.save(residual_model(), path)
+    base = ["import", str(path), "--quiet", "--tiers", "phone-cpu,edge-gpu", "--links", "10"]
+    variants = {"base": [], "--tiers": ["--tiers", "phone-cpu,datacentre-gpu"], "--links": ["--links", "20"],
+                "--radio": ["--radio", "3g"], "--compute-w": ["--radio", "3g", "--compute-w", "1.5"]}
+    written = {}
+    for label, extra in variants.items():
+        out = tmp_path / f"{label.strip('-')}.json"
+        assert cli.main(base + extra + ["-o", str(out)]) == 0
+        written[label] = out.read_text()
+    assert len(set(written.values())) == len(variants)
+    assert json.loads(written["--compute-w"])["energy"] == {"compute_w": 1.5}
