@@ -249,8 +249,9 @@ def _layer(graph: OnnxGraph, i: int, device_ms, server_ms, flops, spread) -> Lay
         meta["onnx_nodes"] = list(graph.fused.get(nm, [nm]))
     else:
         meta["onnx_input"] = graph.tensors[i][0]
-        if graph.tensors[i][0] in graph.input_dtypes:  # compression is relative to this dtype (pipeline configs)
-            meta["dtype"] = str(np.dtype(graph.input_dtypes[graph.tensors[i][0]]))
+        dtype = np.dtype(graph.input_dtypes.get(graph.tensors[i][0], np.float32))
+        if dtype != np.float32:  # compression is relative to this dtype (pipeline configs; float32 is the default)
+            meta["dtype"] = str(dtype)
     if nm in spread:
         meta["iqr_ms"] = [_round(spread[nm][0], 3), _round(spread[nm][1], 3)]
     if nm in graph.fused:
