@@ -24,6 +24,7 @@ from ..base import Problem, cached_property, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from . import evaluation as ev
 from .dag import Topology
+from .radio import RadioModel, radio_from_spec
 from .layers import (Link, EnergyModel, checked_constraints, checked_energy, checked_layers, checked_link,
                      checked_pins, checked_tiers, resource_arrays)
 from .objectives import Objective, objective_of
@@ -34,6 +35,12 @@ __all__ = ["PartitionCore"]
 #: Attributes that depend on the links (dropped by :meth:`PartitionCore._with_links`).
 _LINK_CACHES = ("links", "up_ms", "down_ms", "rtt_ms", "upload_ms", "download_ms")
 
+
+
+def radio_energy(radio: RadioModel, energy: EnergyModel, link0: Link) -> EnergyModel:
+    """``energy`` with ``tx_w``, ``rx_w`` and ``idle_w`` from ``radio`` at ``link0``'s rates."""
+    return EnergyModel(energy.compute_w, radio.tx_w(link0.uplink_mbps), radio.rx_w(link0.effective_downlink_mbps),
+                       radio.idle_w)
 
 class PartitionCore(Problem):
     """A DNN partitioning instance over ``k >= 2`` tiers (``kind: "partition"``); the base of both forms.
@@ -59,6 +66,10 @@ class PartitionCore(Problem):
         ``latency_max_ms`` and/or ``energy_max_mj``.
     metadata : mapping, optional
     name : str, optional
+    radio : RadioModel, str or mapping, optional
+        The phone's radio (:mod:`formulations.partition.radio`); needs
+        ``energy`` for ``compute_w`` and replaces its ``tx_w``, ``rx_w`` and
+        ``idle_w`` with the radio's powers at link 0's rates.
 
     Raises
     ------
@@ -72,12 +83,21 @@ class PartitionCore(Problem):
                  pinned: Mapping[str, Sequence[str]] | None = None, device_budget: Mapping[str, float] | None = None,
                  energy: EnergyModel | None = None, objective: Any = "latency",
                  constraints: Mapping[str, float] | None = None, metadata: Mapping[str, Any] | None = None,
-                 name: str | None = None, _topology: Topology | None = None):
+                 name: str | None = None, radio: RadioModel | str | Mapping[str, Any] | None = None,
+                 _topology: Topology | None = None):
         self.tiers = checked_tiers(tiers)
         self.layers = tuple(layers)
         if not self.layers:
             raise InstanceError("the graph has no layers", field="layers")
         self.links = self._checked_links(tuple(links))
+        # radio (issue 22): tx_w, rx_w, idle_w from the radio at link 0's rates; burst_mj once per offload
+        self.radio = None if radio is None else radio_from_spec(radio)
+        if self.radio is not None:
+            if energy is None:
+                raise InstanceError("a `radio` needs an `energy` model (at least `compute_w`)", field="energy")
+            energy = radio_energy(self.radio, energy, self.links[0])
+        #: Energy (mJ) of the radio's promotion and tail, paid once when any layer leaves tier 0.
+        self.burst_mj = 0.0 if self.radio is None else self.radio.burst_mj
         self.energy = checked_energy(energy)
         self.names = checked_layers(self.layers, self.n_tiers, self.energy is not None, self._time_fields)
         self.index = {nm: i for i, nm in enumerate(self.names)}
@@ -319,4 +339,6 @@ class PartitionCore(Problem):
         clone = object.__new__(type(self))
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _LINK_CACHES})
         clone.__dict__["links"] = links
+        if self.radio is not None:  # the radio's powers depend on link 0's rates
+            clone.__dict__["energy"] = radio_energy(self.radio, self.energy, links[0])
         return clone

@@ -15,7 +15,12 @@ Energy of the device (tier 0), in mJ (times in ms, powers in W)::
     sum_{t(v)=0} device_mj[v] + tx_w * U_0 + rx_w * W_0 + idle_w * (latency - tier-0 compute - U_0 - W_0)
 
 where ``U_0``/``W_0`` are link 0's uplink/downlink times and ``device_mj[v]``
-defaults to ``compute_w * ms[v][0]``. Sums are exact-rounded
+defaults to ``compute_w * ms[v][0]``. With a ``radio``
+(:mod:`formulations.partition.radio`: a preset ``"wifi"``, ``"lte"``,
+``"3g"`` or explicit values) ``tx_w``, ``rx_w`` and ``idle_w`` come from
+the radio at link 0's rates, and every assignment that uses link 0 adds the
+radio's promotion + tail energy ``burst_mj`` once (one burst per inference).
+Sums are exact-rounded
 (:func:`math.fsum`); transfers are computed from the integer byte totals.
 """
 
@@ -61,6 +66,7 @@ class Measures:
     energy_mj: float | None = None
     device_compute_mj: float | None = None
     waiting_ms: float | None = None
+    radio_burst_mj: float | None = None
 
     @property
     def period_ms(self) -> float:
@@ -78,6 +84,7 @@ class Measures:
         if self.energy_mj is not None:
             out["device_compute_mj"] = self.device_compute_mj
             out["waiting_ms"] = self.waiting_ms
+            out["radio_burst_mj"] = self.radio_burst_mj
         return out
 
 
@@ -125,8 +132,10 @@ def measure(problem, tiers: np.ndarray) -> Measures:
     if power is not None:
         waiting = math.fsum(compute_ms[1:] + uplink[1:] + downlink[1:] + rtt)
         device_mj = math.fsum(problem.device_mj[tiers == 0].tolist())
-        energy = math.fsum([device_mj, power.tx_w * uplink[0], power.rx_w * downlink[0], power.idle_w * waiting])
-        out.update(energy_mj=energy, device_compute_mj=device_mj, waiting_ms=waiting)
+        burst = problem.burst_mj if top > 0 else 0.0  # the radio's promotion + tail, once per inference
+        energy = math.fsum([device_mj, power.tx_w * uplink[0], power.rx_w * downlink[0], power.idle_w * waiting,
+                            burst])
+        out.update(energy_mj=energy, device_compute_mj=device_mj, waiting_ms=waiting, radio_burst_mj=burst)
     return Measures(**out)
 
 
@@ -242,7 +251,8 @@ class TierEvaluation(Evaluation):
     terms : dict
         ``compute_ms`` (per tier), ``uplink_ms``, ``downlink_ms``, ``rtt_ms``
         (per link), ``stage_ms``, ``period_ms``, ``bottleneck`` and, with an
-        energy model, ``device_compute_mj`` and ``waiting_ms``.
+        energy model, ``device_compute_mj``, ``waiting_ms`` and ``radio_burst_mj``
+        (the radio's promotion + tail, 0 without a radio or without offloading).
     feasible : bool
         Always True (``evaluate`` raises for infeasible assignments).
     """

@@ -18,13 +18,14 @@ from typing import Any, Mapping
 from ..errors import InstanceError
 from ..validate import (as_bytes, as_list, as_mapping, as_name, as_nonneg, as_positive, check_header, naming_file,
                         reject_unknown, require)
+from .radio import radio_from_spec
 from .layers import ENERGY_FIELDS, EnergyModel, Layer, Link, TierLayer, checked_tiers
 from .units import RESOURCE_FIELDS
 
 __all__ = ["is_tiered_data", "two_tier_from_dict", "tiered_from_dict", "to_dict"]
 
 _TWO_TIER_TOP = {"kind", "version", "name", "layers", "edges", "network", "pinned", "device_budget", "metadata"}
-_TIERED_TOP = _TWO_TIER_TOP | {"tiers", "energy", "objective", "constraints"}
+_TIERED_TOP = _TWO_TIER_TOP | {"tiers", "energy", "objective", "constraints", "radio"}
 _TWO_TIER_LAYER = {"name", "device_ms", "server_ms", "output_bytes", "op", "meta", *RESOURCE_FIELDS}
 _TIERED_LAYER = _TWO_TIER_LAYER | {"ms", "device_mj"}
 _LINK_FIELDS = ("uplink_mbps", "downlink_mbps", "rtt_ms")
@@ -38,7 +39,7 @@ def is_tiered_data(data: Any) -> bool:
     """
     if not isinstance(data, Mapping):
         return False
-    if any(key in data for key in ("tiers", "energy", "objective", "constraints")):
+    if any(key in data for key in ("tiers", "energy", "objective", "constraints", "radio")):
         return True
     net = data.get("network")
     if isinstance(net, Mapping) and "links" in net:
@@ -135,11 +136,14 @@ def tiered_from_dict(cls, data: Mapping[str, Any], file: str | None = None):
         layers = [_tier_layer(raw, i, len(tiers)) for i, raw in enumerate(raw_layers)]
         links = _links(require(data, "network", "network"), len(tiers))
         energy = None
+        radio = radio_from_spec(data["radio"]) if "radio" in data else None
         if "energy" in data:
+            # with a radio only compute_w is given: the radio supplies tx_w, rx_w and idle_w
             raw = as_mapping(data["energy"], "energy")
-            reject_unknown(raw, ENERGY_FIELDS, "energy")
-            energy = EnergyModel(*(as_nonneg(require(raw, key, f"energy.{key}"), f"energy.{key}") for key in ENERGY_FIELDS))
-        return cls(tiers, layers, as_list(data.get("edges", []), "edges"), links, energy=energy,
+            reject_unknown(raw, ENERGY_FIELDS if radio is None else ("compute_w",), "energy")
+            energy = EnergyModel(*(as_nonneg(require(raw, key, f"energy.{key}"), f"energy.{key}")
+                                   if radio is None or key == "compute_w" else 0.0 for key in ENERGY_FIELDS))
+        return cls(tiers, layers, as_list(data.get("edges", []), "edges"), links, energy=energy, radio=radio,
                    objective=data.get("objective", "latency"), constraints=data.get("constraints"),
                    **_common(data, file))
 
@@ -165,7 +169,9 @@ def to_dict(problem, two_tier: bool) -> dict:
         out["tiers"] = list(problem.tiers)
         out["network"] = {"links": [link.to_dict() for link in problem.links]}
         if problem.energy is not None:
-            out["energy"] = problem.energy.to_dict()
+            out["energy"] = problem.energy.to_dict() if problem.radio is None else {"compute_w": problem.energy.compute_w}
+        if problem.radio is not None:
+            out["radio"] = problem.radio.to_spec()
         if problem.objective != "latency":
             out["objective"] = problem.objective
         if problem.constraints:

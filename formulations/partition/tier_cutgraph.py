@@ -11,7 +11,9 @@ the same terms as the latency, with per-term coefficients
   ``j >= 1`` it costs ``p*ms[v][j]`` (the device idles meanwhile);
 - upload on link 0 costs ``(a + b*tx_w)*up_0[v]``, download on link 0
   ``(a + b*rx_w)*down_0[v]``; transfers on links ``b >= 1`` cost ``p`` times
-  their time; every RTT costs ``p*rtt_b`` (the device waits).
+  their time; every RTT costs ``p*rtt_b`` (the device waits); link 0's RTT
+  term also carries ``b*burst_mj`` (the radio's promotion and tail energy,
+  paid exactly when link 0 is used).
 
 Every coefficient is >= 0, so the energy and every weighted objective are
 cut functions like the latency (nothing falls back to the ILP).
@@ -114,6 +116,7 @@ def objective_terms(problem, latency_weight: float, energy_weight: float) -> Ter
         up[0] = (a + b * power.tx_w) * problem.up_ms[0]
         down[0] = (a + b * power.rx_w) * problem.down_ms[0]
         rtt = waiting * problem.rtt_ms
+        rtt[0] += b * problem.burst_mj  # the radio's promotion + tail, paid iff link 0 is used
     return TermCosts(tier_cost, up, down, rtt)
 
 

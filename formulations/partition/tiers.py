@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 _FIELDS = ("tiers", "layers", "edges", "links", "pinned", "device_budget", "energy", "objective", "constraints",
-           "metadata", "name")
+           "metadata", "name", "radio")
 
 
 class TieredPartitionProblem(PartitionCore):
@@ -101,7 +101,8 @@ class TieredPartitionProblem(PartitionCore):
         """A copy with fields of link 0 (tier 0 to tier 1) replaced (``None`` keeps a field).
 
         Shares the layers and the graph structure (O(n), no re-sort). The
-        CLI's ``--uplink-mbps/--downlink-mbps/--rtt-ms`` use this. The
+        CLI's ``--uplink-mbps/--downlink-mbps/--rtt-ms`` use this. With a
+        ``radio`` its powers are re-evaluated at the new rates; explicit
         ``energy`` powers are kept as they are (rescale them with
         :meth:`replace` if they depend on the rate).
         """
