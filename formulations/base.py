@@ -13,7 +13,13 @@ Every problem class derives from :class:`Problem` and provides:
 - ``violations(assignment)``: every violated constraint in words (empty when
   feasible); :meth:`Problem.is_feasible` is written once, here;
 - ``replace(**changes)``: the one way to get a changed copy (re-validated,
-  caches dropped).
+  caches dropped);
+- what the CLI and reports use, declared here with defaults so no caller
+  probes with ``hasattr``: :attr:`Problem.unit` (the objective's unit),
+  :meth:`Problem.summarize` (one line per plan), :meth:`Problem.infeasibility_reason`
+  and :meth:`Problem.breakdown` (the objective's terms).
+
+Every ``evaluate`` returns a subclass of :class:`Evaluation`.
 
 Problems are immutable: assigning an attribute raises ``AttributeError`` and
 every numpy array they hold is read-only, so a solver's cached quantities can
@@ -193,3 +199,24 @@ class Problem:
 
     def replace(self, **changes) -> "Problem":
         raise NotImplementedError
+
+    # ------------------------------------------------------ what reports use
+    @property
+    def unit(self) -> str:
+        """The unit of ``evaluate(...).objective``, one word (``"ms"``, ``"mJ/slot"``, ``"tasks/s"``).
+
+        Every kind overrides it; ``""`` means the kind has not said.
+        """
+        return ""
+
+    def summarize(self, assignment) -> str:
+        """A one-line description of a plan for tables (default: its objective and unit)."""
+        return f"objective {self.evaluate(assignment).objective:.6g} {self.unit}".rstrip()
+
+    def infeasibility_reason(self) -> str | None:
+        """Why no plan can be feasible, when that is evident without a search; else None (the default)."""
+        return None
+
+    def breakdown(self, assignment) -> dict:
+        """The objective's terms for a plan (``--json`` output); ``{}`` (the default) for kinds without terms."""
+        return {}

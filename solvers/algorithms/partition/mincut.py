@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks
 
 __all__ = ["mincut"]
 
 
 @register("partition", "mincut", exact=True)
-def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResult:
+def mincut(problem, *, deadline: Deadline | None = None, backend: str = "ortools") -> MethodResult:
     """Exact min s-t cut over the whole DAG (DADS construction).
 
     Builds :func:`formulations.partition.cutgraph.build_network` for all layers and
@@ -26,6 +29,9 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     problem : PartitionProblem
     backend : {"ortools", "networkx"}
         Max-flow implementation (see ``solvers.algorithms.partition._maxflow.min_cut``).
+    deadline : Deadline, optional
+        Checked before the max-flow (which is not interrupted): past it,
+        status ``time_limit`` and no plan.
 
     Returns
     -------
@@ -48,6 +54,8 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     if early is not None:
         return early
     costs = Costs(problem)
+    if Deadline.of(deadline).expired():
+        return stopped("before the max-flow")
     n = problem.n_layers
     rtt = problem.network.rtt_ms
     first, last, side, value, lb, slack = solve_blocks(problem, costs, [], backend=backend)
