@@ -33,6 +33,7 @@ from types import MappingProxyType
 
 import dataclasses
 import functools
+import inspect
 import os
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -198,7 +199,33 @@ class Problem:
             return False
 
     def replace(self, **changes) -> "Problem":
-        raise NotImplementedError
+        """A validated copy with some constructor arguments replaced (caches dropped).
+
+        Written once for every kind: the fields are the keyword-able
+        parameters of the class's ``__init__``, each read back from the
+        attribute of the same name (:meth:`_field_value`); the copy is built
+        by the constructor, so it is re-validated. Unknown names raise
+        ``TypeError`` listing the known ones. O(size of the problem).
+        """
+        cls = type(self)
+        params = [p for p in inspect.signature(cls.__init__).parameters.values()
+                  if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        known = [p.name for p in params]
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise TypeError(f"replace() got unknown field(s) {unknown}; known: {sorted(known)}")
+        args, kwargs = [], {}
+        for p in params:
+            value = changes[p.name] if p.name in changes else self._field_value(p.name)
+            if p.kind == p.KEYWORD_ONLY:
+                kwargs[p.name] = value
+            else:
+                args.append(value)
+        return cls(*args, **kwargs)
+
+    def _field_value(self, name: str) -> Any:
+        """The current value of constructor argument ``name`` (for :meth:`replace`): the attribute of that name."""
+        return getattr(self, name)
 
     # ------------------------------------------------------ what reports use
     @property

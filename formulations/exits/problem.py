@@ -416,26 +416,6 @@ class ExitProblem(Problem):
             out["name"] = self.name
         return out
 
-    def replace(self, **changes) -> "ExitProblem":
-        """A validated copy with some constructor arguments replaced.
-
-        ``changes`` may name any of ``nodes``, ``links``, ``input_bytes``,
-        ``result_bytes``, ``blocks``, ``exits``, ``confidence``, ``correct``,
-        ``objective``, ``constraints``, ``metadata``, ``name``, ``samples_file``.
-        """
-        args = dict(nodes=self.nodes, links=self.links, input_bytes=self.input_bytes, result_bytes=self.result_bytes,
-                    blocks=self.blocks, exits=self.exits, confidence=self.confidence, correct=self.correct,
-                    objective=self.objective, constraints=self.constraints, metadata=self.metadata, name=self.name,
-                    samples_file=self.samples_file)
-        unknown = set(changes) - set(args)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
-        args.update(changes)
-        positional = [args.pop(k) for k in ("nodes", "links", "input_bytes", "result_bytes", "blocks", "exits")]
-        confidence = np.asarray(args.pop("confidence"), dtype=float)
-        correct = np.asarray(args.pop("correct"))
-        return ExitProblem(*positional, confidence, correct, **args)
-
     def with_samples(self, confidence, correct, **changes) -> "ExitProblem":
         """``replace(confidence=..., correct=..., **changes)``: other sample data (e.g. a holdout split)."""
         return self.replace(confidence=confidence, correct=correct, **changes)

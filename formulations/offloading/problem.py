@@ -707,21 +707,6 @@ class OffloadingProblem(Problem):
         cost = float(self.local_cost @ np.clip(local, 0, None) + (self.link_pi * self.link_cost * np.clip(send, 0, None)).sum())
         return StationaryEvaluation(objective=cost, served=served, server_load=load)
 
-    def replace(self, **changes) -> "OffloadingProblem":
-        """A validated copy with some constructor arguments replaced.
-
-        ``changes`` may name any of ``devices``, ``servers``, ``links``,
-        ``slot_ms``, ``metadata``, ``name``; e.g.
-        ``problem.replace(devices=[...])`` for other arrival rates.
-        """
-        args = dict(devices=self.devices, servers=self.servers, links=self.links, slot_ms=self.slot_ms,
-                    metadata=self.metadata, name=self.name)
-        unknown = set(changes) - set(args)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
-        args.update(changes)
-        return OffloadingProblem(args.pop("devices"), args.pop("servers"), args.pop("links"), **args)
-
     @property
     def unit(self) -> str:
         """The objective's unit: ``metadata.cost_unit`` per slot (``"mJ/slot"`` in the shipped scenarios;

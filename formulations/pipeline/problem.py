@@ -379,20 +379,6 @@ class PipelineProblem(Problem):
             out["metadata"] = dict(self.metadata)
         return out
 
-    def replace(self, **changes) -> "PipelineProblem":
-        """A validated copy with some of ``tasks``, ``objective``, ``accuracy_min``,
-        ``deadline_ms``, ``stages``, ``name``, ``metadata``, ``source_kind`` replaced."""
-        args = dict(
-            stages=self.stages, tasks=self.tasks, objective=self.objective, accuracy_min=self.accuracy_min,
-            deadline_ms=self.deadline_ms, metadata=self.metadata, name=self.name, source_kind=self.source_kind,
-        )
-        unknown = set(changes) - set(args)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
-        args.update(changes)
-        stages, tasks = args.pop("stages"), args.pop("tasks")
-        return PipelineProblem(stages, tasks, **args)
-
     # ------------------------------------------------------------- properties
     @property
     def m(self) -> int:

@@ -45,7 +45,7 @@ def test_every_problem_class_is_exported_and_follows_the_base(problem):
     cls = type(problem)
     assert isinstance(problem, Problem)
     assert getattr(formulations, cls.__name__) is cls
-    for name in ("from_dict", "to_dict", "evaluate", "violations", "replace"):
+    for name in ("from_dict", "to_dict", "evaluate", "violations"):
         assert getattr(cls, name) is not getattr(Problem, name), f"{cls.__name__} does not implement {name}"
     assert cls.from_json is Problem.from_json.__func__ or cls.from_json.__func__ is Problem.from_json.__func__
 
@@ -171,3 +171,20 @@ def test_units_of_every_objective():
     assert off.unit == "mJ/slot"
     assert off.replace(metadata={"cost_unit": "cost units"}).unit == "cost_units/slot"
     assert off.replace(metadata={}).unit == "cost/slot"
+
+
+@pytest.mark.parametrize("label", _contract_params({"partition", "tiers"}))
+def test_replace_is_written_once(label):
+    """Issue 19: ``replace()`` is one implementation (``Problem.replace``), not one per kind."""
+    problem = formulations.load(SHIPPED[label])
+    assert type(problem).replace is Problem.replace
+    copy = problem.replace()
+    assert copy is not problem and copy.to_dict() == problem.to_dict()
+
+
+def test_replace_of_placement_is_the_shared_one():
+    problem = formulations.load(INSTANCES / "placement" / "llama8b_home.json")
+    assert type(problem).replace is Problem.replace
+    assert problem.replace(objective="throughput").unit == "tokens/s"
+    with pytest.raises(TypeError, match="unknown field"):
+        problem.replace(no_such_field=1)
