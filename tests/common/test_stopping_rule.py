@@ -100,6 +100,11 @@ def _cases():
 @pytest.fixture(scope="module", autouse=True)
 def warm_backends():
     """Import the lazily loaded backends once (CP-SAT, HiGHS), so no case pays for an import."""
+    warm_up()
+
+
+def warm_up() -> None:
+    """Run a trivial CP-SAT model and LP (what :func:`warm_backends` does; also for the benchmark)."""
     from ortools.sat.python import cp_model
     from scipy.optimize import linprog
 
