@@ -39,12 +39,8 @@ STARTUP_S = 0.25
 OWNED = {
     ("pipeline", "neh"): "owned by pipe23 (neh/ig rewrite, time_budget unified with time_limit)",
     ("pipeline", "ig"): "owned by pipe23 (neh/ig rewrite, time_budget unified with time_limit)",
-    ("offloading", "dpp"): "owned by online23: the simulator's slot loop must check the deadline",
-    ("offloading", "fqla"): "owned by online23: the simulator's slot loop must check the deadline",
-    ("offloading", "all_local"): "owned by online23: simulated baseline; the simulator's slot loop must check the deadline",
-    ("offloading", "least_loaded"): "owned by online23: simulated baseline; the simulator's slot loop must check it",
-    ("offloading", "greedy_queue"): "owned by online23: simulated baseline; the simulator's slot loop must check it",
-    ("offloading", "lp_sampled"): "owned by online23: simulated baseline; the simulator's slot loop must check it",
+    ("offloading", "dpp"): "owned by online23: dpp must take `deadline` (e.g. simulate(progress=deadline_progress(deadline)))",
+    ("offloading", "fqla"): "owned by online23: fqla must take `deadline` (as the simulated baselines do)",
 }
 
 
