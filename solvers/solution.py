@@ -58,6 +58,10 @@ class Solution:
         The problem kind (``"partition"`` ...).
     sense : str
         ``"min"`` or ``"max"``.
+    unit : str
+        The unit of ``objective`` and ``bound`` (the problem's
+        :attr:`~formulations.base.Problem.unit`: ``"ms"``, ``"mJ"``,
+        ``"mJ/slot"``, ``"tasks/s"`` ...; ``""`` if the kind has not said).
     details : dict
         Method- and problem-specific extras (e.g. a latency breakdown).
     evaluation : object, optional
@@ -76,6 +80,7 @@ class Solution:
     message: str = ""
     kind: str = ""
     sense: str = "min"
+    unit: str = ""
     details: dict = field(default_factory=dict)
     evaluation: Any = field(default=None, repr=False, compare=False)
 
@@ -101,7 +106,7 @@ class Solution:
     def to_dict(self) -> dict:
         """JSON-ready dict: ``status``, ``objective``, ``bound``, ``gap``,
         ``method``, ``runtime_s``, ``message``, ``kind``, ``sense``,
-        ``assignment``, ``details``."""
+        ``unit``, ``assignment``, ``details``."""
         return {
             "status": self.status.value,
             "objective": _json_float(self.objective),
@@ -112,6 +117,7 @@ class Solution:
             "message": self.message,
             "kind": self.kind,
             "sense": self.sense,
+            "unit": self.unit,
             "assignment": self.assignment.to_dict() if hasattr(self.assignment, "to_dict") else self.assignment,
             "details": self.details,
         }
@@ -119,7 +125,7 @@ class Solution:
     def summary(self) -> str:
         """A short, fixed-format printout."""
         def num(x):
-            return "-" if x is None else f"{x:.6g}"
+            return "-" if x is None else f"{x:.6g} {self.unit}".rstrip()
 
         gap = self.gap
         lines = [

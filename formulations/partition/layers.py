@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import InstanceError
+from ..errors import InstanceError, OptionError
 from ..validate import as_bytes, as_list, as_mapping, as_name, as_nonneg, as_positive, reject_unknown
 from .units import RESOURCE_FIELDS, Network
 
@@ -112,8 +112,8 @@ def checked_tiers(tiers) -> tuple[str, ...]:
 
 def checked_link(link: Network, fld: str) -> Network:
     """A link with bandwidths > 0 and an RTT >= 0; errors name ``fld.uplink_mbps`` etc."""
-    if not isinstance(link, Network):
-        raise InstanceError(f"expected a Link (Network), got {type(link).__name__}", field=fld)
+    if not isinstance(link, Network):  # a wrong argument (files always give a Network): an OptionError
+        raise OptionError(f"`{fld}` must be a Link (Network), got {type(link).__name__}")
     as_positive(link.uplink_mbps, f"{fld}.uplink_mbps")
     if link.downlink_mbps is not None:
         as_positive(link.downlink_mbps, f"{fld}.downlink_mbps")

@@ -40,7 +40,6 @@ from .units import RESOURCE_FIELDS, Network, format_bytes, transfer_ms
 __all__ = ["Layer", "Network", "PartitionProblem", "PartitionEvaluation", "RESOURCE_FIELDS", "transfer_ms"]
 
 _TIERS = ("device", "server")
-_FIELDS = ("layers", "edges", "network", "pinned", "device_budget", "metadata", "name", "node_ids")
 
 
 class PartitionProblem(PartitionCore):
@@ -176,30 +175,6 @@ class PartitionProblem(PartitionCore):
                       net.downlink_mbps if downlink_mbps is None else downlink_mbps,
                       net.rtt_ms if rtt_ms is None else rtt_ms)
         return self._with_links((net,), ("network",))
-
-    def replace(self, **changes) -> "PartitionProblem":
-        """A validated copy with some constructor arguments replaced.
-
-        Parameters
-        ----------
-        **changes
-            Any of ``layers``, ``edges``, ``network``, ``pinned``,
-            ``device_budget``, ``metadata``, ``name``.
-
-        Examples
-        --------
-        >>> p = PartitionProblem.from_lists(["in", "fc"], [0, 5], [0, 1], [100, 4], [("in", "fc")], uplink_mbps=10)
-        >>> p.replace(name="renamed").name
-        'renamed'
-        """
-        unknown = set(changes) - set(_FIELDS)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
-        args = {key: getattr(self, key) for key in _FIELDS}
-        args.update(changes)
-        if not isinstance(args["network"], Network):
-            raise OptionError(f"replace(network=...) needs a Network (see with_network), got {args['network']!r}")
-        return PartitionProblem(args.pop("layers"), args.pop("edges"), args.pop("network"), **args)
 
     def to_dict(self) -> dict:
         """The instance as a JSON-ready dict (``kind: "partition"``, version 1)."""

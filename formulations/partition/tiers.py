@@ -36,8 +36,6 @@ __all__ = [
     "TOLERANCE",
 ]
 
-_FIELDS = ("tiers", "layers", "edges", "links", "pinned", "device_budget", "energy", "objective", "constraints",
-           "metadata", "name", "radio")
 
 
 class TieredPartitionProblem(PartitionCore):
@@ -86,16 +84,6 @@ class TieredPartitionProblem(PartitionCore):
         kwargs.update(changes)
         links = kwargs.pop("links", [Link(net.uplink_mbps, net.downlink_mbps, net.rtt_ms)])
         return cls(kwargs.pop("tiers", ("device", "server")), layers, problem.edges, links, **kwargs)
-
-    def replace(self, **changes) -> "TieredPartitionProblem":
-        """A re-validated copy with constructor arguments replaced (``links=``, ``objective=``, ...)."""
-        unknown = set(changes) - set(_FIELDS)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
-        kwargs: dict[str, Any] = {key: getattr(self, key) for key in _FIELDS}
-        kwargs.update(changes)
-        return type(self)(kwargs.pop("tiers"), kwargs.pop("layers"), kwargs.pop("edges"), kwargs.pop("links"),
-                          **kwargs)
 
     def with_network(self, *, uplink_mbps=None, downlink_mbps=None, rtt_ms=None) -> "TieredPartitionProblem":
         """A copy with fields of link 0 (tier 0 to tier 1) replaced (``None`` keeps a field).

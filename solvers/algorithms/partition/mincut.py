@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks, two_tier
 from .tiers import tiers_mincut
 
@@ -13,7 +16,7 @@ __all__ = ["mincut"]
 
 
 @register("partition", "mincut", exact=True)
-def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResult:
+def mincut(problem, *, deadline: Deadline | None = None, backend: str = "ortools") -> MethodResult:
     """Exact min s-t cut over the whole DAG (DADS; for k tiers nested tier sets, any linear objective).
 
     A k-tier instance goes to :func:`~.tiers.tiers_mincut`. For two tiers, builds :func:`formulations.partition.cutgraph.build_network` for all layers and
@@ -27,6 +30,9 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     problem : PartitionProblem
     backend : {"ortools", "networkx"}
         Max-flow implementation (see ``solvers.algorithms.partition._maxflow.min_cut``).
+    deadline : Deadline, optional
+        Checked before the max-flow (which is not interrupted): past it,
+        status ``time_limit`` and no plan.
 
     Returns
     -------
@@ -46,11 +52,13 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     not support ``device_budget`` (use ``ilp``).
     """
     if not two_tier(problem):
-        return tiers_mincut(problem, time_limit=time_limit, backend=backend)
+        return tiers_mincut(problem, deadline=deadline, backend=backend)
     early = infeasible_or_unsupported(problem, "mincut")
     if early is not None:
         return early
     costs = Costs(problem)
+    if Deadline.of(deadline).expired():
+        return stopped("before the max-flow")
     n = problem.n_layers
     rtt = problem.network.rtt_ms
     first, last, side, value, lb, slack = solve_blocks(problem, costs, [], backend=backend)

@@ -16,10 +16,12 @@ import numpy as np
 
 from formulations.partition.tier_cutgraph import build_tier_network, objective_terms, tiers_from_side
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
 from ...registry import MethodResult
 from ...solution import Status
+from .._stopping import stopped
 from ._maxflow import min_cut
 
 __all__ = ["tiers_mincut", "weighted_min_cut"]
@@ -57,7 +59,7 @@ def weighted_min_cut(problem, latency_weight: float, energy_weight: float, backe
     return tiers_from_side(cut, side), cut.constant + float(lower[0])
 
 
-def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResult:
+def tiers_mincut(problem, *, deadline: Deadline | None = None, backend: str = "ortools") -> MethodResult:
     """Exact k-tier partitioning by one min s-t cut (latency, energy or weighted objective).
 
     Builds :func:`formulations.partition.tier_cutgraph.build_tier_network`
@@ -68,6 +70,9 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
     problem : TieredPartitionProblem
     backend : {"ortools", "networkx"}
         Max-flow implementation (``solvers.algorithms.partition._maxflow.min_cut``).
+    deadline : Deadline, optional
+        Checked before the max-flow (which is not interrupted): past it,
+        status ``time_limit`` and no plan.
 
     Returns
     -------
@@ -96,6 +101,8 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
+    if Deadline.of(deadline).expired():
+        return stopped("before the max-flow")
     a, b = problem.objective_weights
     scaling: dict = {}
     tiers, bound = weighted_min_cut(problem, a, b, backend=backend, info=scaling)
