@@ -61,10 +61,11 @@ def instance(kind: str):
     from formulations.partition import PartitionProblem
     from formulations.pipeline import PipelineProblem
 
-    if kind in ("partition", "tiers"):
-        problem = PartitionProblem.from_dict(_star(18 if kind == "partition" else 15, tiers=kind == "tiers"))
-        assert getattr(problem, "solver_kind", problem.kind) == kind
-        return problem
+    if kind in ("partition", "partition-k", "partition-stream"):  # two tiers; three tiers; a stream's throughput
+        data = _star(18 if kind == "partition" else 15, tiers=kind != "partition")
+        if kind == "partition-stream":
+            data["objective"] = "throughput"
+        return PartitionProblem.from_dict(data)
     if kind == "exits":
         return formulations.load(INSTANCES / "exits" / "resnet18_3node.json")
     if kind == "pipeline":
@@ -77,12 +78,25 @@ def instance(kind: str):
     raise AssertionError(f"no stopping-rule instance for kind {kind!r}: add one here")
 
 
-def _cases():
+#: Partition methods that also take k-tier instances, run on a three-tier star too; ``dads_heavy``
+#: takes only a stream's throughput objective.
+K_TIER_METHODS = ("mincut", "ilp", "brute_force")
+STREAM_METHODS = ("dads_heavy",)
+
+
+def stopping_cases() -> list[tuple[str, str]]:
+    """``(instance label, method)`` pairs: every registered method, partition ones on each form they take."""
     out = []
     for kind in SOLVER_PACKAGES:
         for meth in methods(kind):
-            out.append(pytest.param(kind, meth.name, id=f"{kind}-{meth.name}"))
+            out.append(("partition-stream" if kind == "partition" and meth.name in STREAM_METHODS else kind, meth.name))
+            if kind == "partition" and meth.name in K_TIER_METHODS:
+                out.append(("partition-k", meth.name))
     return out
+
+
+def _cases():
+    return [pytest.param(label, name, id=f"{label}-{name}") for label, name in stopping_cases()]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,7 +119,7 @@ def warm_up() -> None:
 @pytest.mark.parametrize("kind, name", _cases())
 def test_every_method_stops_at_the_limit_with_a_status(kind, name):
     problem = instance(kind)
-    meth = solvers.get_method(kind, name)
+    meth = solvers.get_method(problem.kind, name)
     started = time.perf_counter()
     sol = solvers.solve(problem, method=name, time_limit=LIMIT)  # an exception fails the test
     wall = time.perf_counter() - started
@@ -120,7 +134,7 @@ def test_every_method_stops_at_the_limit_with_a_status(kind, name):
 @pytest.mark.parametrize("kind, name", _cases())
 def test_every_method_takes_the_deadline(kind, name):
     """The one convention: ``func(problem, *, deadline=None, **options)`` (none left on ``time_limit=``)."""
-    assert solvers.get_method(kind, name).takes_deadline
+    assert solvers.get_method(kind.split("-")[0], name).takes_deadline
 
 
 def test_the_deadline_object():

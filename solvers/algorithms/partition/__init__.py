@@ -12,11 +12,13 @@ method                  exact  idea
                                and throughput (default with any of them)
 ``chain``               no     split points at cut vertices (Neurosurgeon; two tiers)
 ``brute_force``         yes    every feasible assignment (tiny DAGs; test oracle)
+``dads_heavy``          no     throughput baseline: DADS's heavy-load stage-weighted
+                               min cuts (period <= s x optimal, s loaded stages)
 ======================  =====  ==================================================
 """
 
 from ...registry import register_default_chooser
-from . import brute_force, chain, ilp, mincut, qdmp  # noqa: F401  (registration)
+from . import brute_force, chain, dads, ilp, mincut, qdmp  # noqa: F401  (registration)
 from ._common import two_tier
 from .bandwidth import BandwidthMap, Piece, bandwidth_map
 
