@@ -69,11 +69,11 @@ def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
 
-def pareto(problem, *, time_limit: float | None = None, max_points: int = 2000):
+def pareto(problem, *, objectives=None, time_limit: float | None = None, max_points: int = 2000):
     """See :func:`solvers.pareto_front.pareto` (imported on first use, like :func:`bandwidth_map`)."""
     from .pareto_front import pareto as _pareto
 
-    return _pareto(problem, time_limit=time_limit, max_points=max_points)
+    return _pareto(problem, objectives=objectives, time_limit=time_limit, max_points=max_points)
 
 __all__ = ["solve", "partition", "exits", "pipeline", "offloading", "placement", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult",
            "CoinferError", "InstanceError", "OptionError", "InfeasibleAssignmentError"]
