@@ -33,6 +33,9 @@ def cmd_bandwidth_map(args) -> int:
     if args.json:
         print(json.dumps(bmap.to_dict(), indent=1))
         return EXIT_OK
+    if getattr(problem, "throughput", False):
+        print(_stream_map_table(problem, bmap))
+        return EXIT_OK
     rows = [
         {
             "lo": f"{p.min_mbps:.4g}",
@@ -112,6 +115,34 @@ def cmd_pareto(args) -> int:
     return code
 
 
+def _stream_map_table(problem, bmap) -> str:
+    """The throughput bandwidth map as a table: per piece the split, frames/s at both ends, the period
+    formula and the single-frame latency at the low end (RTT included)."""
+    rows = [
+        {
+            "lo": f"{p.min_mbps:.4g}",
+            "hi": f"{p.max_mbps:.4g}",
+            "tiers": "/".join(map(str, p.layers_per_tier)),
+            "fps_lo": fmt_number(p.throughput(p.min_mbps), 3),
+            "fps_hi": fmt_number(p.throughput(p.max_mbps), 3),
+            "period": f"max({p.stage_ms:.3f}, {p.per_mbps_stage_ms:.3f}/Mbps)",
+            "lat_lo": fmt_number(p.latency(p.min_mbps), 3),
+        }
+        for p in bmap.pieces
+    ]
+    cols = [
+        ("lo", "From(Mbps)", ">"),
+        ("hi", "To(Mbps)", ">"),
+        ("tiers", "Layers " + "/".join(problem.tiers), ">"),
+        ("fps_lo", "Frames/s@from", ">"),
+        ("fps_hi", "Frames/s@to", ">"),
+        ("period", "Period(ms)", "<"),
+        ("lat_lo", "Latency@from(ms)", ">"),
+    ]
+    return (format_table(rows, cols)
+            + f"\n  pieces: {len(bmap.pieces)}  solves: {bmap.solves}  method: {bmap.method}  objective: throughput")
+
+
 def _stream_table(problem, front) -> str:
     """The latency-throughput front as a table (one row per point) and a summary line."""
     rows = [
@@ -153,7 +184,7 @@ def add_commands(sub) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--min", type=float, default=0.1, metavar="MBPS")
     p.add_argument("--max", type=float, default=1000.0, metavar="MBPS")
-    p.add_argument("--method", default="qdmp")
+    p.add_argument("--method", default=None, help="exact method per probe (default qdmp; ilp for throughput)")
     p.add_argument("--rtt-ms", type=float, default=None, help="the RTT (ms) for the map (default: the instance's)")
     p.add_argument("--downlink-mbps", type=float, default=None,
                    help="a fixed downlink for the map (default: the instance's, else it follows the uplink)")

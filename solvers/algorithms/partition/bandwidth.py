@@ -88,8 +88,13 @@ def _line(problem, assignment) -> tuple[float, float, frozenset]:
     return fixed, per, frozenset(assignment["device"])
 
 
-def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "qdmp", rel_tol: float = 1e-9) -> BandwidthMap:
+def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str | None = None,
+                  rel_tol: float = 1e-9) -> BandwidthMap:
     """Exact breakpoints of the optimal partition over ``[min_mbps, max_mbps]``.
+
+    For an instance whose objective is ``"throughput"`` (either form; k tiers
+    vary link 0), the breakpoints of the throughput-optimal partition:
+    :func:`~.bandwidth_stream.stream_bandwidth_map` (a :class:`StreamMap`).
 
     With ``x = 1 / uplink_mbps``, each partition's latency is a line
     ``a + b x`` (the downlink follows the uplink unless the instance fixes
@@ -105,9 +110,9 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "q
     problem : PartitionProblem
     min_mbps, max_mbps : float
         The range, ``0 < min_mbps <= max_mbps``.
-    method : str
-        Exact partition method used at each probe (``qdmp``; ``ilp`` for
-        instances with a device budget).
+    method : str, optional
+        Exact partition method used at each probe (default ``qdmp``; ``ilp``
+        for instances with a device budget, and the default for throughput).
     rel_tol : float
         Relative tolerance when comparing latencies.
 
@@ -127,6 +132,11 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "q
             raise OptionError(f"`{label}` must be a number of Mbps, got {value!r}")
     if not (min_mbps > 0 and max_mbps >= min_mbps and np.isfinite(max_mbps)):
         raise OptionError(f"need 0 < `min_mbps` <= `max_mbps` < inf, got {min_mbps}, {max_mbps}")
+    if getattr(problem, "throughput", False):
+        from .bandwidth_stream import stream_bandwidth_map
+
+        return stream_bandwidth_map(problem, min_mbps, max_mbps, method=method or "ilp", rel_tol=rel_tol)
+    method = method or "qdmp"
     solves = 0
 
     def optimum(x: float):
