@@ -148,3 +148,24 @@ def test_plot_pareto_draws_the_throughput_front(tmp_path):
     assert fig.axes[0].get_ylabel() == "throughput (frames/s)"
     out = tmp_path / "front.png"
     assert main(["plot", "pareto", str(path), "-o", str(out)]) == 0 and out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda d: d.__setitem__("objective", {"weighted": {"throughput": 1.0, "energy": 0.5}}),
+     "objective.weighted.throughput"),
+    (lambda d: d.__setitem__("constraints", {"latency_max_ms": -1.0}), "constraints.latency_max_ms"),
+])
+@pytest.mark.parametrize("command", [["solve"], ["pareto"], ["bandwidth-map"]])
+def test_bad_throughput_input_is_a_clear_cli_error(tmp_path, capsys, edit, field, command):
+    """Exit code 2 and one line naming the file and the field, from every command that takes a stream."""
+    from solvers.cli import main
+
+    data = json.loads((INSTANCES / "partition" / "tiny_chain.json").read_text())
+    data["objective"] = "throughput"
+    edit(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    assert main(command + [str(path)]) == 2
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "bad.json" in text and field in text and "Traceback" not in text
