@@ -121,10 +121,14 @@ def plot_pareto(front_or_problem, *, name: str | None = None, title: str | None 
         if text and (len(front) <= MAX_LABELS or sol.details["supported"]):
             texts.append(ax.annotate(text, (lat[k], energy[k]), xytext=(5, 5), textcoords="offset points",
                                      fontsize=7.5, color="0.25", gid=f"split-{k}"))
-    tiers = _tier_names(front_or_problem)
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("energy (mJ)")
     ax.set_title(title or f"{name or 'k-tier'}: latency-energy front ({len(front)} partitions)", fontsize=10)
+    return _finish(fig, ax, texts, front, _tier_names(front_or_problem))
+
+
+def _finish(fig, ax, texts, front, tiers, label_note: str = ""):
+    """Grid, margins, the legend below the axes (with the point-label key), labels placed apart."""
     ax.grid(True, color="0.92")
     ax.margins(x=0.08, y=0.1)
     handles, labels = ax.get_legend_handles_labels()
@@ -132,7 +136,8 @@ def plot_pareto(front_or_problem, *, name: str | None = None, title: str | None 
         from matplotlib.lines import Line2D
 
         handles.append(Line2D([], [], ls="none", marker="$a/b$", ms=14, color="0.25"))
-        labels.append(f"point label: layers on {'/'.join(tiers)}" if tiers else "point label: layers per tier")
+        labels.append((f"point label: layers on {'/'.join(tiers)}" if tiers else "point label: layers per tier")
+                      + label_note)
     fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     place_without_overlap(fig, texts)
     fig.coinfer_front = front
@@ -185,16 +190,4 @@ def plot_stream_front(front, *, name: str | None = None, title: str | None = Non
     ax.set_xlabel("single-frame latency (ms)")
     ax.set_ylabel("throughput (frames/s)")
     ax.set_title(title or f"{name or 'partition'}: latency-throughput front ({len(front)} partitions)", fontsize=10)
-    ax.grid(True, color="0.92")
-    ax.margins(x=0.08, y=0.1)
-    handles, labels = ax.get_legend_handles_labels()
-    if texts:
-        from matplotlib.lines import Line2D
-
-        handles.append(Line2D([], [], ls="none", marker="$a/b$", ms=14, color="0.25"))
-        labels.append((f"point label: layers on {'/'.join(tiers)}" if tiers else "point label: layers per tier")
-                      + " (bottleneck stage)")
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    place_without_overlap(fig, texts)
-    fig.coinfer_front = front
-    return fig
+    return _finish(fig, ax, texts, front, tiers, " (bottleneck stage)")
