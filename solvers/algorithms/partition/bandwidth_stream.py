@@ -38,7 +38,7 @@ import numpy as np
 
 from formulations.errors import OptionError
 
-from .bandwidth import BandwidthMap, Piece
+from .bandwidth_pieces import BandwidthMap, Piece
 
 __all__ = ["StreamPiece", "StreamMap", "stream_bandwidth_map"]
 
