@@ -169,3 +169,12 @@ def test_bad_throughput_input_is_a_clear_cli_error(tmp_path, capsys, edit, field
     captured = capsys.readouterr()
     text = captured.out + captured.err
     assert "bad.json" in text and field in text and "Traceback" not in text
+
+
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiered_instances(objectives=("throughput",), constraints=True))
+def test_the_energy_front_of_a_throughput_instance_is_still_latency_energy(problem):
+    """Explicit weights build the weighted model, not the period's (a throughput instance's weights are
+    the latency's): its latency-energy front equals brute force."""
+    got = [(s.details["latency_ms"], s.details["energy_mj"]) for s in solvers.pareto(problem, objectives=("latency", "energy"))]
+    assert got == [(lat, en) for lat, en, _ in brute_force_front(problem)]
