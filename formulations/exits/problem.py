@@ -396,7 +396,7 @@ class ExitProblem(Problem):
         inline = self.samples_file is None if inline_samples is None else inline_samples
         exits = []
         for x in self.exits:
-            d = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
+            d: dict[str, Any] = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
             if x.threshold is not None:
                 d["threshold"] = float(x.threshold)
             exits.append(d)
@@ -426,7 +426,7 @@ class ExitProblem(Problem):
         ``result_bytes``, ``blocks``, ``exits``, ``confidence``, ``correct``,
         ``objective``, ``constraints``, ``metadata``, ``name``, ``samples_file``.
         """
-        args = dict(nodes=self.nodes, links=self.links, input_bytes=self.input_bytes, result_bytes=self.result_bytes,
+        args: dict[str, Any] = dict(nodes=self.nodes, links=self.links, input_bytes=self.input_bytes, result_bytes=self.result_bytes,
                     blocks=self.blocks, exits=self.exits, confidence=self.confidence, correct=self.correct,
                     objective=self.objective, constraints=self.constraints, metadata=self.metadata, name=self.name,
                     samples_file=self.samples_file)
@@ -434,10 +434,10 @@ class ExitProblem(Problem):
         if unknown:
             raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
         args.update(changes)
-        positional = [args.pop(k) for k in ("nodes", "links", "input_bytes", "result_bytes", "blocks", "exits")]
+        positional: list[Any] = [args.pop(k) for k in ("nodes", "links", "input_bytes", "result_bytes", "blocks", "exits")]
         confidence = np.asarray(args.pop("confidence"), dtype=float)
         correct = np.asarray(args.pop("correct"))
-        return ExitProblem(*positional, confidence, correct, **args)
+        return ExitProblem(*positional, confidence, correct, **args)  # type: ignore[arg-type, call-arg]
 
     def with_samples(self, confidence, correct, **changes) -> "ExitProblem":
         """``replace(confidence=..., correct=..., **changes)``: other sample data (e.g. a holdout split)."""
