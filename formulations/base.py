@@ -142,7 +142,7 @@ class Problem:
     #: The ``kind`` field of the instance files of this class.
     kind: ClassVar[str] = ""
     #: ``"min"`` or ``"max"``: the sense of ``evaluate(...).objective``.
-    sense: ClassVar[str] = "min"
+    sense: str = "min"
 
     # ---------------------------------------------------------------- immutability
     def _freeze(self) -> None:

@@ -393,7 +393,7 @@ class ExitProblem(Problem):
         inline = self.samples_file is None if inline_samples is None else inline_samples
         exits = []
         for x in self.exits:
-            d = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
+            d: dict[str, Any] = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
             if x.threshold is not None:
                 d["threshold"] = float(x.threshold)
             exits.append(d)
