@@ -13,7 +13,13 @@ Every problem class derives from :class:`Problem` and provides:
 - ``violations(assignment)``: every violated constraint in words (empty when
   feasible); :meth:`Problem.is_feasible` is written once, here;
 - ``replace(**changes)``: the one way to get a changed copy (re-validated,
-  caches dropped).
+  caches dropped);
+- what the CLI and reports use, declared here with defaults so no caller
+  probes with ``hasattr``: :attr:`Problem.unit` (the objective's unit),
+  :meth:`Problem.summarize` (one line per plan), :meth:`Problem.infeasibility_reason`
+  and :meth:`Problem.breakdown` (the objective's terms).
+
+Every ``evaluate`` returns a subclass of :class:`Evaluation`.
 
 Problems are immutable: assigning an attribute raises ``AttributeError`` and
 every numpy array they hold is read-only, so a solver's cached quantities can
@@ -27,6 +33,7 @@ from types import MappingProxyType
 
 import dataclasses
 import functools
+import inspect
 import os
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -135,7 +142,7 @@ class Problem:
     #: The ``kind`` field of the instance files of this class.
     kind: ClassVar[str] = ""
     #: ``"min"`` or ``"max"``: the sense of ``evaluate(...).objective``.
-    sense: ClassVar[str] = "min"
+    sense: str = "min"
 
     # ---------------------------------------------------------------- immutability
     def _freeze(self) -> None:
@@ -192,4 +199,53 @@ class Problem:
             return False
 
     def replace(self, **changes) -> "Problem":
-        raise NotImplementedError
+        """A validated copy with some constructor arguments replaced (caches dropped).
+
+        Written once for every kind: the fields are the keyword-able
+        parameters of the class's ``__init__`` (except private ones such as
+        ``_topology``), each read back from the
+        attribute of the same name (:meth:`_field_value`); the copy is built
+        by the constructor, so it is re-validated. Unknown names raise
+        ``TypeError`` listing the known ones; a bad value raises what the
+        constructor raises (``InstanceError`` naming the field). O(size of the problem).
+        """
+        cls = type(self)
+        params = [p for p in inspect.signature(cls.__init__).parameters.values()
+                  if p.name != "self" and not p.name.startswith("_") and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        known = [p.name for p in params]
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise TypeError(f"replace() got unknown field(s) {unknown}; known: {sorted(known)}")
+        args, kwargs = [], {}
+        for p in params:
+            value = changes[p.name] if p.name in changes else self._field_value(p.name)
+            if p.kind == p.KEYWORD_ONLY:
+                kwargs[p.name] = value
+            else:
+                args.append(value)
+        return cls(*args, **kwargs)
+
+    def _field_value(self, name: str) -> Any:
+        """The current value of constructor argument ``name`` (for :meth:`replace`): the attribute of that name."""
+        return getattr(self, name)
+
+    # ------------------------------------------------------ what reports use
+    @property
+    def unit(self) -> str:
+        """The unit of ``evaluate(...).objective``, one word (``"ms"``, ``"mJ/slot"``, ``"tasks/s"``).
+
+        Every kind overrides it; ``""`` means the kind has not said.
+        """
+        return ""
+
+    def summarize(self, assignment) -> str:
+        """A one-line description of a plan for tables (default: its objective and unit)."""
+        return f"objective {self.evaluate(assignment).objective:.6g} {self.unit}".rstrip()
+
+    def infeasibility_reason(self) -> str | None:
+        """Why no plan can be feasible, when that is evident without a search; else None (the default)."""
+        return None
+
+    def breakdown(self, assignment) -> dict:
+        """The objective's terms for a plan (``--json`` output); ``{}`` (the default) for kinds without terms."""
+        return {}

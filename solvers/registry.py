@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from formulations.deadline import Deadline
 from formulations.errors import InfeasibleAssignmentError, OptionError, UnknownOptionError
 
 from .solution import Solution, Status
@@ -42,7 +43,6 @@ SOLVER_PACKAGES: dict[str, str] = {
     "pipeline": "solvers.algorithms.pipeline",
     "offloading": "solvers.algorithms.offloading",
     "placement": "solvers.algorithms.placement",
-    "tiers": "solvers.algorithms.partition.tier_methods",  # k-tier partitions (solver_kind "tiers")
 }
 
 _REGISTRY: dict[str, dict[str, "Method"]] = {}
@@ -81,7 +81,11 @@ class Method:
     ----------
     kind, name : str
     func : callable
-        ``func(problem, *, time_limit=None, **options) -> MethodResult``.
+        ``func(problem, *, deadline=None, **options) -> MethodResult``: the
+        :class:`~formulations.deadline.Deadline` :func:`solve` built from
+        ``time_limit``, checked by every loop of the method. (A function
+        still taking ``time_limit=None`` instead gets the seconds left: the
+        former convention, kept so an unmigrated method keeps working.)
     exact : bool
         Returns proven optima (a status ``optimal``) when it finishes.
     oracle : bool
@@ -105,8 +109,20 @@ class Method:
         """``(keyword options the function takes, whether it takes **kwargs)``; computed once."""
         params = inspect.signature(self.func).parameters
         takes_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
-        allowed = frozenset(nm for nm, p in params.items() if p.kind == inspect.Parameter.KEYWORD_ONLY) - {"time_limit"}
-        return allowed, takes_any
+        allowed = frozenset(nm for nm, p in params.items() if p.kind == inspect.Parameter.KEYWORD_ONLY)
+        return allowed - {"time_limit", "deadline"}, takes_any
+
+    @functools.cached_property
+    def takes_deadline(self) -> bool:
+        """Whether the function takes ``deadline=`` (else the former ``time_limit=``)."""
+        return "deadline" in inspect.signature(self.func).parameters
+
+    def run(self, problem, deadline: Deadline, **options) -> MethodResult:
+        """Call the function with ``deadline`` (or, for a function of the former convention, its seconds left)."""
+        if self.takes_deadline:
+            return self.func(problem, deadline=deadline, **options)
+        left = deadline.remaining()
+        return self.func(problem, time_limit=None if left is None else max(left, 1e-3), **options)
 
     @property
     def summary(self) -> str:
@@ -139,14 +155,9 @@ def methods(kind: str) -> list[Method]:
     return list(_load(kind).values())
 
 
-def solver_kind(problem) -> str:
-    """The registry kind of ``problem``: its ``solver_kind`` if it has one, else its ``kind``."""
-    return getattr(problem, "solver_kind", None) or problem.kind
-
-
 def default_method(problem) -> str:
     """The default method name for ``problem`` (may depend on the instance)."""
-    kind = solver_kind(problem)
+    kind = problem.kind
     _load(kind)
     chooser = _CHOOSERS.get(kind)
     choice = chooser(problem) if chooser else None
@@ -199,7 +210,7 @@ def resolve_method(problem, method: str | None, options: dict) -> Method:
     name = method if method is not None else default_method(problem)
     if not isinstance(name, str):
         raise TypeError(f"`method` must be a method name (str), got {type(name).__name__}")
-    meth = get_method(solver_kind(problem), name)
+    meth = get_method(problem.kind, name)
     if not options:
         return meth
     allowed, takes_any = meth.options
@@ -256,7 +267,7 @@ def _plain(value):
 
 
 def solve(problem, method: str | None = None, time_limit: float | None = None, **options) -> Solution:
-    """Solve any coinfer problem; dispatches on ``problem.kind`` (``solver_kind`` for k-tier partitions).
+    """Solve any coinfer problem; dispatches on ``problem.kind``.
 
     Parameters
     ----------
@@ -267,9 +278,13 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
         omitted (:func:`resolve_method`; the default may change between
         versions).
     time_limit : float, optional
-        Wall-clock seconds for the whole call, model building included.
-        Every method honours it (within 10% + 1 s); at the limit it returns
-        its best plan so far (at least its warm start) and a valid bound.
+        Wall-clock seconds for the whole call, model building included:
+        :func:`solve` turns it into one
+        :class:`~formulations.deadline.Deadline` that every loop of the
+        method checks. Every method honours it (within 10% + 0.1 s of work,
+        ``tests/common/test_stopping_rule.py``); at the limit it returns
+        status ``time_limit`` with its best plan so far (if any) and a valid
+        bound, never an exception.
     **options
         Method-specific options, accepted only with an explicit ``method``
         and only if that method takes them (so a typo never passes silently).
@@ -299,8 +314,9 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
                                    or not (time_limit > 0) or math.isnan(time_limit)):
         raise OptionError(f"`time_limit` must be a number of seconds > 0, got {time_limit!r}")
-    start = time.perf_counter()
-    result = meth.func(problem, time_limit=time_limit, **options)
+    deadline = Deadline(time_limit)  # the one stopping rule, checked by every loop of the method
+    start = deadline.start
+    result = meth.run(problem, deadline, **options)
     objective = evaluation = None
     details = dict(result.details)
     if result.simulation is not None:
@@ -327,6 +343,7 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
         message=message,
         kind=problem.kind,
         sense=sense,
+        unit=problem.unit,
         details=details,
         evaluation=evaluation,
     )

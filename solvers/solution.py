@@ -58,6 +58,10 @@ class Solution:
         The problem kind (``"partition"`` ...).
     sense : str
         ``"min"`` or ``"max"``.
+    unit : str
+        The unit of ``objective`` and ``bound`` (the problem's
+        :attr:`~formulations.base.Problem.unit`: ``"ms"``, ``"mJ"``,
+        ``"mJ/slot"``, ``"tasks/s"`` ...; ``""`` if the kind has not said).
     details : dict
         Method- and problem-specific extras (e.g. a latency breakdown).
     evaluation : object, optional
@@ -76,10 +80,11 @@ class Solution:
     message: str = ""
     kind: str = ""
     sense: str = "min"
+    unit: str = ""
     details: dict = field(default_factory=dict)
     evaluation: Any = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.status = Status(self.status)
         if self.status in (Status.OPTIMAL, Status.FEASIBLE) and self.assignment is None:
             raise ValueError(f"a {self.status} solution needs an assignment")
@@ -101,7 +106,7 @@ class Solution:
     def to_dict(self) -> dict:
         """JSON-ready dict: ``status``, ``objective``, ``bound``, ``gap``,
         ``method``, ``runtime_s``, ``message``, ``kind``, ``sense``,
-        ``assignment``, ``details``."""
+        ``unit``, ``assignment``, ``details``."""
         return {
             "status": self.status.value,
             "objective": _json_float(self.objective),
@@ -112,14 +117,15 @@ class Solution:
             "message": self.message,
             "kind": self.kind,
             "sense": self.sense,
+            "unit": self.unit,
             "assignment": self.assignment.to_dict() if hasattr(self.assignment, "to_dict") else self.assignment,
             "details": self.details,
         }
 
     def summary(self) -> str:
         """A short, fixed-format printout."""
-        def num(x):
-            return "-" if x is None else f"{x:.6g}"
+        def num(x: float | None) -> str:
+            return "-" if x is None else f"{x:.6g} {self.unit}".rstrip()
 
         gap = self.gap
         lines = [
@@ -137,7 +143,7 @@ class Solution:
         return self.summary()
 
 
-def _json_float(x):
+def _json_float(x: Any) -> float | None:
     if x is None:
         return None
     x = float(x)

@@ -51,7 +51,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..base import cached_property, Problem, require_mapping
+from ..base import cached_property, Evaluation, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import (
     as_bytes,
@@ -109,9 +109,9 @@ class Exit:
     threshold: float | None = None
 
 
-@dataclass(frozen=True)
-class ExitEvaluation:
-    """What :meth:`ExitProblem.evaluate` returns.
+@dataclass(frozen=True, kw_only=True)
+class ExitEvaluation(Evaluation):
+    """What :meth:`ExitProblem.evaluate` returns (an :class:`~formulations.base.Evaluation`).
 
     Attributes
     ----------
@@ -130,13 +130,10 @@ class ExitEvaluation:
     violations : tuple of str
     """
 
-    objective: float
     mean_latency_ms: float
     accuracy: float
     correct: int
     exit_counts: dict = field(default_factory=dict)
-    feasible: bool = True
-    violations: tuple = ()
 
 
 class ExitProblem(Problem):
@@ -396,7 +393,7 @@ class ExitProblem(Problem):
         inline = self.samples_file is None if inline_samples is None else inline_samples
         exits = []
         for x in self.exits:
-            d = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
+            d: dict[str, Any] = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
             if x.threshold is not None:
                 d["threshold"] = float(x.threshold)
             exits.append(d)
@@ -418,26 +415,6 @@ class ExitProblem(Problem):
         if self.name:
             out["name"] = self.name
         return out
-
-    def replace(self, **changes) -> "ExitProblem":
-        """A validated copy with some constructor arguments replaced.
-
-        ``changes`` may name any of ``nodes``, ``links``, ``input_bytes``,
-        ``result_bytes``, ``blocks``, ``exits``, ``confidence``, ``correct``,
-        ``objective``, ``constraints``, ``metadata``, ``name``, ``samples_file``.
-        """
-        args = dict(nodes=self.nodes, links=self.links, input_bytes=self.input_bytes, result_bytes=self.result_bytes,
-                    blocks=self.blocks, exits=self.exits, confidence=self.confidence, correct=self.correct,
-                    objective=self.objective, constraints=self.constraints, metadata=self.metadata, name=self.name,
-                    samples_file=self.samples_file)
-        unknown = set(changes) - set(args)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
-        args.update(changes)
-        positional = [args.pop(k) for k in ("nodes", "links", "input_bytes", "result_bytes", "blocks", "exits")]
-        confidence = np.asarray(args.pop("confidence"), dtype=float)
-        correct = np.asarray(args.pop("correct"))
-        return ExitProblem(*positional, confidence, correct, **args)
 
     def with_samples(self, confidence, correct, **changes) -> "ExitProblem":
         """``replace(confidence=..., correct=..., **changes)``: other sample data (e.g. a holdout split)."""
@@ -639,7 +616,8 @@ class ExitProblem(Problem):
             violations.append(f"mean latency {mean_latency:.6g} ms > latency_max_ms {self.constraints['latency_max_ms']}")
         objective = mean_latency if self.objective == "latency" else accuracy
         exit_counts = {self.exits[e].name: int(c) for e, c in enumerate(counts) if kept[e]}
-        return ExitEvaluation(objective, mean_latency, accuracy, n_correct, exit_counts, not violations, tuple(violations))
+        return ExitEvaluation(objective=objective, mean_latency_ms=mean_latency, accuracy=accuracy, correct=n_correct,
+                              exit_counts=exit_counts, feasible=not violations, violations=tuple(violations))
 
     def evaluate(self, assignment) -> ExitEvaluation:
         """Evaluate a plan independently of any solver.
@@ -700,6 +678,11 @@ class ExitProblem(Problem):
                 return (f"accuracy_min {amin} exceeds the per-sample oracle accuracy "
                         f"{oracle / self.n_samples:.6g} (each sample at its best exit)")
         return None
+
+    @property
+    def unit(self) -> str:
+        """The objective's unit: ``"ms"`` (mean latency) or ``"fraction"`` (accuracy, of the samples)."""
+        return "ms" if self.objective == "latency" else "fraction"
 
     def summarize(self, assignment) -> str:
         """One line for tables: exits kept, split, latency and accuracy."""

@@ -43,7 +43,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..base import AssignmentTypeError, cached_property, Problem, require_mapping
+from ..base import AssignmentTypeError, cached_property, Evaluation, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, naming_file, reject_unknown, require
 
@@ -108,9 +108,10 @@ def _stationary(transition: np.ndarray, field: str) -> np.ndarray:
 STATIONARY_FORMAT = "{'local': [tasks/slot per device], 'send': [[tasks/slot per state] per link]}"
 
 
-@dataclass(frozen=True)
-class StationaryEvaluation:
-    """The evaluation of a stationary randomized policy (:meth:`OffloadingProblem.evaluate`).
+@dataclass(frozen=True, kw_only=True)
+class StationaryEvaluation(Evaluation):
+    """The evaluation of a stationary randomized policy (:meth:`OffloadingProblem.evaluate`; an
+    :class:`~formulations.base.Evaluation`).
 
     Attributes
     ----------
@@ -126,18 +127,12 @@ class StationaryEvaluation:
         Empty.
     """
 
-    objective: float
     served: np.ndarray
     server_load: np.ndarray
-    feasible: bool = True
-    violations: tuple[str, ...] = ()
 
     def __post_init__(self):
         self.served.setflags(write=False)
         self.server_load.setflags(write=False)
-
-    def __float__(self) -> float:
-        return float(self.objective)
 
 
 @dataclass(frozen=True)
@@ -174,8 +169,8 @@ class Arrivals:
             if "values" in raw or "probs" in raw:
                 raise InstanceError("give either 'poisson' or 'values'/'probs', not both", field=field)
             return cls(rate=as_nonneg(raw["poisson"], f"{field}.poisson"))
-        values = as_list(require(raw, "values", f"{field}.values"), f"{field}.values", nonempty=True)
-        values = tuple(_as_count(v, f"{field}.values[{i}]") for i, v in enumerate(values))
+        listed = as_list(require(raw, "values", f"{field}.values"), f"{field}.values", nonempty=True)
+        values = tuple(_as_count(v, f"{field}.values[{i}]") for i, v in enumerate(listed))
         probs = _as_distribution(require(raw, "probs", f"{field}.probs"), f"{field}.probs")
         if len(probs) != len(values):
             raise InstanceError(f"{len(probs)} probabilities for {len(values)} values", field=f"{field}.probs")
@@ -251,7 +246,7 @@ class Link:
         elif self.transition is not None:
             out["transition"] = [list(r) for r in self.transition]
         else:
-            out["probs"] = list(self.probs)
+            out["probs"] = list(self.probs or ())
         if self.meta:
             out["meta"] = dict(self.meta)
         return out
@@ -330,7 +325,8 @@ def _parse_link(raw: Any, link_index: int, base_dir) -> Link:
     given = [key for key in ("probs", "transition", "trace", "trace_file") if key in raw]
     if len(given) > 1:
         raise InstanceError(f"give one state process, got {given}", field=fld)
-    probs = transition = trace = None
+    probs: tuple[float, ...] | None = None
+    transition = trace = None
     if not given:
         if n_states != 1:
             raise InstanceError("several states need 'probs', 'transition', 'trace' or 'trace_file'", field=fld)
@@ -737,22 +733,13 @@ class OffloadingProblem(Problem):
             more = f" (and {len(violated) - 1} more violation(s))" if len(violated) > 1 else ""
             raise InfeasibleAssignmentError(violated[0] + more)
         cost = float(self.local_cost @ np.clip(local, 0, None) + (self.link_pi * self.link_cost * np.clip(send, 0, None)).sum())
-        return StationaryEvaluation(cost, served=served, server_load=load)
+        return StationaryEvaluation(objective=cost, served=served, server_load=load)
 
-    def replace(self, **changes) -> "OffloadingProblem":
-        """A validated copy with some constructor arguments replaced.
-
-        ``changes`` may name any of ``devices``, ``servers``, ``links``,
-        ``slot_ms``, ``metadata``, ``name``; e.g.
-        ``problem.replace(devices=[...])`` for other arrival rates.
-        """
-        args = dict(devices=self.devices, servers=self.servers, links=self.links, slot_ms=self.slot_ms,
-                    metadata=self.metadata, name=self.name)
-        unknown = set(changes) - set(args)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
-        args.update(changes)
-        return OffloadingProblem(args.pop("devices"), args.pop("servers"), args.pop("links"), **args)
+    @property
+    def unit(self) -> str:
+        """The objective's unit: ``metadata.cost_unit`` per slot (``"mJ/slot"`` in the shipped scenarios;
+        ``"cost/slot"`` without one; spaces become ``_`` so the unit stays one word)."""
+        return f"{str(self.metadata.get('cost_unit') or 'cost').strip().replace(' ', '_')}/slot"
 
     def summarize(self, assignment) -> str:
         """One line: share of tasks run locally and the busiest server's load (or the run, for a run spec)."""

@@ -702,9 +702,9 @@ def _check(problem, t, queues, local, send, capacity) -> None:
         raise InfeasibleAssignmentError(
             f"slot {t}: device {problem.devices[device].name!r} runs {local[device]} tasks, capacity {problem.local_capacity[device]}"
         )
-    bad = np.argwhere((send < 0) | (send > capacity))
-    if bad.size:
-        device, server = (int(x) for x in bad[0])
+    bad_pairs = np.argwhere((send < 0) | (send > capacity))
+    if bad_pairs.size:
+        device, server = (int(x) for x in bad_pairs[0])
         raise InfeasibleAssignmentError(
             f"slot {t}: {send[device, server]} tasks sent {problem.devices[device].name!r} -> server {server}, "
             f"link carries {capacity[device, server]} this slot"

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CutNetwork", "build_network"]
+__all__ = ["CutNetwork", "build_network", "sent_once_arcs", "assemble"]
 
 
 @dataclass(frozen=True)
@@ -151,17 +151,7 @@ def build_network(problem, splits=(), keep_blocks=None) -> CutNetwork:
     split_blocks_in = np.arange(n_split)  # in copy of split k ends block k
     split_blocks_out = np.arange(n_split) + 1  # out copy of split k starts block k + 1
 
-    tails_id = out_id[tp]
-    heads_id = hp
-    edge_block = block_of[tp]
-    outdeg = np.bincount(tp, minlength=n)
-    single = outdeg[tp] == 1
-    multi_senders = np.flatnonzero(outdeg >= 2)
-    aux = np.full(n, -1, dtype=np.int64)
-    aux[multi_senders] = first_aux + np.arange(len(multi_senders))
-    multi = ~single
     inf = np.inf
-
     parts = [
         # layer costs of unsplit layers
         (np.full(len(inner_pos), source), inner_pos, np.where(dev_forced[inner], inf, serve[inner]), block_of[inner]),
@@ -170,16 +160,59 @@ def build_network(problem, splits=(), keep_blocks=None) -> CutNetwork:
         (splits, np.full(n_split, sink), np.full(n_split, inf), split_blocks_in),
         (np.full(n_split, source), n + np.arange(n_split), np.full(n_split, inf), split_blocks_out),
         # closure
-        (heads_id, tails_id, np.full(len(tp), inf), edge_block),
-        # upload, sent once
-        (tails_id[single], heads_id[single], upload[tp[single]], edge_block[single]),
-        (out_id[multi_senders], aux[multi_senders], upload[multi_senders], block_of[multi_senders]),
-        (aux[tp[multi]], heads_id[multi], np.full(int(multi.sum()), inf), edge_block[multi]),
+        (hp, out_id[tp], np.full(len(tp), inf), block_of[tp]),
     ]
+    upload_parts, n_aux = sent_once_arcs(tp, hp, out_id, np.arange(n), upload, first_aux)
+    parts += [(t, h, c, block_of[sender]) for t, h, c, sender in upload_parts]
+    return assemble(parts, first_aux + n_aux, source, sink, n, splits, keep_blocks)
+
+
+def sent_once_arcs(src: np.ndarray, dst: np.ndarray, tail_id: np.ndarray, head_id: np.ndarray,
+                   upload: np.ndarray, first_aux: int) -> tuple[list[tuple], int]:
+    """The arcs that charge ``upload[u]`` once when some successor of ``u`` is cut from it.
+
+    For each edge ``u -> w`` (``src``, ``dst``: layer indices): if ``u`` has
+    one successor, ``tail_id[u] -> head_id[w]`` with ``upload[u]``; with
+    several, an auxiliary node ``a_u`` (numbered from ``first_aux``):
+    ``tail_id[u] -> a_u`` with ``upload[u]`` and ``a_u -> head_id[w]``
+    (infinite) for each successor. Shared by the two-tier and the k-tier
+    networks.
+
+    Returns
+    -------
+    parts : list of (tails, heads, capacities, sender layer per arc)
+    n_aux : int
+        Auxiliary nodes used.
+
+    Notes
+    -----
+    O(n + m), vectorized.
+    """
+    n = len(upload)
+    outdeg = np.bincount(src, minlength=n)
+    single = outdeg[src] == 1
+    multi_senders = np.flatnonzero(outdeg >= 2)
+    aux = np.full(n, -1, dtype=np.int64)
+    aux[multi_senders] = first_aux + np.arange(len(multi_senders))
+    multi = ~single
+    parts = [
+        (tail_id[src[single]], head_id[dst[single]], upload[src[single]], src[single]),
+        (tail_id[multi_senders], aux[multi_senders], upload[multi_senders], multi_senders),
+        (aux[src[multi]], head_id[dst[multi]], np.full(int(multi.sum()), np.inf), src[multi]),
+    ]
+    return parts, len(multi_senders)
+
+
+def assemble(parts, n_nodes: int, source: int, sink: int, n_layers: int, splits=None, keep_blocks=None) -> CutNetwork:
+    """A :class:`CutNetwork` from ``(tails, heads, capacities[, blocks])`` parts; arcs of capacity 0 dropped.
+
+    ``keep_blocks`` (by block) keeps only the arcs of some blocks; parts
+    without a block column are block 0. O(arcs).
+    """
     tails = np.concatenate([p[0] for p in parts]).astype(np.int64)
     heads = np.concatenate([p[1] for p in parts]).astype(np.int64)
     caps = np.concatenate([p[2] for p in parts]).astype(float)
-    blocks = np.concatenate([p[3] for p in parts]).astype(np.int64)
+    blocks = np.concatenate([p[3] if len(p) > 3 else np.zeros(len(p[0]), dtype=np.int64) for p in parts]).astype(np.int64)
     keep = caps > 0
     if keep_blocks is not None:
         keep &= np.asarray(keep_blocks, dtype=bool)[blocks]
@@ -188,9 +221,9 @@ def build_network(problem, splits=(), keep_blocks=None) -> CutNetwork:
         heads=heads[keep],
         capacity_ms=caps[keep],
         arc_block=blocks[keep],
-        n_nodes=first_aux + len(multi_senders),
+        n_nodes=n_nodes,
         source=source,
         sink=sink,
-        n_layers=n,
-        splits=splits,
+        n_layers=n_layers,
+        splits=np.zeros(0, dtype=np.int64) if splits is None else splits,
     )

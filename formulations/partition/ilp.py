@@ -27,16 +27,15 @@ inexact model in floats (:func:`add_no_good` excludes a rejected plan).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..deadline import BuildClock
 from ..scaling import scale_constraint, scale_costs
+from .evaluation import BUDGET_RTOL  # the evaluator's budget test: ``used <= limit * (1 + BUDGET_RTOL)``
 
-__all__ = ["PartitionModel", "build_cpsat", "add_no_good", "BUDGET_RTOL"]
-
-#: Relative tolerance of the evaluator's budget test (``used <= limit * (1 + 1e-12)``).
-BUDGET_RTOL = 1e-12
+__all__ = ["PartitionModel", "build_cpsat", "add_no_good", "add_budget_rows", "BUDGET_RTOL"]
 
 
 @dataclass
@@ -62,24 +61,30 @@ class PartitionModel:
         the model because CP-SAT stores offsets as doubles.
     """
 
-    model: object
+    model: Any
     x: list
-    units_per_ms: int
+    units_per_ms: float
     slack_ms: float = 0.0
     exact_budget: bool = True
     coarse: bool = False
     objective_offset: int = 0
 
 
-def _add_budgets(model, problem, x) -> bool:
-    """The device budget rows (relaxations when inexact); True if all exact."""
+def add_budget_rows(model, problem, on_device) -> bool:
+    """The device budget rows of both forms (relaxations when inexact); True if all exact.
+
+    ``on_device(v)`` is the 0/1 expression "layer ``v`` runs on tier 0"
+    (``x[v]`` in the two-tier model, ``1 - x[v][0]`` in the k-tier one).
+    Usage is floored and the budget rounded up by
+    :func:`formulations.scaling.scale_constraint`. O(n) per resource.
+    """
     exact = True
     n = problem.n_layers
     for res, limit in problem.device_budget.items():
         usage = problem.resources.get(res, np.zeros(n))
         scaled, cap = scale_constraint(usage, float(limit), rtol=BUDGET_RTOL)
         exact &= scaled.exact
-        model.add(sum(int(c) * x[v] for v, c in enumerate(scaled.ints.tolist()) if c) <= cap)
+        model.add(sum(int(c) * on_device(v) for v, c in enumerate(scaled.ints.tolist()) if c) <= cap)
     return exact
 
 
@@ -132,7 +137,7 @@ def build_cpsat(problem, *, deadline: float | None = None) -> PartitionModel:
     z = model.new_bool_var("z")
     for v in topo.sinks.tolist():
         model.add(z >= 1 - x[v])
-    exact_budget = _add_budgets(model, problem, x)
+    exact_budget = add_budget_rows(model, problem, x.__getitem__)
     clock.tick(2 * n + 2 * n_edges)
     # device_ms x + serve (1 - x) = (device - serve) x + serve
     variables = x + [y[u] for u in senders if up_i[u]] + [z]

@@ -11,7 +11,9 @@ the same terms as the latency, with per-term coefficients
   ``j >= 1`` it costs ``p*ms[v][j]`` (the device idles meanwhile);
 - upload on link 0 costs ``(a + b*tx_w)*up_0[v]``, download on link 0
   ``(a + b*rx_w)*down_0[v]``; transfers on links ``b >= 1`` cost ``p`` times
-  their time; every RTT costs ``p*rtt_b`` (the device waits).
+  their time; every RTT costs ``p*rtt_b`` (the device waits); link 0's RTT
+  term also carries ``b*burst_mj`` (the radio's promotion and tail energy,
+  paid exactly when link 0 is used).
 
 Every coefficient is >= 0, so the energy and every weighted objective are
 cut functions like the latency (nothing falls back to the ILP).
@@ -49,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cutgraph import CutNetwork
+from .cutgraph import CutNetwork, assemble, sent_once_arcs
 
 __all__ = ["TermCosts", "TierCut", "objective_terms", "build_tier_network", "tiers_from_side"]
 
@@ -114,6 +116,7 @@ def objective_terms(problem, latency_weight: float, energy_weight: float) -> Ter
         up[0] = (a + b * power.tx_w) * problem.up_ms[0]
         down[0] = (a + b * power.rx_w) * problem.down_ms[0]
         rtt = waiting * problem.rtt_ms
+        rtt[0] += b * problem.burst_mj  # the radio's promotion + tail, paid iff link 0 is used
     return TermCosts(tier_cost, up, down, rtt)
 
 
@@ -167,9 +170,6 @@ def build_tier_network(problem, costs: TermCosts) -> TierCut:
     src, dst = topo.src, topo.dst
     source, sink = n * n_bounds, n * n_bounds + 1
     next_aux = n * n_bounds + 2
-    outdeg = np.bincount(src, minlength=n)
-    single = outdeg[src] == 1
-    multi_senders = np.flatnonzero(outdeg >= 2)
     sinks = topo.sinks
     inf = np.inf
     parts = []
@@ -184,34 +184,17 @@ def build_tier_network(problem, costs: TermCosts) -> TierCut:
         if bound < n_bounds:
             parts.append((base + layers, base + n + layers, np.full(n, inf)))
         parts.append((base + dst, base + src, np.full(len(src), inf)))
-        upload = costs.up[bound - 1]
-        parts.append((base + src[single], base + dst[single], upload[src[single]]))
-        aux = np.full(n, -1, dtype=np.int64)
-        aux[multi_senders] = next_aux + np.arange(len(multi_senders))
-        next_aux += len(multi_senders)
-        parts.append((base + multi_senders, aux[multi_senders], upload[multi_senders]))
-        parts.append((aux[src[~single]], base + dst[~single], np.full(int((~single).sum()), inf)))
+        ids = base + layers
+        upload_parts, n_aux = sent_once_arcs(src, dst, ids, ids, costs.up[bound - 1], next_aux)
+        parts += [part[:3] for part in upload_parts]
+        next_aux += n_aux
         rtt_node = next_aux
         next_aux += 1
         parts.append((np.array([source]), np.array([rtt_node]), np.array([costs.rtt[bound - 1]])))
         parts.append((np.full(len(sinks), rtt_node), base + sinks, np.full(len(sinks), inf)))
     forced_tails, forced_heads = _forced_arcs(problem, lambda v, b: (b - 1) * n + v, source, sink)
     parts.append((np.array(forced_tails, dtype=np.int64), np.array(forced_heads, dtype=np.int64), np.full(len(forced_tails), inf)))
-    tails = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    heads = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    caps = np.concatenate([p[2] for p in parts]).astype(float)
-    keep = caps > 0
-    network = CutNetwork(
-        tails=tails[keep],
-        heads=heads[keep],
-        capacity_ms=caps[keep],
-        arc_block=np.zeros(int(keep.sum()), dtype=np.int64),
-        n_nodes=next_aux,
-        source=source,
-        sink=sink,
-        n_layers=n * n_bounds,
-        splits=np.zeros(0, dtype=np.int64),
-    )
+    network = assemble(parts, next_aux, source, sink, n * n_bounds)
     return TierCut(network, constant, n, problem.n_tiers)
 
 

@@ -10,6 +10,8 @@ artefacts. Requires ``hypothesis`` (a test dependency).
 
 from __future__ import annotations
 
+from .strategies import random_dags
+from .radio import RadioModel
 from .tiers import EnergyModel, Link, TierLayer, TieredPartitionProblem
 
 __all__ = ["tiered_instances"]
@@ -21,9 +23,20 @@ def _quarters(st, high: int):
     return st.integers(0, 4 * high).map(lambda q: q / 4.0)
 
 
+def _radio(st, draw) -> RadioModel:
+    """A radio with dyadic powers in W (multiples of 250 mW) and a dyadic burst energy."""
+    mw = lambda high: draw(st.integers(0, high)) * 250.0  # noqa: E731
+    n_tails = draw(st.integers(0, 2))
+    return RadioModel(
+        mw(4), mw(4), mw(8), max_up_mbps=draw(st.sampled_from(_MBPS)), max_down_mbps=draw(st.sampled_from(_MBPS)),
+        idle_mw=mw(4), promotion_mw=mw(8), promotion_ms=float(draw(st.integers(0, 8))),
+        tail_mw=tuple(mw(8) for _ in range(n_tails)), tail_ms=tuple(float(draw(st.integers(0, 8))) for _ in range(n_tails)),
+    )
+
+
 def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy: bool = True,
                      objectives=("latency", "energy", "weighted"), constraints: bool = False,
-                     pins: bool = True, budget: bool = False):
+                     pins: bool = True, budget: bool = False, radio: bool = False):
     """A strategy of :class:`TieredPartitionProblem` instances.
 
     Parameters
@@ -42,11 +55,16 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
         Sometimes pin a few layers.
     budget : bool
         Give layers ``memory_bytes`` (0..10) and a tier-0 ``device_budget`` (0..30).
+    radio : bool
+        With an energy model, sometimes draw a :class:`RadioModel` (powers in
+        multiples of 250 mW, saturation at 1..16 Mbps, promotion and tail
+        of 0..8 ms: a burst energy of 0..16 mJ).
 
     Notes
     -----
-    DAGs are random (several inputs and outputs are common); layer order
-    in the list is shuffled relative to the topological order.
+    DAGs come from :func:`~.strategies.random_dags` (several inputs and
+    outputs occur); layer order in the list is shuffled relative to the
+    topological order.
     """
     from hypothesis import strategies as st
 
@@ -54,12 +72,9 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
     def build(draw):
         k = draw(st.sampled_from(tuple(n_tiers)))
         limit = max_layers or {2: 8, 3: 6}.get(k, 5)
-        n = draw(st.integers(1, limit))
+        n, dag = draw(random_dags(1, limit))  # the two-tier strategies' DAGs (shrink toward a chain)
         names = [f"L{i}" for i in range(n)]
-        edges = []
-        for v in range(1, n):
-            preds = draw(st.lists(st.integers(0, v - 1), max_size=min(v, 3), unique=True))
-            edges += [(names[u], names[v]) for u in preds]
+        edges = [(names[u], names[v]) for u, v in dag]
         with_energy = energy or "energy" in objectives
         layers = []
         for i in range(n):
@@ -76,6 +91,7 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
         power = None
         if with_energy:
             power = EnergyModel(*(draw(_quarters(st, 4)) for _ in range(4)))
+        radio_model = _radio(st, draw) if with_energy and radio and draw(st.booleans()) else None
         objective = draw(st.sampled_from(tuple(objectives)))
         if objective == "weighted":
             a = draw(st.sampled_from((0.0, 0.5, 1.0, 2.0)))
@@ -95,7 +111,7 @@ def tiered_instances(n_tiers=(2, 3, 4), max_layers: int | None = None, *, energy
         return TieredPartitionProblem(
             [f"T{j}" for j in range(k)], layers, edges, links, pinned=pinned, energy=power,
             objective=objective, constraints=limits, name="random",
-            device_budget={"memory_bytes": draw(st.integers(0, 30))} if budget else None,
+            device_budget={"memory_bytes": draw(st.integers(0, 30))} if budget else None, radio=radio_model,
         )
 
     return build()

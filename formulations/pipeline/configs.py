@@ -16,6 +16,14 @@ distinct optimal partitions over a bandwidth range
 feature map); the table is data (:data:`COMPRESSION_TABLE`) and its source
 travels into the generated instance's metadata.
 
+Compression is relative to each sent tensor's **own dtype**: a level of
+``b = 32 * size_factor`` bits per value shrinks a tensor of ``d`` bits per
+value (:func:`value_bits`: a layer's ``meta["dtype"]``, else float32) by
+``min(1, b / d)``. A uint8 tensor has no 8-bit saving (the ``"8"`` level is
+then dropped as a copy of the uncompressed one) and 4 bits halve it; no
+level may go below 1 bit per value (``size_factor >= 1/32``), so no
+configuration sends less than 1 bit per value.
+
 With an exit at a device layer taken with probability ``q`` (the fraction
 of inputs confident enough to stop there), the stage times are expected
 values: device time up to the exit, plus ``(1 - q)`` times the rest; uplink
@@ -33,7 +41,7 @@ from ..errors import InstanceError
 from .problem import Config, PipelineProblem, Task
 from ..validate import as_nonneg, as_positive, as_probability
 
-__all__ = ["COMPRESSION_TABLE", "split_masks", "task_configs", "stream_problem"]
+__all__ = ["COMPRESSION_TABLE", "split_masks", "task_configs", "stream_problem", "value_bits"]
 
 #: bits per element -> size factor (vs float32) and accuracy loss (absolute).
 COMPRESSION_TABLE: dict[str, Any] = {
@@ -50,6 +58,45 @@ COMPRESSION_TABLE: dict[str, Any] = {
         "measured by coinfer and not taken from the paper's tables"
     ),
 }
+
+
+#: Bits per value of a tensor whose dtype nothing records (coinfer's float32 default).
+DEFAULT_VALUE_BITS = 32
+
+
+def value_bits(problem) -> np.ndarray:
+    """Bits per value of each layer's output tensor, in layer order. O(n).
+
+    A layer's ``meta["dtype"]`` (the ONNX importer records it for graph
+    inputs, e.g. ``"uint8"`` for an image, or ``--input-dtype``) gives
+    ``8 * itemsize``; every other tensor counts as float32 (32 bits).
+
+    Raises
+    ------
+    InstanceError
+        For a ``meta.dtype`` numpy does not know, naming the layer.
+    """
+    out = np.full(problem.n_layers, float(DEFAULT_VALUE_BITS))
+    for i, layer in enumerate(problem.layers):
+        dtype = (layer.meta or {}).get("dtype")
+        if dtype is None:
+            continue
+        try:
+            out[i] = 8.0 * np.dtype(str(dtype)).itemsize
+        except TypeError:
+            raise InstanceError(f"unknown dtype {dtype!r}", field=f"layers[{i}].meta.dtype") from None
+    return out
+
+
+def _compressed_bytes(problem, mask: np.ndarray, bits: np.ndarray, level_bits: float) -> tuple[int, int]:
+    """``(raw, compressed)`` bytes sent by the device set ``mask`` at ``level_bits`` per value:
+    each sent tensor shrinks by ``min(1, level_bits / its bits)``, rounded up to whole bytes. O(m)."""
+    topo = problem.topology
+    senders = np.unique(topo.src[mask[topo.src] & ~mask[topo.dst]])
+    raw = problem.output_bytes[senders].astype(float)
+    factor = np.minimum(1.0, level_bits / bits[senders])
+    whole = np.ceil(raw * factor - 1e-9)  # whole bytes per tensor: never below 1 bit per value
+    return int(raw.sum()), int(whole.sum())
 
 
 def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, max_mbps: float = 100.0,
@@ -137,8 +184,13 @@ def task_configs(
     if not isinstance(levels, Mapping) or not levels:
         raise InstanceError("a compression table needs non-empty `levels`", field="compression.levels")
     for bits, row in levels.items():
-        as_positive(row.get("size_factor"), f"compression.levels.{bits}.size_factor")
+        factor = as_positive(row.get("size_factor"), f"compression.levels.{bits}.size_factor")
+        if factor * DEFAULT_VALUE_BITS < 1:
+            raise InstanceError(f"{factor:g} x 32 bits is below 1 bit per value; the smallest factor is 1/32",
+                                field=f"compression.levels.{bits}.size_factor")
         as_probability(row.get("accuracy_loss"), f"compression.levels.{bits}.accuracy_loss")
+    tensor_bits = value_bits(problem)
+    least_loss = min(float(row["accuracy_loss"]) for row in levels.values())
     for i, ex in enumerate(exits):
         if ex.get("layer") not in problem.index:
             raise InstanceError(f"unknown layer {ex.get('layer')!r}", field=f"exits[{i}].layer")
@@ -150,10 +202,14 @@ def task_configs(
         sends = b["uplink_bytes"] > 0
         options = list(levels.items()) if sends else [("32", {"size_factor": 1.0, "accuracy_loss": 0.0})]
         for bits, row in options:
-            up = b["rtt_ms"] + b["uplink_ms"] * row["size_factor"] if b["device_layers"] < problem.n_layers else 0.0
+            raw, sent = _compressed_bytes(problem, mask, tensor_bits, DEFAULT_VALUE_BITS * float(row["size_factor"]))
+            if sent == raw and row["accuracy_loss"] > least_loss:
+                continue  # no saving on tensors already this small (e.g. 8 bits of a uint8 image)
+            shrink = sent / raw if raw else 1.0
+            up = b["rtt_ms"] + b["uplink_ms"] * shrink if b["device_layers"] < problem.n_layers else 0.0
             base = (b["device_compute_ms"], up, b["server_compute_ms"] + b["downlink_ms"])
             acc = max(0.0, accuracy - row["accuracy_loss"])
-            meta = {"device_layers": b["device_layers"], "bits": int(bits), "sent_bytes": int(b["uplink_bytes"] * row["size_factor"])}
+            meta = {"device_layers": b["device_layers"], "bits": int(bits), "sent_bytes": sent}
             configs.append(Config(f"{label}/{bits}b", tuple(float(x) for x in base), round(acc, 6), meta))
             for ex in exits:
                 e = problem.index[ex["layer"]]
@@ -181,14 +237,14 @@ def _pareto(configs: list[Config], keep: int) -> list[Config]:
     front = [
         c for c in configs
         if not any(
-            o is not c and all(a <= b for a, b in zip(o.ms, c.ms)) and o.accuracy >= c.accuracy
-            and (o.ms != c.ms or o.accuracy > c.accuracy)
+            o is not c and all(a <= b for a, b in zip(o.ms, c.ms)) and o.accuracy >= c.accuracy  # type: ignore[operator]
+            and (o.ms != c.ms or o.accuracy > c.accuracy)  # type: ignore[operator]
             for o in configs
         )
     ]
     groups: dict[float, list[Config]] = {}
     for c in sorted(front, key=lambda c: (c.total_ms, c.name)):
-        groups.setdefault(c.accuracy, []).append(c)
+        groups.setdefault(c.accuracy, []).append(c)  # type: ignore[arg-type]
     levels = [groups[a] for a in sorted(groups, reverse=True)]
     picked: list[Config] = []
     depth = 0

@@ -39,7 +39,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..base import AssignmentTypeError, Problem, require_mapping
+from ..base import AssignmentTypeError, Evaluation, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import (
     as_list,
@@ -93,9 +93,9 @@ class Task:
     meta: Mapping[str, Any] | None = None
 
 
-@dataclass
-class Schedule:
-    """The schedule rebuilt by :meth:`PipelineProblem.evaluate`.
+@dataclass(frozen=True, kw_only=True)
+class Schedule(Evaluation):
+    """The schedule rebuilt by :meth:`PipelineProblem.evaluate` (an :class:`~formulations.base.Evaluation`).
 
     Attributes
     ----------
@@ -118,7 +118,6 @@ class Schedule:
     mean_accuracy : float or None
     """
 
-    objective: float
     order: list[str]
     configs: dict[str, str]
     start_ms: np.ndarray
@@ -128,9 +127,8 @@ class Schedule:
     rate_per_s: float
     latency_ms: dict[str, float] = field(default_factory=dict)
     mean_accuracy: float | None = None
-    #: True when returned by ``evaluate`` (which raises otherwise); the
-    #: schedule of an infeasible assignment comes from ``schedule()``.
-    feasible: bool = True
+    # ``feasible`` (from Evaluation) is True when returned by ``evaluate``
+    # (which raises otherwise); the schedule of an infeasible assignment comes from ``schedule()``.
 
     @property
     def bottleneck(self) -> int:
@@ -381,20 +379,6 @@ class PipelineProblem(Problem):
             out["metadata"] = dict(self.metadata)
         return out
 
-    def replace(self, **changes) -> "PipelineProblem":
-        """A validated copy with some of ``tasks``, ``objective``, ``accuracy_min``,
-        ``deadline_ms``, ``stages``, ``name``, ``metadata``, ``source_kind`` replaced."""
-        args = dict(
-            stages=self.stages, tasks=self.tasks, objective=self.objective, accuracy_min=self.accuracy_min,
-            deadline_ms=self.deadline_ms, metadata=self.metadata, name=self.name, source_kind=self.source_kind,
-        )
-        unknown = set(changes) - set(args)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(args)}")
-        args.update(changes)
-        stages, tasks = args.pop("stages"), args.pop("tasks")
-        return PipelineProblem(stages, tasks, **args)
-
     # ------------------------------------------------------------- properties
     @property
     def m(self) -> int:
@@ -517,7 +501,7 @@ class PipelineProblem(Problem):
         else:
             latency = {self.tasks[j].name: self.tasks[j].configs[config[j]].total_ms for j in range(n)}
         accs = [self.tasks[j].configs[config[j]].accuracy for j in range(n)]
-        mean_acc = None if any(a is None for a in accs) else math.fsum(accs) / n
+        mean_acc = None if any(a is None for a in accs) else math.fsum(a for a in accs if a is not None) / n
         return Schedule(
             objective=makespan if self.objective == "makespan" else rate,
             order=names,
@@ -535,7 +519,8 @@ class PipelineProblem(Problem):
         """Every constraint the assignment violates, in words (empty if feasible)."""
         sched = self.schedule(assignment)
         out = []
-        if self.accuracy_min is not None and sched.mean_accuracy < self.accuracy_min - ACCURACY_TOL:
+        if self.accuracy_min is not None and sched.mean_accuracy is not None \
+                and sched.mean_accuracy < self.accuracy_min - ACCURACY_TOL:
             out.append(f"mean accuracy {sched.mean_accuracy:.6g} < accuracy_min {self.accuracy_min:g}")
         if self.deadline_ms is not None:
             late = [(nm, lat) for nm, lat in sched.latency_ms.items() if lat > self.deadline_ms + DEADLINE_TOL]
@@ -591,6 +576,11 @@ class PipelineProblem(Problem):
             if best is not None and best < self.accuracy_min - ACCURACY_TOL:
                 return f"best reachable mean accuracy {best:.6g} < accuracy_min {self.accuracy_min:g}"
         return None
+
+    @property
+    def unit(self) -> str:
+        """The objective's unit: ``"ms"`` (makespan) or ``"tasks/s"`` (rate)."""
+        return "ms" if self.objective == "makespan" else "tasks/s"
 
     def summarize(self, assignment) -> str:
         """A one-line description of a schedule for tables."""

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..base import Evaluation, Problem, cached_property, require_mapping
-from ..errors import InfeasibleAssignmentError, InstanceError, OptionError
+from ..errors import InfeasibleAssignmentError, InstanceError
 from ..partition.units import transfer_ms
 from ..validate import (
     as_list,
@@ -355,15 +355,6 @@ class PlacementProblem(Problem):
         if self.metadata:
             out["metadata"] = dict(self.metadata)
         return out
-
-    def replace(self, **changes) -> "PlacementProblem":
-        """A validated copy with fields of :meth:`to_dict` replaced (e.g. ``objective="throughput"``)."""
-        data = self.to_dict()
-        unknown = set(changes) - set(_TOP)
-        if unknown:
-            raise OptionError(f"replace() got unknown field(s) {sorted(unknown)}; known: {sorted(_TOP)}")
-        data.update(changes)
-        return PlacementProblem.from_dict(data)
 
     def __repr__(self) -> str:
         return (f"PlacementProblem(name={self.name!r}, layers={self.n_layers}, devices={self.n_devices}, "

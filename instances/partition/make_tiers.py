@@ -18,12 +18,20 @@ synthetic DAG becomes a 3-tier instance:
   optima also at 18.88 Mbps, the QDMP / DADS Wi-Fi figure of the two-tier
   instances, and 300 Mbps), RTT 5 ms (assumed);
 - link 1 (edge to cloud): wired WAN, 1000 Mbps both ways, RTT 30 ms (assumed);
-- the phone's power (:data:`POWER`): Wi-Fi radio power from the linear
-  model of Huang et al. (MobiSys 2012, Table 4: ``P = alpha_u * u + beta``
-  while sending at ``u`` Mbps, ``alpha_d * d + beta`` while receiving),
-  evaluated at the link-0 bandwidth (beyond the throughputs Huang et al.
-  measured, the linear model is an extrapolation); idle (waiting with the
-  radio on) = ``beta``; compute power an assumption (3 W, four big cores busy).
+- the phone's power (:data:`POWER`): ``"radio": "wifi"``, the Wi-Fi preset
+  of :mod:`formulations.partition.radio` (Huang et al., MobiSys 2012,
+  Table 4: ``P = alpha_u * u + beta`` while sending at ``u`` Mbps,
+  ``alpha_d * d + beta`` while receiving, **saturated** beyond the measured
+  range (10 Mbps up, 15 Mbps down), never extrapolated; waiting with the
+  radio connected: the tail base power of Table 3; promotion + tail energy
+  once per offloaded inference); compute power an assumption (3 W, four
+  big cores busy).
+
+``worked_example_lte.json`` is the hand-made worked example
+(``tiers/worked_example.json``) over LTE (``"radio": "lte"``) at 3 Mbps up
+and 13 Mbps down (13 Mbps: the median LTE downlink of Huang et al.'s
+4GTest users; 3 Mbps: an assumed cell-edge uplink, where the LTE model
+stays below 3 W), RTT 40 ms (assumed).
 
 The optima for the latency and the energy objective at link-0 uplinks of
 18.88, 100 and 300 Mbps (radio powers re-evaluated at each) are stored in
@@ -46,6 +54,7 @@ if str(ROOT) not in sys.path:
 
 import solvers  # noqa: E402
 from formulations import load  # noqa: E402
+from formulations.partition.radio import PRESETS, SOURCE  # noqa: E402
 from formulations.partition.tiers import EnergyModel, Link, TierLayer, TieredPartitionProblem  # noqa: E402
 
 TIERS = ("phone", "edge", "cloud")
@@ -57,31 +66,26 @@ DEFAULT_UPLINK_MBPS = 100.0
 WIFI_RTT_MS, WAN_MBPS, WAN_RTT_MS = 5.0, 1000.0, 30.0
 EDGE_OVERHEAD_MS, CLOUD_OVERHEAD_MS = 0.030, 0.010
 EDGE_TO_CLOUD = (1280.0 * 0.4) / (19500.0 * 0.5)
-#: Huang et al. Wi-Fi power model (mW per Mbps, mW) and the assumed compute power (W).
-ALPHA_UP_MW, ALPHA_DOWN_MW, BETA_MW = 283.17, 137.01, 132.86
+#: The phone's radio (a preset of formulations.partition.radio) and the assumed compute power (W).
+RADIO = "wifi"
 COMPUTE_W = 3.0
+#: The worked example over LTE: link 0 uplink, downlink (Mbps), RTT (ms).
+LTE_LINK = (3.0, 13.0, 40.0)
 
 POWER = {
-    "source": (
-        "J. Huang, F. Qian, A. Gerber, Z. M. Mao, S. Sen, O. Spatscheck: A Close Examination of Performance "
-        "and Power Characteristics of 4G LTE Networks, MobiSys 2012, Table 4 (Wi-Fi: alpha_u = 283.17 mW/Mbps, "
-        "alpha_d = 137.01 mW/Mbps, beta = 132.86 mW; power = alpha * throughput + beta)"
+    "source": SOURCE,
+    "radio": (
+        "wifi preset: tx_w = (283.17 mW/Mbps * min(uplink_mbps, 10) + 132.86 mW) / 1000, "
+        "rx_w = (137.01 mW/Mbps * min(downlink_mbps, 15) + 132.86 mW) / 1000 (saturated beyond the measured range), "
+        "idle_w = 119.3 mW tail base, promotion 124.4 mW x 79.1 ms + tail 119.3 mW x 238.1 ms once per offload"
     ),
-    "tx_w": "(alpha_u * uplink_mbps + beta) / 1000 at the link-0 uplink",
-    "rx_w": "(alpha_d * downlink_mbps + beta) / 1000 at the link-0 downlink",
-    "idle_w": "beta / 1000 (radio on, phone waiting)",
     "compute_w": "3.0 W: an assumption (4 big Cortex-A78 cores busy), not a measurement",
 }
 
 
-def energy_model(uplink_mbps: float) -> EnergyModel:
-    """The phone's powers (W) with Wi-Fi at ``uplink_mbps`` both ways."""
-    return EnergyModel(
-        compute_w=COMPUTE_W,
-        tx_w=round((ALPHA_UP_MW * uplink_mbps + BETA_MW) / 1000.0, 6),
-        rx_w=round((ALPHA_DOWN_MW * uplink_mbps + BETA_MW) / 1000.0, 6),
-        idle_w=BETA_MW / 1000.0,
-    )
+def energy_model() -> EnergyModel:
+    """The phone's compute power; the radio powers follow from ``RADIO`` at the link's rates."""
+    return EnergyModel(compute_w=COMPUTE_W, tx_w=0.0, rx_w=0.0, idle_w=0.0)
 
 
 def links(uplink_mbps: float) -> list[Link]:
@@ -90,7 +94,7 @@ def links(uplink_mbps: float) -> list[Link]:
 
 def at_uplink(problem: TieredPartitionProblem, uplink_mbps: float, objective) -> TieredPartitionProblem:
     """The instance with Wi-Fi at ``uplink_mbps`` (radio powers re-evaluated) and ``objective``."""
-    return problem.replace(links=links(uplink_mbps), energy=energy_model(uplink_mbps), objective=objective)
+    return problem.replace(links=links(uplink_mbps), objective=objective)
 
 
 def three_tier(name: str) -> TieredPartitionProblem:
@@ -114,7 +118,7 @@ def three_tier(name: str) -> TieredPartitionProblem:
         "power": POWER,
     }
     return TieredPartitionProblem(
-        TIERS, layers, base.edges, links(DEFAULT_UPLINK_MBPS), energy=energy_model(DEFAULT_UPLINK_MBPS),
+        TIERS, layers, base.edges, links(DEFAULT_UPLINK_MBPS), energy=energy_model(), radio=RADIO,
         metadata=meta, name=f"{name}_3tier",
     )
 
@@ -155,8 +159,23 @@ def write(problem, path: Path) -> None:
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def worked_example_lte() -> TieredPartitionProblem:
+    """The hand-made worked example over LTE (promotion + tail energy once per offloaded inference)."""
+    base = load(HERE / "tiers" / "worked_example.json")
+    up, down, rtt = LTE_LINK
+    meta = {
+        "source": "instances/partition/tiers/worked_example.json over LTE, by instances/partition/make_tiers.py",
+        "units": {"ms": "ms", "output_bytes": "bytes", "energy": "W"},
+        "radio": f"lte preset ({SOURCE}); link 0: {up} Mbps up (assumed, cell edge), {down} Mbps down "
+                 f"(median LTE downlink of Huang et al.'s 4GTest users), RTT {rtt} ms (assumed)",
+    }
+    return base.replace(links=(Link(up, down, rtt), *base.links[1:]), energy=energy_model(), radio="lte",
+                        metadata=meta, name="worked_example_lte")
+
+
 def main() -> int:
     (HERE / "tiers").mkdir(exist_ok=True)
+    write(worked_example_lte(), HERE / "tiers" / "worked_example_lte.json")
     for name in MODELS:
         problem = three_tier(name)
         meta = dict(problem.metadata)

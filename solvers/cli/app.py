@@ -60,6 +60,7 @@ SOLVE_COLUMNS = [
     ("status", "Status", "<"),
     ("objective", "Obj.", ">"),
     ("bound", "Bound", ">"),
+    ("unit", "Unit", "<"),
     ("gap", "Gap", ">"),
     ("time", "Time(s)", ">"),
     ("detail", "Solution", "<"),
@@ -71,7 +72,7 @@ SOLVE_COLUMNS = [
 DEFAULT_TIME_LIMIT_S = 60.0
 
 #: Fixed widths of the streamed table (the instance column is sized from the file names).
-_WIDTHS = {"kind": 10, "method": 13, "status": 10, "objective": 10, "bound": 10, "gap": 7, "time": 8}
+_WIDTHS = {"kind": 10, "method": 13, "status": 10, "objective": 10, "bound": 10, "unit": 8, "gap": 7, "time": 8}
 _MAX_NAME = 40
 
 
@@ -102,7 +103,7 @@ def _solve_problem(problem, args, noted: set):
 
 def _solution_row(label: str, problem, sol) -> dict:
     detail = ""
-    if sol.assignment is not None and hasattr(problem, "summarize"):
+    if sol.assignment is not None:
         detail = problem.summarize(sol.assignment)
     elif sol.message:
         detail = sol.message
@@ -114,6 +115,7 @@ def _solution_row(label: str, problem, sol) -> dict:
         "status": sol.status.value,
         "objective": fmt_number(sol.objective),
         "bound": fmt_number(sol.bound),
+        "unit": sol.unit or "-",
         "gap": "-" if gap is None else ("inf" if math.isinf(gap) else f"{100 * gap:.2f}%"),
         "time": f"{sol.runtime_s:.3f}",
         "detail": detail,
@@ -122,8 +124,9 @@ def _solution_row(label: str, problem, sol) -> dict:
 
 def _solution_record(path: str, label: str, problem, sol) -> dict:
     record = {"file": path, **({"instance": label} if "#" in label else {}), **sol.to_dict()}
-    if hasattr(problem, "breakdown") and sol.assignment is not None and sol.kind == "partition":
-        record["details"] = {**record["details"], "breakdown": problem.breakdown(sol.assignment)}
+    breakdown = problem.breakdown(sol.assignment) if sol.assignment is not None else {}
+    if breakdown:
+        record["details"] = {**record["details"], "breakdown": breakdown}
     return record
 
 
@@ -281,17 +284,11 @@ def cmd_validate(args) -> int:
             codes.add(EXIT_INPUT)
             continue
         for label, problem in entries:
-            reason = getattr(problem, "infeasibility_reason", lambda: None)()
+            reason = problem.infeasibility_reason()
             extra = f" (infeasible: {reason})" if reason else ""
             where = path if label == Path(path).name else f"{path}{label[len(Path(path).name):]}"
             print(f"ok: {where}: {problem!r}{extra}", flush=True)
     return EXIT_INTERNAL if EXIT_INTERNAL in codes else max(codes)
-
-
-#: What ``coinfer methods`` lists for each file kind: the registry tables and their headings (a
-#: k-tier partition file is a partition file; its methods sit in the registry's "tiers" table).
-_METHOD_TABLES = {"partition": [("partition", "partition (two tiers: device, server)"),
-                                ("tiers", "partition (k tiers, energy, throughput)")]}
 
 
 def cmd_methods(args) -> int:
@@ -304,11 +301,10 @@ def cmd_methods(args) -> int:
     if args.kind is not None and args.kind not in file_kinds:
         raise UsageError(f"unknown kind {args.kind!r}; choose from {file_kinds}")
     for kind in [args.kind] if args.kind else file_kinds:
-        for table_kind, heading in _METHOD_TABLES.get(kind, [(kind, kind)]):
-            print(f"{heading}:")
-            for m in methods(table_kind):
-                tag = "exact" if m.exact else "heuristic"
-                print(f"  {m.name:<14} {tag:<9} {m.summary}")
+        print(f"{kind}:")
+        for m in methods(kind):
+            tag = "exact" if m.exact else "heuristic"
+            print(f"  {m.name:<14} {tag:<9} {m.summary}")
     return EXIT_OK
 
 

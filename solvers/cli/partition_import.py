@@ -7,7 +7,13 @@ coinfer import MODEL [-o FILE] [--server-profile NAME] [--device-profile NAME]
                [--optimize basic|fuse|none] [--uplink-mbps X] [--prefixes K]
                [--realtime] [--save-profile FILE] [--quiet]
                [--device-costs calibrated|additive]
+               [--tiers P0,P1,... --links UP/DOWN/RTT,... [--radio wifi|lte|3g] [--compute-w W]]
 coinfer profiles
+
+With ``--tiers`` (profiles from the data's source outward; the first may be
+``measured``) and ``--links`` (k - 1 links) the instance is a k-tier one
+(:func:`formulations.partition.importers.tier_builder.import_tiers`);
+``--radio`` adds the phone's radio and energy model.
 
 ``MODEL`` is an ONNX file or ``torchvision:NAME`` (built with random
 weights, no download, exported to ONNX; needs the ``torch`` extra). A
@@ -77,16 +83,22 @@ def cmd_import(args) -> int:
     for path, option in ((args.output, "--output"), (args.save_profile, "--save-profile")):
         if path:
             check_writable(path, option)  # before any profiling
+    if not args.tiers and (args.links or args.radio or args.compute_w is not None):
+        raise _usage("--links, --radio and --compute-w need --tiers (a k-tier instance)")
     progress = None if args.quiet else ProgressBar()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        source, shape, info, name = args.model, args.input_shape, {}, None
+        source, shape, name = args.model, args.input_shape, None
+        info: dict = {}
         if args.model.startswith("torchvision:"):
             name = args.model.split(":", 1)[1]
             source, default_shape, info = _torchvision_onnx(name, tmp)
             shape = shape or default_shape
         try:
-            problem = import_onnx(source, input_shape=shape, server_profile=args.server_profile,
+            if args.tiers:
+                problem = _import_tiers(args, source, shape, name, progress, info)
+            else:
+                problem = import_onnx(source, input_shape=shape, server_profile=args.server_profile,
                                   device_profile=args.device_profile, runs=args.runs, warmup=args.warmup,
                                   threads=args.threads, optimize=args.optimize, uplink_mbps=args.uplink_mbps,
                                   prefixes=args.prefixes, realtime=args.realtime, name=name, progress=progress,
@@ -121,9 +133,26 @@ def cmd_import(args) -> int:
         if "sum_of_layers_additive_ms" in lat:
             extra += f"; calibrated (additive sum {lat['sum_of_layers_additive_ms']:.2f} ms)"
     if not args.quiet:
-        print(f"{args.output or 'stdout'}: {problem.n_layers} layers, {len(problem.edges)} edges, "
-              f"{len(problem.cut_vertices)} cut vertices{extra}", file=sys.stderr)
+        cuts = f", {len(problem.tiers)} tiers" if args.tiers else f", {len(problem.cut_vertices)} cut vertices"
+        print(f"{args.output or 'stdout'}: {problem.n_layers} layers, {len(problem.edges)} edges{cuts}{extra}",
+              file=sys.stderr)
     return 0
+
+
+def _import_tiers(args, source, shape, name, progress, info):
+    """``coinfer import --tiers ... --links ...``: a k-tier instance (issue 22)."""
+    from formulations.partition.importers.tier_builder import import_tiers
+
+    if not args.links:
+        raise _usage("--tiers needs --links: one UP[/DOWN[/RTT]] per pair of adjacent tiers, comma-separated")
+    if args.device_profile or args.server_profile != "datacentre-gpu" or args.segments or args.save_profile:
+        raise _usage("--tiers sets every tier's profile: drop --device-profile, --server-profile, --segments "
+                     "and --save-profile")
+    return import_tiers(source, [t.strip() for t in args.tiers.split(",")], args.links.split(","),
+                        radio=args.radio, compute_w=args.compute_w, name=name, input_shape=shape,
+                        runs=args.runs, warmup=args.warmup, threads=args.threads, optimize=args.optimize,
+                        prefixes=args.prefixes, realtime=args.realtime, progress=progress, source_info=info,
+                        input_bytes=args.input_bytes, input_dtype=args.input_dtype)
 
 
 def cmd_profiles(args) -> int:
@@ -135,8 +164,8 @@ def cmd_profiles(args) -> int:
     rows = []
     for name in profile_names():
         p = get_profile(name)
-        rows.append({"name": name, "gflops": f"{p.peak_gflops:g}", "gbps": f"{p.memory_gbps:g}",
-                     "eff": f"{p.efficiency:g}", "us": f"{p.overhead_us:g}", "desc": p.description})
+        rows.append({"name": name, "gflops": f"{p.peak_gflops:g}", "gbps": f"{p.memory_gbps:g}",  # type: ignore[union-attr]
+                     "eff": f"{p.efficiency:g}", "us": f"{p.overhead_us:g}", "desc": p.description})  # type: ignore[union-attr]
     print(format_table(rows, [("name", "Profile", "<"), ("gflops", "Peak GFLOP/s", ">"),
                               ("gbps", "Memory GB/s", ">"), ("eff", "Efficiency", ">"),
                               ("us", "Overhead(us)", ">"), ("desc", "Device", "<")]))
@@ -182,6 +211,15 @@ def add_commands(subparsers) -> None:
                    help="measured device costs: calibrated (default, QDMP's method: per-layer times scaled so that "
                         "the device part ending at every cut vertex costs its measured time, run as its own model) "
                         "or additive (per-layer medians as timed; over-predicts what the runtime does)")
+    p.add_argument("--tiers", default=None, metavar="P0,P1,...",
+                   help="write a k-tier instance: one profile per tier from the data's source outward, e.g. "
+                        "phone-cpu,edge-gpu,datacentre-gpu (the first may be 'measured': timed on this machine)")
+    p.add_argument("--links", default=None, metavar="UP/DOWN/RTT,...",
+                   help="with --tiers: the k-1 links (Mbps/Mbps/ms; DOWN and RTT optional), e.g. 100/100/5,1000/1000/30")
+    p.add_argument("--radio", default=None, metavar="NAME",
+                   help="with --tiers: the phone's radio (wifi, lte, 3g; Huang et al. MobiSys'12) and an energy model")
+    p.add_argument("--compute-w", type=float, default=None, metavar="W",
+                   help="with --tiers: the phone's compute power in W (default 3 W with --radio, an assumption)")
     p.set_defaults(func=cmd_import)
 
     p = subparsers.add_parser("profiles", help="list the shipped device profiles")

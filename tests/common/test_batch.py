@@ -42,8 +42,8 @@ def _records(text: str) -> list[dict]:
 
 
 def _rows(text: str) -> list[str]:
-    """Table lines without the Time(s) column (the 8th field)."""
-    return [" ".join(f for i, f in enumerate(line.split()) if i != 7) for line in text.splitlines()]
+    """Table lines without the Time(s) column (the 9th field, after Unit)."""
+    return [" ".join(f for i, f in enumerate(line.split()) if i != 8) for line in text.splitlines()]
 
 
 @pytest.fixture(scope="module")

@@ -105,10 +105,9 @@ def test_console_script_is_installed():
 
 
 def test_methods_lists_only_file_kinds(capsys):
-    """No hidden registry kind ("tiers"): k-tier methods are listed under partition."""
+    """No hidden registry kind ("tiers"): one partition table serves both forms."""
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
     headings = [line[:-1] for line in out.splitlines() if not line.startswith(" ")]
-    assert all(h.split(" ")[0] in {"partition", "exits", "pipeline", "offloading", "placement"} for h in headings)
-    assert "partition (k tiers, energy, throughput)" in headings and "tiers" not in headings
+    assert headings == ["partition", "exits", "pipeline", "offloading", "placement"]
     assert main(["methods", "tiers"]) == 2

@@ -137,7 +137,8 @@ EXECUTION_ONLY = {
 
 #: ONNX import/split options: the test files that exercise each (they must name it).
 ONNX_TESTS = ("tests/partition/test_import_cli.py", "tests/partition/test_import_pitfalls.py",
-              "tests/partition/test_import_split.py", "tests/partition/test_import_onnx.py")
+              "tests/partition/test_import_split.py", "tests/partition/test_import_onnx.py",
+              "tests/partition/test_tier_builder.py")
 ONNX_COMMANDS = ("import", "split")
 #: bandwidth-map's --export writes the phone table (an ONNX-instance feature, tested with the split).
 ONNX_OPTIONS = {("bandwidth-map", "--export")}

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import formulations
 import solvers
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 from formulations.exits.strategies import exit_problems
 from formulations.offloading.strategies import tiny_offloading
@@ -123,7 +124,7 @@ def test_two_tier_partition_with_budget_at_extreme_values(problem):
 @SETTINGS
 @given(mixed(tiered_instances(n_tiers=(2, 3), max_layers=4, constraints=True)))
 def test_k_tier_methods_at_extreme_values(problem):
-    check_against_brute_force(problem, "tiers")
+    check_against_brute_force(problem)
 
 
 @SETTINGS
@@ -226,7 +227,7 @@ def test_exits_exact_never_reports_a_time_limit_it_did_not_reach(monkeypatch):
     monkeypatch.setattr(exact_module, "_solve", fake_solve)
     monkeypatch.setattr(exact_module, "warm_start", lambda problem: None)
     monkeypatch.setattr(type(problem), "is_feasible", lambda self, plan: plan != "plan", raising=True)
-    result = exact_module.exact(problem, time_limit=60)
+    result = exact_module.exact(problem, deadline=Deadline(60))
     assert calls == ["floor", "ceil"]
     assert result.status.value == "unknown" and "undecided" in result.message
 

@@ -39,7 +39,7 @@ def test_generated_files_are_there():
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_loads_round_trips_and_solves(path):
     problem = formulations.load(path)
-    assert problem.solver_kind == "tiers" and problem.infeasibility_reason() is None
+    assert problem.kind == "partition" and problem.infeasibility_reason() is None
     assert problem.to_dict() == json.loads(path.read_text())
     sol = solvers.solve(problem)
     assert sol.status.value == "optimal" and sol.method == "mincut"
@@ -110,8 +110,12 @@ def test_cli_pareto_refuses_two_tier_files():
 
 
 def test_methods_lists_the_tier_methods(capsys):
-    """The k-tier methods are listed under the file kind `partition` (there is no `tiers` file kind)."""
+    """One `partition` table serves both forms (there is no `tiers` kind); the k-tier methods are in it
+    and solve a k-tier instance, the two-tier-only ones refuse it with an OptionError (exit 2)."""
     assert main(["methods", "partition"]) == 0
     out = capsys.readouterr().out
-    tiered = out.split("partition (k tiers", 1)[1]
-    assert "mincut" in tiered and "ilp" in tiered and "brute_force" in tiered
+    assert out.splitlines()[0] == "partition:" and "k tiers" in out
+    listed = {line.split()[0] for line in out.splitlines()[1:]}
+    assert {"mincut", "ilp", "brute_force", "qdmp", "chain"} <= listed
+    path = str(INSTANCES / "partition" / "tiers" / "worked_example.json")
+    assert main(["solve", path, "-m", "qdmp"]) == 2

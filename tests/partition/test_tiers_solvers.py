@@ -18,6 +18,7 @@ from formulations.partition.strategies import partition_problems
 from formulations.partition.tier_cutgraph import objective_terms
 from formulations.partition.tier_strategies import tiered_instances
 from solvers.algorithms.partition.tier_brute_force import brute_force_front, monotone_assignments
+from tests.reference import partition_objective
 
 
 EXAMPLES = int(os.environ.get("TIERS_EXAMPLES", "0"))
@@ -42,6 +43,8 @@ def check_against_brute_force(problem, method):
         assert sol.bound <= sol.objective + 1e-6 * max(1.0, sol.objective)
         assert sol.bound <= truth.objective + 1e-6 * max(1.0, truth.objective)
         assert problem.is_feasible(sol.assignment)
+        # the independent certificate: tests/reference.py recomputes it from the instance dict
+        assert close(sol.objective, partition_objective(problem, sol.assignment))
 
 
 @examples()

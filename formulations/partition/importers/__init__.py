@@ -5,6 +5,9 @@
   device profile (:mod:`.profiles`).
 - :mod:`formulations.partition.importers.torchfx`: PyTorch modules and torchvision
   architectures (extra ``coinfer[torch]``).
+- :mod:`formulations.partition.importers.tier_builder`: one profile per tier
+  and the links between them to a k-tier instance (:func:`import_tiers`,
+  ``coinfer import --tiers``).
 - :mod:`formulations.partition.importers.onnx_split`: cut an imported model into
   ``device.onnx`` and ``server.onnx`` (:func:`split_model`);
   :mod:`formulations.partition.importers.segments`: measure a split
@@ -17,7 +20,7 @@ imported inside the functions that need them.
 
 from __future__ import annotations
 
-__all__ = ["import_onnx", "get_profile", "profile_names", "split_model", "measure_split"]
+__all__ = ["import_onnx", "import_tiers", "get_profile", "profile_names", "split_model", "measure_split"]
 
 
 def import_onnx(source, **kwargs):
@@ -25,6 +28,13 @@ def import_onnx(source, **kwargs):
     from .onnx import import_onnx as run
 
     return run(source, **kwargs)
+
+
+def import_tiers(source, tiers, links, **kwargs):
+    """See :func:`formulations.partition.importers.tier_builder.import_tiers` (a k-tier instance)."""
+    from .tier_builder import import_tiers as run
+
+    return run(source, tiers, links, **kwargs)
 
 
 def get_profile(name):

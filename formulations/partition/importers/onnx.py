@@ -25,6 +25,7 @@ Needs the ``onnx`` extra (``pip install 'coinfer[onnx]'``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -160,6 +161,9 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         device_ms = device.layer_ms(graph.names, flops, moved, work)
         device_info = device.provenance()
     layers = [_layer(graph, i, device_ms[i], server_ms[i], flops[i], spread) for i in range(len(graph.names))]
+    if input_dtype is not None:  # the source sends this dtype: compression is relative to it (issue 22)
+        layers = [dataclasses.replace(x, meta={**x.meta, "dtype": str(np.dtype(input_dtype))}) if not w else x
+                  for x, w in zip(layers, graph.work)]
     metadata = _metadata(model, file, source_info, graph, optimize, notes, input_note, device_info, server)
     problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
                                name=name or (Path(file).stem if file else model.graph.name or None))
@@ -298,6 +302,9 @@ def _layer(graph: OnnxGraph, i: int, device_ms, server_ms, flops, spread) -> Lay
         meta["onnx_nodes"] = list(graph.fused.get(nm, [nm]))
     else:
         meta["onnx_input"] = graph.tensors[i][0]
+        dtype = np.dtype(graph.input_dtypes.get(graph.tensors[i][0], np.float32))
+        if dtype != np.float32:  # compression is relative to this dtype (pipeline configs; float32 is the default)
+            meta["dtype"] = str(dtype)
     if nm in spread:
         meta["iqr_ms"] = [_round(spread[nm][0], 3), _round(spread[nm][1], 3)]
     if nm in graph.fused:
@@ -421,7 +428,7 @@ def _measure(prepared, graph: OnnxGraph, runs, warmup, threads, progress, level=
         t = time_model(data, feeds, runs=runs, warmup=warmup, threads=threads, level=whole, progress=progress,
                        label=f"timing whole model ({whole} optimization)")
         latency[f"whole_model_ms_{whole}_opt"] = _round(float(np.median(t)))
-        latency[f"whole_model_iqr_ms_{whole}_opt"] = [_round(float(np.percentile(t, 25))),
+        latency[f"whole_model_iqr_ms_{whole}_opt"] = [_round(float(np.percentile(t, 25))),  # type: ignore[assignment]
                                                       _round(float(np.percentile(t, 75)))]
     not_timed = [nm for nm, w in zip(graph.names, graph.work) if w and nm not in times]
     info = {"model": "measured", "runtime": f"onnxruntime {ort.__version__} CPUExecutionProvider",

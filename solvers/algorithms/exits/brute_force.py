@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 from ._common import evaluation_details, n_placements, placements
 
 __all__ = ["brute_force", "outcomes", "MAX_EXITS", "MAX_SAMPLES", "MAX_PLACEMENTS"]
@@ -58,29 +60,41 @@ def outcomes(problem):
 
 
 @register("exits", "brute_force", exact=True, oracle=True)
-def brute_force(problem, *, time_limit=None) -> MethodResult:
+def brute_force(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Evaluate every distinct stop behaviour on every placement (tiny instances only).
 
     Notes
     -----
-    O(prod_e (|T_e| + 1) * C(K + k - 1, k - 1) * E): refuses more than
-    :data:`MAX_EXITS` exits, :data:`MAX_SAMPLES` samples or
-    :data:`MAX_PLACEMENTS` placements. Uses the formulation's
-    ``exit_latency_ms`` and the accuracy/latency tests of the evaluator;
-    ties keep the first plan found.
+    O(prod_e (|T_e| + 1) * C(K + k - 1, k - 1) * E). Without a time
+    limit, refuses more than :data:`MAX_EXITS` exits, :data:`MAX_SAMPLES`
+    samples or :data:`MAX_PLACEMENTS` placements; with one, enumerates
+    until the ``deadline`` and then returns status ``time_limit`` with the
+    best plan seen (no bound). Uses the formulation's ``exit_latency_ms``
+    and the accuracy/latency tests of the evaluator; ties keep the first
+    plan found.
     """
-    if problem.n_exits > MAX_EXITS or problem.n_samples > MAX_SAMPLES or n_placements(problem) > MAX_PLACEMENTS:
+    deadline = Deadline.of(deadline)
+    too_large = problem.n_exits > MAX_EXITS or problem.n_samples > MAX_SAMPLES or n_placements(problem) > MAX_PLACEMENTS
+    if too_large and not deadline.limited:
         raise OptionError(
             f"brute_force handles at most {MAX_EXITS} exits, {MAX_SAMPLES} samples and "
-            f"{MAX_PLACEMENTS} placements"
+            f"{MAX_PLACEMENTS} placements without a time limit"
         )
     N = problem.n_samples
-    places = np.array(list(placements(problem)), dtype=np.int64)
+    places_list = []
+    for p in placements(problem):
+        if len(places_list) % 1024 == 0 and deadline.expired():
+            return stopped("while listing placements")
+        places_list.append(p)
+    places = np.array(places_list, dtype=np.int64)
     need = problem.min_correct()
     lat_tables: dict[bytes, np.ndarray] = {}
     best, best_key, count = None, None, 0
     rows = np.arange(N)
     for kept, tau, stop in outcomes(problem):
+        if deadline.expired():
+            return stopped(f"after {count} exit/threshold choices",
+                           None if best is None else problem.assignment(*best), enumerated=count)
         count += 1
         n_correct = int(problem.correct[rows, stop].sum())
         if n_correct < need:

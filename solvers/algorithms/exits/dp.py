@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 from ._common import argbest, best_placement, evaluation_details, reach_counts, score
 from .rates import estimate_rates, rate_model_shortlist
 
@@ -184,7 +186,7 @@ def _backtrack(problem, V, p, j, t: _Tables, node_choice, exit_choice, exit_at):
     """Placement and kept set of the state ``(p, j)`` at the end. O(K)."""
     n_blocks, n_nodes, n_exits = problem.n_blocks, problem.n_nodes, problem.n_exits
     n, m = np.unravel_index(int(np.argmin(V[p][..., j])), (n_nodes, t.M1))
-    n, m = int(n), int(m)
+    n, m = int(n), int(m)  # type: ignore[assignment]
     place = np.zeros(n_blocks, dtype=np.int64)
     kept = np.zeros(n_exits, dtype=bool)
     kept[-1] = True
@@ -197,7 +199,7 @@ def _backtrack(problem, V, p, j, t: _Tables, node_choice, exit_choice, exit_at):
             m -= t.m0
             p, j = p_prev, c_prev - int(t.lo[p_prev])
         place[i] = n
-        n = int(node_choice[i][p][n, m, j])
+        n = int(node_choice[i][p][n, m, j])  # type: ignore[assignment]
     return place, kept
 
 
@@ -364,7 +366,7 @@ def _grid(problem, size: int = 8) -> np.ndarray:
 
 
 @register("exits", "dp", exact=False, default=True)
-def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> MethodResult:
+def dp(problem, *, deadline: Deadline | None = None, grid: int = 8, model: str = "samples") -> MethodResult:
     """Dynamic program over (block, node, last kept exit); exact for fixed nested thresholds.
 
     Exactness condition: every early exit has a fixed ``threshold`` in the
@@ -401,7 +403,11 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
     grid : int
         Number of global threshold values tried (heuristic mode).
     model : {"samples", "rates"}
+    deadline : Deadline, optional
+        Checked before each grid value: past it, status ``time_limit`` with
+        the best plan so far (no bound).
     """
+    deadline = Deadline.of(deadline)
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
@@ -411,6 +417,9 @@ def dp(problem, *, time_limit=None, grid: int = 8, model: str = "samples") -> Me
     best, best_key = None, None
     nested = False
     for g in _grid(problem, grid):
+        if deadline.expired():
+            plan = None if best is None or not best[3].feasible else problem.assignment(*best[:3])
+            return stopped("between grid values", plan)
         tau = np.array([fixed.get(e, g) for e in range(n_exits - 1)], dtype=float)
         if all_fixed:
             nested = is_nested(pass_matrix(problem, tau))

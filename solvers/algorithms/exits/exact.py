@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
-from formulations.deadline import BuildTimeout, remaining
+from formulations.deadline import Deadline, BuildTimeout, remaining
 from formulations.exits.model import build_cpsat
 
 from ...cpsat import bound_of, presolve_fits, run_cpsat
@@ -32,7 +31,7 @@ def _solve(problem, rounding, deadline, num_workers, seed, hint):
     Raises :class:`~formulations.deadline.BuildTimeout` when building passes ``deadline``."""
     from ortools.sat.python import cp_model
 
-    built = build_cpsat(problem, rounding=rounding, deadline=deadline)
+    built = build_cpsat(problem, rounding=rounding, deadline=deadline.at)
     if hint is not None:
         place, _, tau = problem.parse(hint)
         for i, row in enumerate(built.x):
@@ -93,7 +92,7 @@ def warm_start(problem):
 
 
 @register("exits", "exact", exact=True, searches=True)
-def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
+def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact plan by CP-SAT: placement, kept exits and thresholds jointly.
 
     Solves :func:`formulations.exits.model.build_cpsat`, thresholds restricted
@@ -103,8 +102,9 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     Parameters
     ----------
     problem : ExitProblem
-    time_limit : float, optional
-        Wall-clock seconds for the whole call, model building included.
+    deadline : Deadline, optional
+        The stopping rule :func:`solvers.solve` builds from ``time_limit``
+        (wall-clock seconds for the whole call), model building included.
         When reached: status ``time_limit`` with the best plan known (at
         least the warm start) and the tightest proven bound (CP-SAT's, the
         Lagrangian one, or the trivial one).
@@ -134,8 +134,7 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     """
     from ortools.sat.python import cp_model
 
-    started = time.perf_counter()
-    deadline = None if time_limit is None else started + float(time_limit)
+    deadline = Deadline.of(deadline)  # built by solvers.solve from time_limit
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)

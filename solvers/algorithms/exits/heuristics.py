@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 from ._common import Plan, argbest, evaluation_details, plan_of, score
 from .bound import lagrangian_bound
 
@@ -73,10 +76,12 @@ def _with(problem, plan: Plan, e: int, t: float) -> Plan:
     return plan_of(problem, kept, tau)
 
 
-def _result(problem, plan: Plan | None, name: str, bound: bool) -> MethodResult:
+def _result(problem, plan: Plan | None, name: str, bound: bool, deadline: Deadline) -> MethodResult:
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
+    if deadline.expired():  # stopped by the deadline: the plan so far, no (costly) bound
+        return stopped(f"in {name}", plan.assignment(problem) if plan is not None and plan.result.feasible else None)
     b = lagrangian_bound(problem) if bound else None
     if plan is None or not plan.result.feasible:
         return MethodResult(Status.UNKNOWN, bound=b,
@@ -91,16 +96,20 @@ def _empty(problem) -> Plan:
     return plan_of(problem, np.zeros(E, bool), np.full(E, np.inf))
 
 
-def local_search(problem, plan: Plan, *, rounds: int = 20) -> Plan:
+def local_search(problem, plan: Plan, *, rounds: int = 20, deadline: Deadline | None = None) -> Plan:
     """Greedy add/remove moves, then threshold coordinate descent, to a local optimum.
 
     Each move re-optimizes the placement exactly (:func:`best_placement`).
-    The plan's key (feasible first, then objective) never worsens.
+    The plan's key (feasible first, then objective) never worsens. Stops
+    early, with the plan so far, once ``deadline`` has passed.
     """
     E = problem.n_exits
+    deadline = Deadline.of(deadline)
     for _ in range(rounds):
         best = plan
         for e in range(E - 1):  # add (with its best threshold) or remove one exit
+            if deadline.expired():
+                return best
             if plan.kept[e]:
                 cand = _with(problem, plan, e, np.inf)
             else:
@@ -116,6 +125,8 @@ def local_search(problem, plan: Plan, *, rounds: int = 20) -> Plan:
     for _ in range(rounds):  # coordinate descent over every early exit
         changed = False
         for e in range(E - 1):
+            if deadline.expired():
+                return plan
             t, _, _ = sweep_exit(problem, plan, e)
             if (np.isfinite(t) != plan.kept[e]) or (np.isfinite(t) and t != plan.tau[e]):
                 cand = _with(problem, plan, e, t)
@@ -127,7 +138,7 @@ def local_search(problem, plan: Plan, *, rounds: int = 20) -> Plan:
 
 
 @register("exits", "greedy", exact=False)
-def greedy(problem, *, time_limit=None, rounds: int = 20, bound: bool = True) -> MethodResult:
+def greedy(problem, *, deadline: Deadline | None = None, rounds: int = 20, bound: bool = True) -> MethodResult:
     """Greedy add/remove of exits with per-exit threshold coordinate descent.
 
     Starts from no early exit; each step applies the best single add
@@ -139,9 +150,12 @@ def greedy(problem, *, time_limit=None, rounds: int = 20, bound: bool = True) ->
     ----------
     Never worse than the final-exit-only plan; a local optimum for single
     exit/threshold changes. No ratio bound; ``bound`` is the Lagrangian bound.
-    O(rounds * E^2 (N log N + K k^2)).
+    O(rounds * E^2 (N log N + K k^2)). Past the ``deadline``: status
+    ``time_limit`` with the plan so far.
     """
-    return _result(problem, local_search(problem, _empty(problem), rounds=rounds), "greedy", bound)
+    deadline = Deadline.of(deadline)
+    return _result(problem, local_search(problem, _empty(problem), rounds=rounds, deadline=deadline), "greedy", bound,
+                   deadline)
 
 
 def _quota_plan(problem, exits: list[int], q: float) -> Plan:
@@ -165,7 +179,7 @@ def _quota_plan(problem, exits: list[int], q: float) -> Plan:
 
 
 @register("exits", "msdnet", exact=False)
-def msdnet(problem, *, time_limit=None, qs=None, bound: bool = True) -> MethodResult:
+def msdnet(problem, *, deadline: Deadline | None = None, qs=None, bound: bool = True) -> MethodResult:
     """MSDNet's geometric quota: exit k takes a fraction proportional to ``q (1-q)^k``.
 
     For each ``q`` in ``qs`` (default 0.05..0.95), keeps the candidate early
@@ -177,7 +191,9 @@ def msdnet(problem, *, time_limit=None, qs=None, bound: bool = True) -> MethodRe
     Guarantees
     ----------
     None beyond feasibility of what it returns. O(|qs| (N log N E + K k^2)).
+    Past the ``deadline``: status ``time_limit`` with the plan so far.
     """
+    deadline = Deadline.of(deadline)
     E = problem.n_exits
     early = list(range(E - 1))
     m = problem.constraints.get("max_exits")
@@ -186,16 +202,16 @@ def msdnet(problem, *, time_limit=None, qs=None, bound: bool = True) -> MethodRe
     qs = np.linspace(0.05, 0.95, 19) if qs is None else qs
     best = _empty(problem)
     for q in qs:
-        if not early:
+        if not early or deadline.expired():
             break
         cand = _quota_plan(problem, early, float(q))
         if cand.key(problem) < best.key(problem):
             best = cand
-    return _result(problem, best, "msdnet", bound)
+    return _result(problem, best, "msdnet", bound, deadline)
 
 
 @register("exits", "edgent", exact=False)
-def edgent(problem, *, time_limit=None, bound: bool = True) -> MethodResult:
+def edgent(problem, *, deadline: Deadline | None = None, bound: bool = True) -> MethodResult:
     """Edgent's search: from the deepest exit to the shallowest, the fastest split for each.
 
     Candidate ``e`` keeps only exit ``e`` with its lowest threshold (every
@@ -206,12 +222,14 @@ def edgent(problem, *, time_limit=None, bound: bool = True) -> MethodResult:
 
     Guarantees
     ----------
-    None beyond feasibility. O(E (N + K k^2)).
+    None beyond feasibility. O(E (N + K k^2)). Past the ``deadline``:
+    status ``time_limit`` with the plan so far.
     """
+    deadline = Deadline.of(deadline)
     E = problem.n_exits
     best = _empty(problem)
     for e in range(E - 2, -1, -1):
-        if problem.constraints.get("max_exits") == 0:
+        if problem.constraints.get("max_exits") == 0 or deadline.expired():
             break
         kept = np.zeros(E, bool)
         tau = np.full(E, np.inf)
@@ -220,4 +238,4 @@ def edgent(problem, *, time_limit=None, bound: bool = True) -> MethodResult:
         cand = plan_of(problem, kept, tau)
         if cand.key(problem) < best.key(problem):
             best = cand
-    return _result(problem, best, "edgent", bound)
+    return _result(problem, best, "edgent", bound, deadline)

@@ -8,10 +8,9 @@ slack, its queues can grow like ``sqrt(T)``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 from formulations.offloading.simulator import SlotView, simulate
 
@@ -119,20 +118,21 @@ def run_summary(result) -> dict:
     return summary
 
 
-def simulated(problem, policy, *, slots: int, seed: int, time_limit=None, started=None, details=None) -> MethodResult:
+def simulated(problem, policy, *, slots: int, seed: int, deadline: Deadline | None = None,
+              details=None) -> MethodResult:
     """Simulate ``policy`` once and return the run as the method's answer.
 
     The :class:`~formulations.offloading.simulator.SimulationResult` is both
     the ``assignment`` (``problem.evaluate`` accepts a run of the
     formulation's own simulator, which checked every decision) and the
     ``simulation`` whose average cost is the objective. Status ``feasible``,
-    or ``time_limit`` when the run stopped at ``time_limit`` seconds before
-    ``slots`` (it then holds the slots simulated); ``time_limit`` counts
-    from ``started`` (``time.perf_counter()`` when the method began: its
-    set-up, such as the LP, is part of the budget).
+    or ``time_limit`` when the run stopped at the ``deadline`` before
+    ``slots`` (it then holds the slots simulated). The run gets 90% of the
+    time left to the ``deadline`` (the rest is for the verdicts); the
+    method's set-up, such as the LP, is part of the budget.
     """
-    if time_limit is not None and started is not None:
-        time_limit = max(0.9 * (float(time_limit) - (time.perf_counter() - started)), 1e-3)  # 10%: the verdicts
+    left = Deadline.of(deadline).remaining()
+    time_limit = None if left is None else max(0.9 * left, 1e-3)
     result = simulate(problem, policy, slots=slots, seed=seed, time_limit=time_limit)
     status = Status.TIME_LIMIT if result.stopped == "time_limit" else Status.FEASIBLE
     stop = f"; stopped by the time limit after {result.slots} of {slots} slots" if result.stopped else ""
@@ -142,12 +142,12 @@ def simulated(problem, policy, *, slots: int, seed: int, time_limit=None, starte
 
 
 def _method(cls):
-    def run(problem, *, time_limit=None, slots: int = 10_000, seed: int = 0) -> MethodResult:
-        started = time.perf_counter()
-        return simulated(problem, cls(problem), slots=slots, seed=seed, time_limit=time_limit, started=started)
+    def run(problem, *, deadline: Deadline | None = None, slots: int = 10_000, seed: int = 0) -> MethodResult:
+        return simulated(problem, cls(problem), slots=slots, seed=seed, deadline=deadline)
 
     run.__name__ = cls.name
-    run.__doc__ = f"Baseline, simulated once for `slots` slots. {cls.__doc__}"
+    run.__doc__ = (f"Baseline, simulated once for `slots` slots. {cls.__doc__}\n\n"
+                   "    Past the ``deadline`` the run stops: status ``time_limit``, with the slots simulated.")
     return register("offloading", cls.name, exact=False)(run)
 
 

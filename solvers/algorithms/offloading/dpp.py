@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 from formulations.offloading.simulator import SlotView
 
@@ -118,12 +117,12 @@ def guarantee(problem, v: float, p_star: float | None, epsilon: float | None) ->
 
 
 @register("offloading", "dpp", exact=False)
-def dpp(problem, *, time_limit=None, v: float = 50.0, slots: int = 10_000, seed: int = 0,
+def dpp(problem, *, deadline: Deadline | None = None, v: float = 50.0, slots: int = 10_000, seed: int = 0,
         service: str = "fifo") -> MethodResult:
     """Drift-plus-penalty controller simulated once for `slots` slots; cost <= p* + B/V on average.
 
     Simulates :class:`DriftPlusPenalty` with ``V = v`` once (stopping at
-    ``time_limit`` seconds, status ``time_limit``) and returns the run: the
+    the ``deadline``, status ``time_limit``) and returns the run: the
     :class:`~formulations.offloading.simulator.SimulationResult` is the
     solution's ``assignment`` and ``evaluation``, its average cost the
     objective, its ``converged`` flag the honest verdict (a run below ``p*``
@@ -133,9 +132,8 @@ def dpp(problem, *, time_limit=None, v: float = 50.0, slots: int = 10_000, seed:
     """
     from .baselines import simulated
 
-    started = time.perf_counter()
     policy = DriftPlusPenalty(problem, v, service)
     optimum = problem.lp_optimum
     p_star = None if optimum is None else optimum.p_star
-    return simulated(problem, policy, slots=slots, seed=seed, time_limit=time_limit, started=started,
+    return simulated(problem, policy, slots=slots, seed=seed, deadline=deadline,
                      details=guarantee(problem, policy.v, p_star, problem.lp_slack))

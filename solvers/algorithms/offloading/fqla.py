@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
@@ -117,11 +116,11 @@ def _cheapest_option(problem) -> np.ndarray:
 
 
 @register("offloading", "fqla", exact=False)
-def fqla(problem, *, time_limit=None, v: float = 1000.0, slack: float | None = None, server_slack: float | None = None,
+def fqla(problem, *, deadline: Deadline | None = None, v: float = 1000.0, slack: float | None = None, server_slack: float | None = None,
          slots: int = 10_000, seed: int = 0, service: str = "fifo") -> MethodResult:
     """FQLA (drift-plus-penalty on LP-multiplier-offset queues) simulated once; small delay near p*.
 
-    Simulates :class:`FQLA` once (stopping at ``time_limit`` seconds, status
+    Simulates :class:`FQLA` once (stopping at the ``deadline``, status
     ``time_limit``) and returns the run as ``assignment`` and
     ``evaluation`` (its average cost the objective), like ``dpp``.
     ``details["simulation"]`` holds the run's summary (cost, delays in ms,
@@ -129,6 +128,5 @@ def fqla(problem, *, time_limit=None, v: float = 1000.0, slack: float | None = N
     """
     from .baselines import simulated
 
-    started = time.perf_counter()
     return simulated(problem, FQLA(problem, v, slack, service, server_slack), slots=slots, seed=seed,
-                     time_limit=time_limit)
+                     deadline=deadline)

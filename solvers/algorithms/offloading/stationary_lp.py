@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.offloading.lp import LP_TOLERANCES, scaled_linprog, solve_cost_lp  # noqa: F401  (re-exported)
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 
 __all__ = ["stationary_lp", "solve_lp", "scaled_linprog", "INFEASIBLE_MESSAGE", "MAX_COST_RANGE"]
 
@@ -26,7 +28,7 @@ solve_lp = solve_cost_lp
 
 
 @register("offloading", "stationary_lp", exact=True, default=True)
-def stationary_lp(problem, *, time_limit=None) -> MethodResult:
+def stationary_lp(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Optimal stationary randomized policy by LP (HiGHS); its value p* bounds every stable policy.
 
     Minimizes the expected cost per slot over policies that, in each slot,
@@ -47,9 +49,12 @@ def stationary_lp(problem, *, time_limit=None) -> MethodResult:
     HiGHS on ``devices + links x states`` variables and ``devices +
     servers`` rows. ``details`` also holds ``epsilon`` (the slack LP's
     margin, tasks/slot), the drift-plus-penalty constant ``B`` and the
-    per-slot cost range.
+    per-slot cost range. HiGHS gets the seconds left to the ``deadline``.
     """
-    res, lp = solve_lp(problem, time_limit=time_limit)
+    left = Deadline.of(deadline).remaining()
+    if left is not None and left <= 0:
+        return stopped("before the LP")
+    res, lp = solve_lp(problem, time_limit=left)
     details = {"B": problem.lyapunov_b, "p_max": problem.penalty_range[1]}
     highs = f"(HiGHS status {res.status}: {res.message})"
     if res.status == 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -12,19 +13,36 @@ from formulations.partition.cutgraph import build_network
 
 from ._maxflow import cut_value_by_block, min_cut
 
-__all__ = ["Costs", "solve_blocks", "infeasible_or_unsupported"]
+__all__ = ["Costs", "solve_blocks", "infeasible_or_unsupported", "two_tier"]
+
+
+def two_tier(problem) -> bool:
+    """Whether ``problem`` is in the two-tier form (a :class:`PartitionProblem`: device, server, latency).
+
+    The methods of the ``partition`` kind take both forms; those written for two
+    tiers (``qdmp``, ``chain``, the DADS ``mincut``) run on this form, the k-tier
+    algorithms on the other.
+    """
+    from formulations.partition import PartitionProblem
+
+    return isinstance(problem, PartitionProblem)
 
 
 def infeasible_or_unsupported(problem, method: str):
     """Common entry check of the min-cut methods.
 
-    Raises ``ValueError`` for a ``device_budget`` (a min cut cannot express
-    it); returns an ``infeasible`` :class:`MethodResult` when pins
+    Raises ``OptionError`` for a ``device_budget`` (a min cut cannot express
+    it) or a k-tier instance; returns an ``infeasible`` :class:`MethodResult` when pins
     contradict, else None.
     """
     from ...registry import MethodResult
     from ...solution import Status
 
+    if not two_tier(problem):
+        raise OptionError(
+            f"method {method!r} handles the two-tier form (device, server; latency); for a k-tier instance "
+            "use method='mincut' or 'ilp'"
+        )
     if problem.device_budget:
         raise OptionError(
             f"method {method!r} cannot handle `device_budget` {sorted(problem.device_budget)}; "
@@ -41,7 +59,7 @@ class Costs:
     ``serve`` includes the download time of outputs.
     """
 
-    problem: object
+    problem: Any
 
     @cached_property
     def order(self) -> np.ndarray:

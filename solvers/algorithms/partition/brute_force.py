@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from ._common import two_tier
+from .tier_brute_force import tier_brute_force
+from .._stopping import stopped
 
 __all__ = ["brute_force", "closed_sets", "MAX_LAYERS"]
 
@@ -48,21 +52,29 @@ def closed_sets(problem):
 
 
 @register("partition", "brute_force", exact=True, oracle=True)
-def brute_force(problem, *, time_limit=None) -> MethodResult:
-    """Evaluate every feasible partition with ``problem.latency`` (tiny DAGs only).
+def brute_force(problem, *, deadline: Deadline | None = None) -> MethodResult:
+    """Evaluate every feasible partition (tiny DAGs only; the test oracle of both forms).
 
-    Handles everything the formulation does (pins, budgets, RTT). Ties are
+    A k-tier instance goes to :func:`~.tier_brute_force.tier_brute_force`. Handles everything the formulation does (pins, budgets, RTT). Ties are
     broken by enumeration order.
 
     Notes
     -----
-    O(#closed sets * (n + m)); up to ``2**n`` sets. Refuses graphs with more
-    than :data:`MAX_LAYERS` layers.
+    O(#closed sets * (n + m)); up to ``2**n`` sets. Without a time limit,
+    refuses graphs with more than :data:`MAX_LAYERS` layers; with one, it
+    enumerates until the ``deadline`` and then returns status ``time_limit``
+    with the best partition seen (no bound).
     """
-    if problem.n_layers > MAX_LAYERS:
-        raise OptionError(f"brute_force handles at most {MAX_LAYERS} layers, got {problem.n_layers}")
+    deadline = Deadline.of(deadline)
+    if not two_tier(problem):
+        return tier_brute_force(problem, deadline=deadline)
+    if problem.n_layers > MAX_LAYERS and not deadline.limited:
+        raise OptionError(f"brute_force handles at most {MAX_LAYERS} layers without a time limit, got {problem.n_layers}")
     best_mask, best_value, count = None, np.inf, 0
     for mask in closed_sets(problem):
+        if deadline.expired():
+            return stopped(f"after {count} closed sets", None if best_mask is None else problem.assignment(best_mask),
+                           enumerated=count)
         count += 1
         if problem.violations(mask):
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
 from ._common import Costs, infeasible_or_unsupported
@@ -13,7 +15,7 @@ __all__ = ["chain"]
 
 
 @register("partition", "chain", exact=False)
-def chain(problem, *, time_limit=None) -> MethodResult:
+def chain(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Enumerate split points along the cut vertices (Neurosurgeon); a heuristic.
 
     Candidates: all layers on the device; everything up to and including a
@@ -30,7 +32,8 @@ def chain(problem, *, time_limit=None) -> MethodResult:
 
     Notes
     -----
-    O(n + m) for cut vertices (cached), then O(k) for ``k`` cut vertices.
+    O(n + m) for cut vertices (cached), then O(k) for ``k`` cut vertices;
+    too fast to need a ``deadline`` check (it takes one for the one contract).
     """
     early = infeasible_or_unsupported(problem, "chain")
     if early is not None:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
-from formulations.deadline import BuildTimeout, remaining
+from formulations.deadline import Deadline, BuildTimeout, remaining
 from formulations.partition.ilp import BUDGET_RTOL, add_no_good, build_cpsat
 
 from ...cpsat import bound_of, presolve_fits, run_cpsat
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs
+from ._common import Costs, two_tier
+from .tier_ilp import tier_ilp
 
 __all__ = ["ilp", "warm_start", "MAX_NO_GOODS"]
 
@@ -114,9 +114,10 @@ def _search(problem, built, warm, deadline, num_workers, seed):
 
 
 @register("partition", "ilp", exact=True, searches=True)
-def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
-    """Exact partitioning by CP-SAT; also handles ``device_budget``.
+def ilp(problem, *, deadline: Deadline | None = None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
+    """Exact partitioning by CP-SAT; also ``device_budget``, k tiers, ``constraints`` and throughput.
 
+    A k-tier instance goes to :func:`~.tier_ilp.tier_ilp`.
     Solves the model of :func:`formulations.partition.ilp.build_cpsat`,
     warm-started (and never beaten) by :func:`warm_start`: the QDMP optimum
     without a budget; with one, the budget-free QDMP optimum when it fits,
@@ -127,8 +128,9 @@ def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: 
     Parameters
     ----------
     problem : PartitionProblem
-    time_limit : float, optional
-        Wall-clock seconds for the whole call, model building included.
+    deadline : Deadline, optional
+        The stopping rule :func:`solvers.solve` builds from ``time_limit``
+        (wall-clock seconds for the whole call), model building included.
         When reached: status ``time_limit`` with the best partition known
         (at least the warm start) and the best proven bound (at least the
         budget-free min-cut bound).
@@ -155,15 +157,16 @@ def ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: 
     """
     from ortools.sat.python import cp_model
 
-    start = time.perf_counter()
-    deadline = None if time_limit is None else start + float(time_limit)
+    deadline = Deadline.of(deadline)  # built by solvers.solve from time_limit
+    if not two_tier(problem):
+        return tier_ilp(problem, deadline=deadline, num_workers=num_workers, seed=seed, hint=hint)
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
     warm, warm_bound, warm_slack = warm_start(problem)
     warm_assignment = None if warm is None else problem.assignment(warm)
     try:
-        built = build_cpsat(problem, deadline=deadline)
+        built = build_cpsat(problem, deadline=deadline.at)
     except BuildTimeout as exc:
         return _fallback(problem, warm_assignment, warm_bound, warm_slack, f"{exc}; returning the warm start")
     if hint and warm is not None:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks
+from .._stopping import stopped
+from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks, two_tier
+from .tiers import tiers_mincut
 
 __all__ = ["mincut"]
 
 
 @register("partition", "mincut", exact=True)
-def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResult:
-    """Exact min s-t cut over the whole DAG (DADS construction).
+def mincut(problem, *, deadline: Deadline | None = None, backend: str = "ortools") -> MethodResult:
+    """Exact min s-t cut over the whole DAG (DADS; for k tiers nested tier sets, any linear objective).
 
-    Builds :func:`formulations.partition.cutgraph.build_network` for all layers and
+    A k-tier instance goes to :func:`~.tiers.tiers_mincut`. For two tiers, builds :func:`formulations.partition.cutgraph.build_network` for all layers and
     solves one max-flow. The RTT, a constant paid iff any layer is on the
     server, is handled exactly: if the min cut ``D*`` puts a layer on the
     server, the answer is the better of ``cut(D*) + rtt`` and all-device
@@ -26,6 +30,9 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     problem : PartitionProblem
     backend : {"ortools", "networkx"}
         Max-flow implementation (see ``solvers.algorithms.partition._maxflow.min_cut``).
+    deadline : Deadline, optional
+        Checked before the max-flow (which is not interrupted): past it,
+        status ``time_limit`` and no plan.
 
     Returns
     -------
@@ -44,10 +51,14 @@ def mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResul
     the status is ``feasible`` unless the objective meets the bound. Does
     not support ``device_budget`` (use ``ilp``).
     """
+    if not two_tier(problem):
+        return tiers_mincut(problem, deadline=deadline, backend=backend)
     early = infeasible_or_unsupported(problem, "mincut")
     if early is not None:
         return early
     costs = Costs(problem)
+    if Deadline.of(deadline).expired():
+        return stopped("before the max-flow")
     n = problem.n_layers
     rtt = problem.network.rtt_ms
     first, last, side, value, lb, slack = solve_blocks(problem, costs, [], backend=backend)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks
 
 __all__ = ["qdmp", "qdmp_relaxed", "split_candidates", "block_lower_bounds"]
@@ -55,7 +58,7 @@ def block_lower_bounds(costs: Costs, first: np.ndarray, last: np.ndarray) -> np.
 
 
 @register("partition", "qdmp", exact=True, default=True)
-def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = True) -> MethodResult:
+def qdmp(problem, *, deadline: Deadline | None = None, backend: str = "ortools", prune: bool = True) -> MethodResult:
     """Exact partitioning by QDMP's decomposition at cut vertices (default).
 
     Cut vertices ``c_1 < ... < c_k`` (layers on every input-to-output path)
@@ -77,6 +80,9 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     backend : {"ortools", "networkx"}
     prune : bool
         Skip blocks whose lower bound reaches the incumbent (exact either way).
+    deadline : Deadline, optional
+        Checked before the max-flow (which is not interrupted): past it,
+        status ``time_limit`` with the best closed-form plan and its bound.
 
     Returns
     -------
@@ -96,10 +102,11 @@ def qdmp(problem, *, time_limit=None, backend: str = "ortools", prune: bool = Tr
     early = infeasible_or_unsupported(problem, "qdmp")
     if early is not None:
         return early
-    return qdmp_relaxed(problem, backend=backend, prune=prune)
+    return qdmp_relaxed(problem, backend=backend, prune=prune, deadline=deadline)
 
 
-def qdmp_relaxed(problem, *, backend: str = "ortools", prune: bool = True) -> MethodResult:
+def qdmp_relaxed(problem, *, backend: str = "ortools", prune: bool = True,
+                 deadline: Deadline | None = None) -> MethodResult:
     """QDMP on ``problem`` ignoring its ``device_budget`` (the relaxation).
 
     Its bound is a proven lower bound for the budgeted problem too; its
@@ -140,6 +147,9 @@ def qdmp_relaxed(problem, *, backend: str = "ortools", prune: bool = True) -> Me
     keep = feasible & (lower < best_value) if prune else feasible
     bound = min(bound, float(lower[feasible & ~keep].min(initial=np.inf)))
     flows = int(keep.sum())
+    if flows and Deadline.of(deadline).expired():
+        best = None if best_positions is None else problem.assignment(costs.mask_from_positions(best_positions))
+        return stopped("before the max-flow", best, min(bound, float(lower[keep].min()), best_value))
     if flows:
         first, last, side, value, lb, block_slack = solve_blocks(problem, costs, cuts, keep, backend=backend)
         worst = float(block_slack[keep].max())

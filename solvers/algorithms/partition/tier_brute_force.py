@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...registry import MethodResult, register
+from formulations.deadline import BuildTimeout, Deadline
+from formulations.errors import OptionError
+
+from ...registry import MethodResult
 from ...solution import Status
+from .._stopping import stopped
 
 __all__ = ["tier_brute_force", "monotone_assignments", "brute_force_front", "MAX_ASSIGNMENTS"]
 
@@ -48,21 +52,29 @@ def monotone_assignments(problem):
     yield from rec(0)
 
 
-def _feasible_points(problem):
-    """``(tiers, latency_ms, energy_mj)`` of every feasible assignment (capped by MAX_ASSIGNMENTS)."""
+def _feasible_points(problem, deadline: Deadline | None = None):
+    """``(tiers, latency_ms, energy_mj)`` of every feasible assignment.
+
+    Without a time limit, more than :data:`MAX_ASSIGNMENTS` assignments raise
+    :class:`~formulations.errors.OptionError`; with one, the enumeration
+    runs until ``deadline`` and then raises
+    :class:`~formulations.deadline.BuildTimeout`.
+    """
+    deadline = Deadline.of(deadline)
     count = 0
     for tiers in monotone_assignments(problem):
         count += 1
-        if count > MAX_ASSIGNMENTS:
-            raise ValueError(f"brute_force handles at most {MAX_ASSIGNMENTS} assignments; instance too large")
+        if count > MAX_ASSIGNMENTS and not deadline.limited:
+            raise OptionError(f"brute_force handles at most {MAX_ASSIGNMENTS} assignments without a time limit; "
+                              "instance too large")
+        deadline.check("enumeration")
         if problem.violations(tiers):
             continue
         latency, energy, _ = problem.measures(tiers)
         yield tiers, latency, energy
 
 
-@register("tiers", "brute_force", exact=True, oracle=True)
-def tier_brute_force(problem, *, time_limit=None) -> MethodResult:
+def tier_brute_force(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Evaluate every monotone tier assignment (tiny DAGs only; the test oracle).
 
     Handles everything the formulation does (pins, budgets, constraints,
@@ -70,16 +82,22 @@ def tier_brute_force(problem, *, time_limit=None) -> MethodResult:
 
     Notes
     -----
-    O(#assignments * k (n + m)); at most k**n assignments; refuses more than
-    :data:`MAX_ASSIGNMENTS`.
+    O(#assignments * k (n + m)); at most k**n assignments. Without a time
+    limit, refuses more than :data:`MAX_ASSIGNMENTS`; with one, enumerates
+    until the ``deadline`` and then returns status ``time_limit`` with the
+    best assignment seen (no bound).
     """
     best, best_key, best_value, feasible = None, np.inf, None, 0
     sign = -1.0 if problem.sense == "max" else 1.0
-    for tiers, latency, energy in _feasible_points(problem):
-        feasible += 1
-        value = problem.objective_value(latency, energy, problem.measures(tiers)[2]["period_ms"])
-        if sign * value < best_key:
-            best, best_key, best_value = tiers, sign * value, value
+    try:
+        for tiers, latency, energy in _feasible_points(problem, deadline):
+            feasible += 1
+            value = problem.objective_value(latency, energy, problem.measures(tiers)[2]["period_ms"])
+            if sign * value < best_key:
+                best, best_key, best_value = tiers, sign * value, value
+    except BuildTimeout:
+        return stopped(f"after {feasible} feasible assignments", None if best is None else problem.assignment(best),
+                       feasible=feasible)
     if best is None:
         return MethodResult(Status.INFEASIBLE, message="no monotone tier assignment is feasible")
     return MethodResult(Status.OPTIMAL, problem.assignment(best), bound=best_value, details={"feasible": feasible})

@@ -7,12 +7,12 @@ import time
 
 import numpy as np
 
-from formulations.deadline import BuildTimeout, remaining
+from formulations.deadline import Deadline, BuildTimeout, remaining
 
 from formulations.partition.tier_ilp import build_tier_cpsat
 
 from ...cpsat import run_cpsat
-from ...registry import OPTIMALITY_RTOL, MethodResult, register
+from ...registry import OPTIMALITY_RTOL, MethodResult
 from ...solution import Status
 from .tiers import weighted_min_cut
 
@@ -64,8 +64,7 @@ def solve_tier_model(problem, built, *, time_limit=None, num_workers=1, seed=0, 
     return "unknown", None, bound, f"CP-SAT kept returning plans that fail the float check ({MAX_RESOLVES} times)"
 
 
-@register("tiers", "ilp", exact=True, searches=True)
-def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
+def tier_ilp(problem, *, deadline: Deadline | None = None, num_workers: int = 1, seed: int = 0, hint: bool = True) -> MethodResult:
     """Exact k-tier partitioning by CP-SAT; also ``constraints`` and ``device_budget``.
 
     Solves :func:`formulations.partition.tier_ilp.build_tier_cpsat` (energy
@@ -75,8 +74,9 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
     Parameters
     ----------
     problem : TieredPartitionProblem
-    time_limit : float, optional
-        Wall-clock seconds for the whole call, model building included; when
+    deadline : Deadline, optional
+        The stopping rule :func:`solvers.solve` builds from ``time_limit``
+        (wall-clock seconds for the whole call), model building included; when
         reached, status ``time_limit`` with the best assignment found (or the
         min-cut warm start when it meets the constraints).
     num_workers, seed : int
@@ -99,25 +99,24 @@ def tier_ilp(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, h
     constraint matrix is a closure problem and CP-SAT proves optimality fast
     (use ``mincut`` anyway).
     """
-    started = time.perf_counter()
-    deadline = None if time_limit is None else started + float(time_limit)
+    deadline = Deadline.of(deadline)  # built by solvers.solve from time_limit
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
     scaling: dict = {}
-    warm, warm_bound = weighted_min_cut(problem, *problem.objective_weights, info=scaling)
+    warm, warm_bound = weighted_min_cut(problem, *problem.objective_weights, info=scaling)  # type: ignore[misc]
     warm_ok = not problem.violations(warm)  # the min cut ignores constraints and budgets: a relaxation
     if problem.throughput:  # the latency min cut is only a hint: its value bounds nothing here
         warm_bound = None
     try:
-        built = build_tier_cpsat(problem, deadline=deadline)
+        built = build_tier_cpsat(problem, deadline=deadline.at)
     except BuildTimeout as exc:
         return _warm_answer(problem, warm if warm_ok else None, warm_bound, scaling["slack"],
                             f"{exc}; returning the min-cut warm start")
     if hint:
         built.hint(warm)
     status, tiers, bound, message = solve_tier_model(
-        problem, built, num_workers=num_workers, seed=seed, deadline=deadline
+        problem, built, num_workers=num_workers, seed=seed, deadline=deadline.at
     )
     units = built.objective.units
     if problem.throughput:

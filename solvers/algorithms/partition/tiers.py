@@ -1,17 +1,13 @@
-"""k-tier partition methods (registry kind ``"tiers"``); importing this module registers them.
+"""The k-tier algorithms behind the ``partition`` methods ``mincut``, ``ilp`` and ``brute_force``.
 
-======================  =====  ==================================================
-method                  exact  idea
-======================  =====  ==================================================
-``mincut`` (default)    yes    one max-flow over nested closed sets (any weights)
-``ilp``                 yes    CP-SAT; also constraints and device budgets
-                               (default when the instance has either)
-``brute_force``         yes    every monotone tier assignment (tiny DAGs; oracle)
-======================  =====  ==================================================
+``mincut`` (the k-tier default): one max-flow over nested closed sets (any
+weights); ``ilp`` (:mod:`.tier_ilp`): CP-SAT, also constraints and device
+budgets; ``brute_force`` (:mod:`.tier_brute_force`): every monotone tier
+assignment (tiny DAGs; the oracle).
 
-Problems of :class:`~formulations.partition.tiers.TieredPartitionProblem`
-have ``kind = "partition"`` (their file kind) and ``solver_kind = "tiers"``;
-the registry dispatches on ``solver_kind`` (docs/tiers.md).
+The registered ``partition`` methods (``mincut``, ``ilp``, ``brute_force``)
+call these for a :class:`~formulations.partition.tiers.TieredPartitionProblem`
+(one registry kind; docs/tiers.md).
 """
 
 from __future__ import annotations
@@ -20,16 +16,15 @@ import numpy as np
 
 from formulations.partition.tier_cutgraph import build_tier_network, objective_terms, tiers_from_side
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
-from ...registry import MethodResult, register
+from ...registry import MethodResult
 from ...solution import Status
+from .._stopping import stopped
 from ._maxflow import min_cut
 
 __all__ = ["tiers_mincut", "weighted_min_cut"]
-
-KIND = "tiers"
-
 
 def weighted_min_cut(problem, latency_weight: float, energy_weight: float, backend: str = "ortools",
                      info: dict | None = None):
@@ -64,8 +59,7 @@ def weighted_min_cut(problem, latency_weight: float, energy_weight: float, backe
     return tiers_from_side(cut, side), cut.constant + float(lower[0])
 
 
-@register(KIND, "mincut", exact=True, default=True)
-def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> MethodResult:
+def tiers_mincut(problem, *, deadline: Deadline | None = None, backend: str = "ortools") -> MethodResult:
     """Exact k-tier partitioning by one min s-t cut (latency, energy or weighted objective).
 
     Builds :func:`formulations.partition.tier_cutgraph.build_tier_network`
@@ -76,6 +70,9 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
     problem : TieredPartitionProblem
     backend : {"ortools", "networkx"}
         Max-flow implementation (``solvers.algorithms.partition._maxflow.min_cut``).
+    deadline : Deadline, optional
+        Checked before the max-flow (which is not interrupted): past it,
+        status ``time_limit`` and no plan.
 
     Returns
     -------
@@ -104,6 +101,8 @@ def tiers_mincut(problem, *, time_limit=None, backend: str = "ortools") -> Metho
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
+    if Deadline.of(deadline).expired():
+        return stopped("before the max-flow")
     a, b = problem.objective_weights
     scaling: dict = {}
     tiers, bound = weighted_min_cut(problem, a, b, backend=backend, info=scaling)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 
 import numpy as np
 
 from formulations.pipeline import ACCURACY_TOL, rate_from_load
-from formulations.deadline import BuildTimeout, remaining
+from formulations.deadline import Deadline, BuildTimeout, remaining
 from formulations.pipeline.model import build_cpsat
 
 from ...cpsat import bound_of, presolve_fits, run_cpsat
@@ -52,7 +51,7 @@ def enumerate_rate(problem) -> tuple[list[int] | None, float]:
 
 
 @register("pipeline", "exact", exact=True, searches=True)
-def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint: bool = True,
+def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, seed: int = 0, hint: bool = True,
           enumerate_limit: int = ENUMERATE_LIMIT) -> MethodResult:
     """Exact: CP-SAT interval model with a proven bound; enumeration for small ``"rate"`` instances.
 
@@ -65,8 +64,9 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
 
     Parameters
     ----------
-    time_limit : float, optional
-        Wall-clock seconds for the whole call, model building included (the
+    deadline : Deadline, optional
+        The stopping rule :func:`solvers.solve` builds from ``time_limit``
+        (wall-clock seconds for the whole call), model building included (the
         warm start gets at most half). When reached: status ``time_limit``
         with the better of CP-SAT's incumbent and the warm start, and the
         larger of CP-SAT's bound and the static bound of
@@ -95,8 +95,8 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
     """
     from ortools.sat.python import cp_model
 
-    started = time.perf_counter()
-    deadline = None if time_limit is None else started + float(time_limit)
+    deadline = Deadline.of(deadline)  # built by solvers.solve from time_limit
+    started = deadline.start
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
@@ -105,10 +105,10 @@ def exact(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0, hint
         choices = math.prod(int(problem.admissible(j).sum()) for j in range(n))
         if choices <= enumerate_limit:
             return _enumerated(problem, choices)
-    warm, static = _warm_start(problem, None if deadline is None else started + _warm_share(problem, time_limit))
+    warm, static = _warm_start(problem, None if not deadline.limited else started + _warm_share(problem, deadline.time_limit))
     lb_ms = static if problem.objective == "makespan" else (n * 1000.0 / static if static > 0 else None)
     try:
-        built = build_cpsat(problem, lower_bound_ms=lb_ms, deadline=deadline)
+        built = build_cpsat(problem, lower_bound_ms=lb_ms, deadline=deadline.at)
     except BuildTimeout as exc:
         return _with_warm(problem, warm, static, f"{exc}; returning the ig warm start")
     if hint and warm is not None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import flag_if_expired
 from ._core import chosen_times, finish
 from .configs import prepare
 
@@ -34,7 +37,7 @@ def dominance(P) -> str | None:
 
 
 @register("pipeline", "johnson", exact=False)
-def johnson(problem, *, time_limit=None, configs: str = "bottleneck") -> MethodResult:
+def johnson(problem, *, deadline: Deadline | None = None, configs: str = "bottleneck") -> MethodResult:
     """Johnson's rule: optimal for two stages with fixed configurations, and for three under dominance.
 
     One stage: release order (optimal). Two stages: Johnson's pairs
@@ -47,7 +50,8 @@ def johnson(problem, *, time_limit=None, configs: str = "bottleneck") -> MethodR
     times (except one stage) and no deadline; otherwise it is a heuristic
     with the guarantee of any permutation schedule,
     ``Cmax <= max_j r_j + sum_k L_k``. Configurations are chosen by
-    ``configs`` (see ``neh``). O(n log n).
+    ``configs`` (see ``neh``). O(n log n) after the configuration choice;
+    no loop to stop, but status ``time_limit`` if the ``deadline`` passed meanwhile.
     """
     prep = prepare(problem, configs)
     if isinstance(prep, MethodResult):
@@ -73,7 +77,8 @@ def johnson(problem, *, time_limit=None, configs: str = "bottleneck") -> MethodR
             dom = dominance(P)
             why = f"three stages with dominated middle stage ({dom}): optimal" if dom else None
     message = why or f"heuristic; bound: {which}"
-    result = finish(problem, order, config, bound=bound, message=message, details={"dominance": why})
+    result = flag_if_expired(finish(problem, order, config, bound=bound, message=message, details={"dominance": why}),
+                             deadline)
     if why and result.assignment is not None and result.status == Status.FEASIBLE:
         value = problem.evaluate(result.assignment).objective
         result = MethodResult(Status.OPTIMAL, result.assignment, bound=value, message=message, details=result.details)

@@ -6,6 +6,7 @@ import math
 import random
 import time
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
@@ -138,20 +139,22 @@ def _check(time_budget, iterations):
         raise OptionError(f"`iterations` must be an int >= 0, got {iterations!r}")
 
 
-def _deadline(time_limit):
-    return None if time_limit is None else time.perf_counter() + float(time_limit)
+def _deadline(deadline: Deadline | None) -> float | None:
+    """The absolute :func:`time.perf_counter` time of ``deadline`` (None without a limit)."""
+    return Deadline.of(deadline).at
 
 
 @register("pipeline", "neh", exact=False)
-def neh(problem, *, time_limit=None, configs: str = "bottleneck", time_budget: float | None = None,
+def neh(problem, *, deadline: Deadline | None = None, configs: str = "bottleneck", time_budget: float | None = None,
         iterations: int | None = None, seed: int = 0) -> MethodResult:
     """NEH insertion heuristic; with ``time_budget`` or ``iterations``, followed by iterated greedy.
 
     Parameters
     ----------
-    time_limit : float, optional
-        Wall-clock seconds for the whole call; NEH appends the tasks it has
-        not inserted when it passes.
+    deadline : Deadline, optional
+        The stopping rule :func:`solvers.solve` builds from ``time_limit``
+        (the whole call); NEH appends the tasks it has not inserted when it
+        passes.
     configs : {"lagrangian", "bottleneck", "first"}
         How configurations are chosen before sequencing.
     time_budget : float, optional
@@ -167,11 +170,11 @@ def neh(problem, *, time_limit=None, configs: str = "bottleneck", time_budget: f
     """
     _check(time_budget, iterations)
     improve = time_budget is not None or iterations is not None
-    return _sequence(problem, configs, improve, time_budget, iterations, seed, _deadline(time_limit))
+    return _sequence(problem, configs, improve, time_budget, iterations, seed, _deadline(deadline))
 
 
 @register("pipeline", "ig", exact=False)
-def ig(problem, *, time_limit=None, configs: str = "bottleneck", time_budget: float | None = None,
+def ig(problem, *, deadline: Deadline | None = None, configs: str = "bottleneck", time_budget: float | None = None,
        iterations: int | None = None, seed: int = 0) -> MethodResult:
     """NEH followed by iterated greedy with local search (Ruiz-Stuetzle), a deterministic budget.
 
@@ -185,4 +188,4 @@ def ig(problem, *, time_limit=None, configs: str = "bottleneck", time_budget: fl
     _check(time_budget, iterations)
     if iterations is None and time_budget is None:
         iterations = default_iterations(problem.n, problem.m)
-    return _sequence(problem, configs, True, time_budget, iterations, seed, _deadline(time_limit))
+    return _sequence(problem, configs, True, time_budget, iterations, seed, _deadline(deadline))

@@ -8,8 +8,11 @@ This module only uses the layers below it (``_core`` -> ``bounds`` ->
 
 from __future__ import annotations
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import flag_if_expired
 from ._core import finish
 from .bounds import bound_and_prices
 from .configs import lagrangian_choice, prepare
@@ -19,7 +22,7 @@ __all__ = ["lower_bound", "lagrangian", "bottleneck"]
 
 
 @register("pipeline", "lower_bound", exact=False)
-def lower_bound(problem, *, time_limit=None) -> MethodResult:
+def lower_bound(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Best of the stage-load and task-length bounds, with configuration choice and accuracy floor.
 
     The bound never exceeds the optimum (never falls below it for the
@@ -30,7 +33,8 @@ def lower_bound(problem, *, time_limit=None) -> MethodResult:
 
     Notes
     -----
-    One LP with ``n C + 1`` variables (HiGHS), then O(n C m).
+    One LP with ``n C + 1`` variables (HiGHS), then O(n C m); no loop to
+    stop, but status ``time_limit`` if the ``deadline`` passed meanwhile.
     """
     reason = problem.infeasibility_reason()
     if reason:
@@ -38,23 +42,28 @@ def lower_bound(problem, *, time_limit=None) -> MethodResult:
     bound, which, mu = bound_and_prices(problem)
     config = lagrangian_choice(problem, mu).choice
     order = sorted(range(problem.n), key=lambda j: (problem.release_ms[j], j))
-    return finish(problem, order, config, bound=bound, message=which, details={"bound_from": which})
+    return _timed(finish(problem, order, config, bound=bound, message=which, details={"bound_from": which}), deadline)
 
 
-def _run(problem, how: str, *, time_limit=None, seed: int = 0):
+def _timed(result: MethodResult, deadline: Deadline | None) -> MethodResult:
+    return flag_if_expired(result, deadline, "NEH completed in input order")
+
+
+def _run(problem, how: str, deadline: Deadline | None):
     prep = prepare(problem, how)
     if isinstance(prep, MethodResult):
         return prep
     config, bound, which = prep
     if problem.objective == "makespan":
-        order = neh_order(problem, config)
+        order = neh_order(problem, config, Deadline.of(deadline).at)
     else:
         order = list(range(problem.n))
-    return finish(problem, order, config, bound=bound, message=f"bound: {which}", details={"configs_by": how})
+    return _timed(finish(problem, order, config, bound=bound, message=f"bound: {which}", details={"configs_by": how}),
+                  deadline)
 
 
 @register("pipeline", "lagrangian", exact=False)
-def lagrangian(problem, *, time_limit=None) -> MethodResult:
+def lagrangian(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Lagrangian relaxation of the accuracy floor for the configurations, then NEH.
 
     Configurations minimize the work weighted by the LP's stage prices under
@@ -64,18 +73,20 @@ def lagrangian(problem, *, time_limit=None) -> MethodResult:
     Guarantees: the weighted work is within ``max_j spread_j`` of its
     Lagrangian bound (see :func:`lagrangian_choice`); the schedule has
     ``Cmax <= max_j r_j + sum_k L_k`` (any permutation schedule); the bound
-    never exceeds the optimum. O(LP + B n C + n^2 m).
+    never exceeds the optimum. O(LP + B n C + n^2 m). Past the
+    ``deadline``, NEH appends the remaining tasks in input order and the
+    status is ``time_limit``.
     """
-    return _run(problem, "lagrangian")
+    return _run(problem, "lagrangian", deadline)
 
 
 @register("pipeline", "bottleneck", exact=False)
-def bottleneck(problem, *, time_limit=None) -> MethodResult:
+def bottleneck(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Greedy bottleneck relief of the configurations (from the Lagrangian choice), then NEH.
 
     Guarantee: the bottleneck load, hence for ``"rate"`` the rate, is never
     worse than that of the Lagrangian choice; for ``"makespan"``,
     ``Cmax <= max_j r_j + sum_k L_k`` (any permutation schedule).
-    O(n^2 C^2 m + n^2 m).
+    O(n^2 C^2 m + n^2 m). Past the ``deadline``, as ``lagrangian``.
     """
-    return _run(problem, "bottleneck")
+    return _run(problem, "bottleneck", deadline)

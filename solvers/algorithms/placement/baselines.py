@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from formulations.deadline import Deadline
+
 from ...registry import MethodResult, register
 from ...solution import Status
 
@@ -19,9 +21,10 @@ def _answer(problem, stages, how: str) -> MethodResult:
 
 
 @register("placement", "ring", exact=False)
-def ring(problem, *, time_limit=None) -> MethodResult:
+def ring(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """exo's default: devices by memory (largest first), each taking a share of the layers proportional
-    to its memory, in that order along the ring. O(k log k + n). A heuristic (no bound)."""
+    to its memory, in that order along the ring. O(k log k + n), too fast to need a ``deadline`` check.
+    A heuristic (no bound)."""
     order = sorted(range(problem.n_devices), key=lambda d: (-problem.memory_mb[d], d))
     shares = np.cumsum([problem.memory_mb[d] for d in order]) / max(float(problem.memory_mb.sum()), 1e-300)
     ends = np.rint(shares * problem.n_layers).astype(int)
@@ -35,9 +38,9 @@ def ring(problem, *, time_limit=None) -> MethodResult:
 
 
 @register("placement", "greedy", exact=False)
-def greedy(problem, *, time_limit=None) -> MethodResult:
+def greedy(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Fastest device first (least total time for all layers), filled with layers in order up to its
-    memory, then the next fastest. O(k n). A heuristic (no bound)."""
+    memory, then the next fastest. O(k n), too fast to need a ``deadline`` check. A heuristic (no bound)."""
     order = np.argsort(problem.layer_ms.sum(axis=1), kind="stable")
     stages, begin = [], 0
     for d in order.tolist():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 
 __all__ = ["brute_force", "MAX_PLANS"]
 
@@ -27,20 +29,25 @@ def _plans(n: int, k: int):
 
 
 @register("placement", "brute_force", exact=True, oracle=True)
-def brute_force(problem, *, time_limit=None) -> MethodResult:
+def brute_force(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Evaluate every plan with ``problem.measure`` and keep the best that fits memory.
 
     Notes
     -----
-    ``sum_m C(n - 1, m - 1) k! / (k - m)!`` plans; refuses more than
-    :data:`MAX_PLANS` (OptionError).
+    ``sum_m C(n - 1, m - 1) k! / (k - m)!`` plans. Without a time limit,
+    refuses more than :data:`MAX_PLANS` (OptionError); with one, enumerates
+    until the ``deadline`` and then returns status ``time_limit`` with the
+    best plan seen (no bound).
     """
+    deadline = Deadline.of(deadline)
     n, k = problem.n_layers, problem.n_devices
     count = sum(math.comb(n - 1, m - 1) * math.perm(k, m) for m in range(1, min(n, k) + 1))
-    if count > MAX_PLANS:
-        raise OptionError(f"`problem` has {count} plans; brute_force takes at most {MAX_PLANS}")
+    if count > MAX_PLANS and not deadline.limited:
+        raise OptionError(f"`problem` has {count} plans; brute_force takes at most {MAX_PLANS} without a time limit")
     best, best_key = None, None
-    for stages in _plans(n, k):
+    for done, stages in enumerate(_plans(n, k)):
+        if deadline.expired():
+            return stopped(f"after {done} of {count} plans", None if best is None else problem.plan(best))
         ev = problem.measure(problem.plan(stages))
         if not ev.feasible:
             continue

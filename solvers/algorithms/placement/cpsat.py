@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
-from formulations.deadline import remaining
+from formulations.deadline import Deadline, remaining
 from formulations.placement.problem import LATENCY_RTOL, MEMORY_RTOL
 from formulations.scaling import limit_units, scale_constraint, scale_costs
 
@@ -68,7 +67,7 @@ def _linear(x, pairs, terms, scaled_of, n, k):
 
 
 @register("placement", "cpsat", exact=True, searches=True)
-def cpsat(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0) -> MethodResult:
+def cpsat(problem, *, deadline: Deadline | None = None, num_workers: int = 1, seed: int = 0) -> MethodResult:
     """Exact placement by CP-SAT, also with ``constraints.latency_max_ms`` (the default then).
 
     One boolean per (layer, device) with at most one entry into each device
@@ -87,8 +86,7 @@ def cpsat(problem, *, time_limit=None, num_workers: int = 1, seed: int = 0) -> M
     """
     from ortools.sat.python import cp_model
 
-    started = time.perf_counter()
-    deadline = None if time_limit is None else started + float(time_limit)
+    deadline = Deadline.of(deadline)  # built by solvers.solve from time_limit
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)

@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 
+from formulations.deadline import Deadline
 from formulations.errors import OptionError
 from formulations.placement.problem import MEMORY_RTOL
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from .._stopping import stopped
 
 __all__ = ["dp", "transfer_tables"]
 
@@ -63,7 +65,7 @@ def transfer_tables(problem, *, with_latency: bool):
 
 
 @register("placement", "dp", exact=True, default=True)
-def dp(problem, *, time_limit=None) -> MethodResult:
+def dp(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Optimal placement for both objectives and memory caps (EdgeShard's DP, exact).
 
     ``F[S][e][j]``: the best value of placing layers ``[0, j)`` on the devices
@@ -88,7 +90,10 @@ def dp(problem, *, time_limit=None) -> MethodResult:
     -----
     O(2^k k^2 n + 2^k k n^2) for ``k`` devices and ``n`` layers, each
     ``n^2`` step one numpy operation: about 0.1 s for 80 layers on 8 devices.
+    Checks the ``deadline`` before each device set: past it, status
+    ``time_limit`` and no plan (the DP has none before it completes).
     """
+    deadline = Deadline.of(deadline)
     if problem.constraints:
         raise OptionError("method 'dp' cannot take `constraints` (latency_max_ms); use method='cpsat'")
     reason = problem.infeasibility_reason()
@@ -110,6 +115,8 @@ def dp(problem, *, time_limit=None) -> MethodResult:
         row = np.where(fits[e][0], combine(first[e], compute[e][0]), np.inf)
         value[one, e] = row
     for subset in range(1, 1 << k):
+        if deadline.expired():
+            return stopped(f"in the DP at device set {subset} of {1 << k}")
         members = [e for e in range(k) if subset >> e & 1]
         if len(members) < 2:
             continue
@@ -127,7 +134,7 @@ def dp(problem, *, time_limit=None) -> MethodResult:
     final = combine(value[:, :, n], last[None, :])
     if not np.isfinite(final).any():
         return MethodResult(Status.INFEASIBLE, message="no placement fits the devices' memory (exact DP)")
-    subset, e = np.unravel_index(int(np.argmin(final)), final.shape)
+    subset, e = np.unravel_index(int(np.argmin(final)), final.shape)  # type: ignore[assignment]
     stages, j = [], n
     while True:
         i = int(start[subset, e, j])
