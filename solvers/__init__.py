@@ -8,8 +8,8 @@ partition(problem, method=None, time_limit=None, **options)
     DNN DAG partitioning (methods: qdmp, mincut, ilp, chain, brute_force).
 bandwidth_map(problem, min_mbps, max_mbps, method="qdmp")
     Optimal partition as a function of uplink bandwidth.
-methods(kind)
-    The registered methods of a problem kind.
+methods(kind, problem=None)
+    The registered methods of a problem kind (with ``problem``: those that take it).
 """
 
 from __future__ import annotations

@@ -93,6 +93,11 @@ class Method:
     searches : bool
         A search (CP-SAT / ILP) whose run time is not polynomially bounded;
         ``coinfer solve`` gives it a default time limit.
+    applies : callable or None
+        ``applies(problem) -> bool``: whether the method takes this instance
+        at all (e.g. two tiers only, a throughput objective only); None: every
+        instance of the kind. :func:`methods` filters by it; a method called
+        on an instance it does not take raises ``OptionError`` saying why.
     summary : str
         First line of the function's docstring.
     """
@@ -103,6 +108,7 @@ class Method:
     exact: bool
     oracle: bool = False
     searches: bool = False
+    applies: Callable[[Any], bool] | None = None
 
     @functools.cached_property
     def options(self) -> tuple[frozenset, bool]:
@@ -131,11 +137,11 @@ class Method:
 
 
 def register(kind: str, name: str, *, exact: bool, default: bool = False, oracle: bool = False,
-             searches: bool = False):
-    """Decorator registering ``func`` as method ``name`` for problems of ``kind``."""
+             searches: bool = False, applies: Callable[[Any], bool] | None = None):
+    """Decorator registering ``func`` as method ``name`` for problems of ``kind`` (fields: :class:`Method`)."""
 
     def deco(func):
-        _REGISTRY.setdefault(kind, {})[name] = Method(kind, name, func, exact, oracle, searches)
+        _REGISTRY.setdefault(kind, {})[name] = Method(kind, name, func, exact, oracle, searches, applies)
         if default:
             _DEFAULTS[kind] = name
         return func
@@ -150,9 +156,18 @@ def _load(kind: str) -> dict[str, Method]:
     return _REGISTRY.get(kind, {})
 
 
-def methods(kind: str) -> list[Method]:
-    """All methods registered for ``kind``, in registration order."""
-    return list(_load(kind).values())
+def methods(kind: str, problem: Any = None) -> list[Method]:
+    """The methods registered for ``kind``, in registration order; with ``problem``, those that take it.
+
+    A method may take only some instances of its kind (``Method.applies``:
+    ``qdmp`` two tiers, ``dads_heavy`` a throughput objective); ``methods(kind,
+    problem)`` lists the ones that do, so a loop over them never meets an
+    ``OptionError`` for the instance's form.
+    """
+    found = list(_load(kind).values())
+    if problem is None:
+        return found
+    return [m for m in found if m.applies is None or m.applies(problem)]
 
 
 def default_method(problem) -> str:

@@ -78,10 +78,12 @@ def test_one_registry_table_serves_both_forms():
 
     assert "tiers" not in SOLVER_PACKAGES
     names = [m.name for m in solvers.methods("partition")]
-    assert sorted(names) == ["brute_force", "chain", "ilp", "mincut", "qdmp"]
+    assert sorted(names) == ["brute_force", "chain", "dads_heavy", "ilp", "mincut", "qdmp"]
     two = PartitionProblem.from_json(INSTANCES / "partition" / "residual_block.json")
     k = TieredPartitionProblem.from_json(INSTANCES / "partition" / "tiers" / "worked_example.json")
     assert solvers.solve(two).method == "qdmp" and solvers.solve(k).method == "mincut"
+    assert [m.name for m in solvers.methods("partition", k)] == ["brute_force", "ilp", "mincut"]  # what takes it
+    assert "qdmp" in [m.name for m in solvers.methods("partition", two)]
     with pytest.raises(OptionError, match="two-tier"):
         solvers.solve(k, method="qdmp")
     assert solvers.solve(k, method="ilp").objective == pytest.approx(solvers.solve(k).objective, rel=1e-9)

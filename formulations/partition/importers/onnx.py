@@ -39,6 +39,7 @@ from ...errors import InstanceError
 from ...validate import naming_file
 from ..problem import Layer, Network, PartitionProblem
 from .onnx_graph import OnnxGraph, UnknownOperatorWarning, fuse_groups, onnx_graph
+from .profiling import realtime_priority
 from .onnx_model import parse_input_shape, prepare_model, prepare_model_with_notes, read_model
 
 __all__ = ["read_model", "prepare_model", "onnx_graph", "import_onnx", "OnnxGraph", "parse_input_shape",
@@ -150,8 +151,6 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
     latency: dict[str, Any] = {}
     spread: dict[str, tuple[float, float]] = {}
     if device is None:
-        from .profiling import realtime_priority
-
         level = "extended" if optimize == "fuse" else "none"
         with realtime_priority(realtime) as raised, naming_file(file):
             device_ms, spread, latency, device_info = _measure_or_model(prepared, graph, runs, warmup, threads,
@@ -161,9 +160,7 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
         device_ms = device.layer_ms(graph.names, flops, moved, work)
         device_info = device.provenance()
     layers = [_layer(graph, i, device_ms[i], server_ms[i], flops[i], spread) for i in range(len(graph.names))]
-    if input_dtype is not None:  # the source sends this dtype: compression is relative to it (issue 22)
-        layers = [dataclasses.replace(x, meta={**x.meta, "dtype": str(np.dtype(input_dtype))}) if not w else x
-                  for x, w in zip(layers, graph.work)]
+    layers = _with_input_dtype(layers, graph, input_dtype)
     metadata = _metadata(model, file, source_info, graph, optimize, notes, input_note, device_info, server)
     problem = PartitionProblem(layers, graph.edges, Network(uplink_mbps, None, rtt_ms), metadata=metadata,
                                name=name or (Path(file).stem if file else model.graph.name or None))
@@ -175,6 +172,15 @@ def import_onnx(source, *, input_shape=None, server_profile: str = "datacentre-g
                                       warmup=warmup, threads=threads, realtime=realtime, progress=progress)
         problem = problem.replace(metadata={**problem.metadata, **measured})
     return problem
+
+
+def _with_input_dtype(layers: list, graph: OnnxGraph, input_dtype: str | None) -> list:
+    """``layers`` with the inputs' ``meta.dtype`` set to ``input_dtype`` (the dtype the source sends:
+    compression configurations are relative to it, issue 22); unchanged without one."""
+    if input_dtype is None:
+        return layers
+    dtype = str(np.dtype(input_dtype))
+    return [dataclasses.replace(x, meta={**x.meta, "dtype": dtype}) if not w else x for x, w in zip(layers, graph.work)]
 
 
 def _check_choice(value, allowed, field: str) -> None:

@@ -28,6 +28,23 @@ def two_tier(problem) -> bool:
     return isinstance(problem, PartitionProblem)
 
 
+def takes_cut_methods(problem) -> bool:
+    """Whether the min-cut methods take ``problem``: a sum objective, no device budget, no constraints
+    (``Method.applies`` of ``mincut``)."""
+    return not (problem.throughput or problem.device_budget or getattr(problem, "constraints", None))
+
+
+def two_tier_cut(problem) -> bool:
+    """Whether the two-tier min-cut methods (``qdmp``, ``chain``) take ``problem``: the two-tier
+    form without a device budget."""
+    return two_tier(problem) and not problem.device_budget
+
+
+def stream_cut(problem) -> bool:
+    """Whether ``dads_heavy`` takes ``problem``: a throughput objective, no budget, no constraints."""
+    return bool(problem.throughput) and not (problem.device_budget or problem.constraints)
+
+
 def infeasible_or_unsupported(problem, method: str):
     """Common entry check of the min-cut methods.
 

@@ -8,13 +8,13 @@ from formulations.deadline import Deadline
 
 from ...registry import MethodResult, register
 from ...solution import Status
-from ._common import Costs, infeasible_or_unsupported
+from ._common import Costs, infeasible_or_unsupported, two_tier_cut
 from .qdmp import split_candidates
 
 __all__ = ["chain"]
 
 
-@register("partition", "chain", exact=False)
+@register("partition", "chain", exact=False, applies=two_tier_cut)
 def chain(problem, *, deadline: Deadline | None = None) -> MethodResult:
     """Enumerate split points along the cut vertices (Neurosurgeon); a heuristic.
 

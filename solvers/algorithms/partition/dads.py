@@ -43,6 +43,7 @@ from formulations.partition.tier_cutgraph import TermCosts, build_tier_network, 
 
 from ...registry import MethodResult, register
 from ...solution import Status
+from ._common import stream_cut
 from ._maxflow import min_cut
 
 __all__ = ["dads_heavy", "stage_weighted_cut", "loaded_stages", "PUBLISHED_RATIO"]
@@ -101,7 +102,7 @@ def loaded_stages(problem) -> int:
     return max(1, compute + up + down)
 
 
-@register("partition", "dads_heavy", exact=False)
+@register("partition", "dads_heavy", exact=False, applies=stream_cut)
 def dads_heavy(problem, *, deadline: Deadline | None = None, steps: int = STEPS) -> MethodResult:
     """DADS's heavy-load partition (DSH): stage-weighted min cuts; period <= ``s`` x optimal (3 in DADS's model).
 

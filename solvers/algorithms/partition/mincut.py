@@ -9,13 +9,13 @@ from formulations.deadline import Deadline
 from ...registry import MethodResult, register
 from ...solution import Status
 from .._stopping import stopped
-from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks, two_tier
+from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks, takes_cut_methods, two_tier
 from .tiers import tiers_mincut
 
 __all__ = ["mincut"]
 
 
-@register("partition", "mincut", exact=True)
+@register("partition", "mincut", exact=True, applies=takes_cut_methods)
 def mincut(problem, *, deadline: Deadline | None = None, backend: str = "ortools") -> MethodResult:
     """Exact min s-t cut over the whole DAG (DADS; for k tiers nested tier sets, any linear objective).
 

@@ -9,7 +9,7 @@ from formulations.deadline import Deadline
 from ...registry import MethodResult, register
 from ...solution import Status
 from .._stopping import stopped
-from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks
+from ._common import Costs, block_partition, infeasible_or_unsupported, solve_blocks, two_tier_cut
 
 __all__ = ["qdmp", "qdmp_relaxed", "split_candidates", "block_lower_bounds"]
 
@@ -57,7 +57,7 @@ def block_lower_bounds(costs: Costs, first: np.ndarray, last: np.ndarray) -> np.
     )
 
 
-@register("partition", "qdmp", exact=True, default=True)
+@register("partition", "qdmp", exact=True, default=True, applies=two_tier_cut)
 def qdmp(problem, *, deadline: Deadline | None = None, backend: str = "ortools", prune: bool = True) -> MethodResult:
     """Exact partitioning by QDMP's decomposition at cut vertices (default).
 
