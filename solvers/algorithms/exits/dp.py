@@ -414,7 +414,8 @@ def dp(problem, *, deadline: Deadline | None = None, grid: int = 8, model: str =
     n_exits = problem.n_exits
     fixed = problem.fixed_thresholds
     all_fixed = len(fixed) == n_exits - 1
-    best, best_key = None, None
+    best: tuple | None = None
+    best_key = None
     nested = False
     for g in _grid(problem, grid):
         if deadline.expired():
