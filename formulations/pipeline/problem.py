@@ -175,12 +175,14 @@ class PipelineProblem(Problem):
         The kind written by :meth:`to_dict`. Solvers dispatch on
         :attr:`kind`, always ``"pipeline"``.
 
-    Instances are immutable; :meth:`replace` returns a changed copy.
-
     Raises
     ------
     InstanceError
         Naming the invalid field.
+
+    Notes
+    -----
+    Instances are immutable; :meth:`replace` returns a changed copy.
     """
 
     kind = "pipeline"
