@@ -9,7 +9,7 @@ mathematical models (min-cut network, CP-SAT) as data a solver consumes.
 
 from .base import Evaluation, Problem
 from .errors import CoinferError, InfeasibleAssignmentError, InstanceError, OptionError
-from .io import KINDS, load, load_all, load_dict, read_json, register_kind, save
+from .io import load, load_all, load_dict, register_kind, save
 from .exits import ExitProblem
 from .offloading import OffloadingProblem
 from .partition import Layer, Network, PartitionProblem, TieredPartitionProblem
@@ -21,9 +21,7 @@ __all__ = [
     "load_all",
     "load_dict",
     "save",
-    "read_json",
     "register_kind",
-    "KINDS",
     "CoinferError",
     "InstanceError",
     "InfeasibleAssignmentError",

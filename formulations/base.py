@@ -36,7 +36,7 @@ import functools
 import inspect
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, TypeVar
 
 import numpy as np
 
@@ -132,6 +132,9 @@ def _reduce_mappingproxy(proxy: MappingProxyType):
 copyreg.pickle(MappingProxyType, _reduce_mappingproxy)
 
 
+#: A concrete problem class (``replace`` returns the class it is called on).
+_P = TypeVar("_P", bound="Problem")
+
 class Problem:
     """Base of every problem class (see the module docstring for the contract).
 
@@ -142,7 +145,7 @@ class Problem:
     #: The ``kind`` field of the instance files of this class.
     kind: ClassVar[str] = ""
     #: ``"min"`` or ``"max"``: the sense of ``evaluate(...).objective``.
-    sense: ClassVar[str] = "min"
+    sense: str = "min"
 
     # ---------------------------------------------------------------- immutability
     def _freeze(self) -> None:
@@ -198,7 +201,7 @@ class Problem:
         except InfeasibleAssignmentError:
             return False
 
-    def replace(self, **changes) -> "Problem":
+    def replace(self: _P, **changes: Any) -> _P:
         """A validated copy with some constructor arguments replaced (caches dropped).
 
         Written once for every kind: the fields are the keyword-able

@@ -89,7 +89,7 @@ def register_kind(kind: str, target: str) -> None:
     KINDS[kind] = target
 
 
-def _resolve(target: str) -> Callable[..., Any]:
+def _resolve(target: str) -> Any:
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
 

@@ -99,7 +99,7 @@ class Scaled:
     """
 
     ints: np.ndarray
-    units: int
+    units: float  # int, or a float power of 10 below 1 when coarsened
     exact: bool
     coarse: bool = False
 
@@ -210,7 +210,7 @@ def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS
         raise ValueError(f"{what} too large to scale to integers: their total overflows a float")
     wanted = resolution_units(values, units_per_ms)
     exact_u = exact_decimal_units(values, wanted)
-    units = exact_u if exact_u is not None else wanted
+    units: float = exact_u if exact_u is not None else wanted
     need = total * (reserve + 1)
     if not math.isfinite(need):
         raise ValueError(f"{what} too large to scale to integers: their total overflows a float")
@@ -229,7 +229,7 @@ def scale_costs(values_ms, *, reserve: int = 1, units_per_ms: int = UNITS_PER_MS
     return Scaled(np.floor(values * units).astype(np.int64), units, False, coarse)
 
 
-def limit_units(limit: float, units: int, *, exact: bool, rtol: float = 0.0, atol: float = 0.0,
+def limit_units(limit: float, units: float, *, exact: bool, rtol: float = 0.0, atol: float = 0.0,
                 n_terms: int = 1, top: float = 0.0, extra: int = 0, restrict: bool = False) -> int:
     """An upper limit (``total <= limit``) in integer units, for totals of values
     scaled by ``units``.
@@ -277,7 +277,7 @@ def scale_at_least(values, floor_total: float, *, max_units: int = UNITS_PER_MS)
     return np.ceil(values * max_units).astype(np.int64), int(math.floor(floor_total * max_units)) - 1
 
 
-def scale_ms(values_ms, *, reserve: int = 1) -> tuple[np.ndarray, int]:
+def scale_ms(values_ms, *, reserve: int = 1) -> tuple[np.ndarray, float]:
     """``(ints, units_per_ms)`` of :func:`scale_costs` (floor; kept for callers
     that need only the numbers)."""
     scaled = scale_costs(values_ms, reserve=reserve)
@@ -339,7 +339,7 @@ def scale_constraint(usage, limit: float, *, rtol: float = 0.0, atol: float = 0.
     return Scaled(ints, units, False), int(lim)
 
 
-def int_capacities(capacity_ms, from_source=None) -> tuple[np.ndarray, int]:
+def int_capacities(capacity_ms, from_source=None) -> tuple[np.ndarray, float]:
     """Scale min-cut arc capacities (ms, ``inf`` for hard arcs) by the policy above.
 
     Parameters

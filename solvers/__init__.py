@@ -12,10 +12,20 @@ methods(kind, problem=None)
     The registered methods of a problem kind (with ``problem``: those that take it).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from formulations.errors import CoinferError, InfeasibleAssignmentError, InstanceError, OptionError
 
 from .registry import MethodResult, front_end, get_method, methods, solve
 from .solution import Solution, Status
+
+if TYPE_CHECKING:
+    from formulations.base import Problem
+
+    from .algorithms.partition.bandwidth import BandwidthMap
+    from .pareto_front import ParetoFront
 
 partition = front_end("partition")  # default: qdmp (ilp with a budget); k-tier: mincut (ilp with constraints)
 partition.__name__ = "partition"
@@ -62,14 +72,15 @@ placement = front_end("placement")
 placement.__doc__ = "Place a chain of layers on a cluster of devices (see ``solvers.algorithms.placement``)."
 
 
-def bandwidth_map(problem, min_mbps, max_mbps, **kwargs):
+def bandwidth_map(problem: Problem, min_mbps: float, max_mbps: float, **kwargs: Any) -> BandwidthMap:
     """See :func:`solvers.algorithms.partition.bandwidth.bandwidth_map`."""
     from .algorithms.partition.bandwidth import bandwidth_map as _bandwidth_map
 
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
 
-def pareto(problem, *, objectives=None, time_limit: float | None = None, max_points: int = 2000):
+def pareto(problem: Problem, *, objectives: tuple[str, str] | None = None, time_limit: float | None = None,
+           max_points: int = 2000) -> ParetoFront:
     """See :func:`solvers.pareto_front.pareto` (imported on first use, like :func:`bandwidth_map`)."""
     from .pareto_front import pareto as _pareto
 

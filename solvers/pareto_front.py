@@ -140,7 +140,7 @@ class _Front:
 def _sweep(front: _Front, first, last, use_cut: bool) -> list:
     """Supported points strictly between two known ones (tier vectors), by weighted solves."""
     problem = front.problem
-    found = []
+    found: list = []
     stack = [(first, last)]
     while stack and len(found) < MAX_POINTS:
         p, q = stack.pop()

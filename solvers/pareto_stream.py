@@ -131,7 +131,8 @@ def stream_front(problem, *, deadline: float | None, max_points: int):
     start = time.perf_counter()
     view = tiered_view(problem)
     chain = _Chain(view, deadline)
-    found, message = [], ""
+    found: list[np.ndarray] = []
+    message = ""
     try:
         while len(found) < max_points:
             tiers = chain.next_point(found[-1] if found else None)

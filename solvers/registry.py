@@ -364,13 +364,12 @@ def solve(problem, method: str | None = None, time_limit: float | None = None, *
     )
 
 
-def front_end(kind: str, default: str | None = None):
+def front_end(kind: str):
     """Make a problem-named front-end ``f(problem, method=None, ...)``.
 
     It follows :func:`solve`'s one rule (:func:`resolve_method`) for the
-    default method and for options; ``default`` is accepted for backwards
-    compatibility and ignored (the kind's default, switched by the
-    instance's features, always applies).
+    default method and for options (the kind's default, switched by the
+    instance's features).
     """
 
     def run(problem, method: str | None = None, time_limit: float | None = None, **options) -> Solution:

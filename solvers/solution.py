@@ -84,7 +84,7 @@ class Solution:
     details: dict = field(default_factory=dict)
     evaluation: Any = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.status = Status(self.status)
         if self.status in (Status.OPTIMAL, Status.FEASIBLE) and self.assignment is None:
             raise ValueError(f"a {self.status} solution needs an assignment")
@@ -124,7 +124,7 @@ class Solution:
 
     def summary(self) -> str:
         """A short, fixed-format printout."""
-        def num(x):
+        def num(x: float | None) -> str:
             return "-" if x is None else f"{x:.6g} {self.unit}".rstrip()
 
         gap = self.gap
@@ -143,7 +143,7 @@ class Solution:
         return self.summary()
 
 
-def _json_float(x):
+def _json_float(x: Any) -> float | None:
     if x is None:
         return None
     x = float(x)

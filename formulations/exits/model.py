@@ -80,7 +80,7 @@ class ExitModel:
     thresholds: list
     latency: object
     correct: object
-    units_per_ms: int
+    units_per_ms: float
     n_samples: int
     slack_ms: float = 0.0
     n_terms: int = 0
@@ -98,7 +98,7 @@ class _Costs:
     block: np.ndarray
     cross: np.ndarray
     head: np.ndarray
-    units: int
+    units: float
     exact: bool
     slack_ms: float
 
@@ -172,7 +172,7 @@ def _samples(model, conf, weight, thresholds, passing, n_exits: int, clock: Buil
         for e in range(n_exits - 1):
             upto = int(np.searchsorted(thresholds[e], conf[s, e], side="right"))
             if upto == 0:
-                q[s][e] = 0
+                q[s][e] = 0  # type: ignore[call-overload]
                 continue
             pass_se = passing[e][upto]
             n_terms += e + 4
@@ -183,11 +183,11 @@ def _samples(model, conf, weight, thresholds, passing, n_exits: int, clock: Buil
             model.add(v >= reach + pass_se - 1)
             q[s][e] = v
             stopped = stopped + v
-        q[s][n_exits - 1] = 1 - stopped
+        q[s][n_exits - 1] = 1 - stopped  # type: ignore[call-overload]
     A = [n_samples]
     for e in range(1, n_exits):
         var = model.new_int_var(0, n_samples, f"A{e}")
-        model.add(var == n_samples - sum(int(weight[s]) * q[s][f] for s in range(n_patterns) for f in range(e) if not isinstance(q[s][f], int)))
+        model.add(var == n_samples - sum(int(weight[s]) * q[s][f] for s in range(n_patterns) for f in range(e) if not isinstance(q[s][f], int)))  # type: ignore[misc, operator]
         A.append(var)
     return q, A, n_terms
 

@@ -53,6 +53,7 @@ import numpy as np
 
 from ..base import cached_property, Evaluation, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
+from ..partition.units import transfer_ms
 from ..validate import (
     as_bytes,
     as_list,
@@ -393,7 +394,7 @@ class ExitProblem(Problem):
         inline = self.samples_file is None if inline_samples is None else inline_samples
         exits = []
         for x in self.exits:
-            d = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
+            d: dict[str, Any] = {"name": x.name, "after": x.after, "ms": [float(v) for v in x.ms]}
             if x.threshold is not None:
                 d["threshold"] = float(x.threshold)
             exits.append(d)
@@ -478,7 +479,7 @@ class ExitProblem(Problem):
         """ms per sample to cross ``link`` forward with ``nbytes`` and come back
         with ``result_bytes``: two transfers and two ``rtt_ms``."""
         ln = self.links[link]
-        return (nbytes + self.result_bytes) * 8.0 / (ln.mbps * 1000.0) + 2.0 * ln.rtt_ms
+        return transfer_ms(nbytes + self.result_bytes, ln.mbps) + 2.0 * ln.rtt_ms
 
     def sent_bytes(self, block: int) -> int:
         """Bytes sent when the first block on a farther node is ``block``:

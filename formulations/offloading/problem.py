@@ -169,8 +169,8 @@ class Arrivals:
             if "values" in raw or "probs" in raw:
                 raise InstanceError("give either 'poisson' or 'values'/'probs', not both", field=field)
             return cls(rate=as_nonneg(raw["poisson"], f"{field}.poisson"))
-        values = as_list(require(raw, "values", f"{field}.values"), f"{field}.values", nonempty=True)
-        values = tuple(_as_count(v, f"{field}.values[{i}]") for i, v in enumerate(values))
+        listed = as_list(require(raw, "values", f"{field}.values"), f"{field}.values", nonempty=True)
+        values = tuple(_as_count(v, f"{field}.values[{i}]") for i, v in enumerate(listed))
         probs = _as_distribution(require(raw, "probs", f"{field}.probs"), f"{field}.probs")
         if len(probs) != len(values):
             raise InstanceError(f"{len(probs)} probabilities for {len(values)} values", field=f"{field}.probs")
@@ -246,7 +246,7 @@ class Link:
         elif self.transition is not None:
             out["transition"] = [list(r) for r in self.transition]
         else:
-            out["probs"] = list(self.probs)
+            out["probs"] = list(self.probs or ())
         if self.meta:
             out["meta"] = dict(self.meta)
         return out
@@ -325,7 +325,8 @@ def _parse_link(raw: Any, link_index: int, base_dir) -> Link:
     given = [key for key in ("probs", "transition", "trace", "trace_file") if key in raw]
     if len(given) > 1:
         raise InstanceError(f"give one state process, got {given}", field=fld)
-    probs = transition = trace = None
+    probs: tuple[float, ...] | None = None
+    transition = trace = None
     if not given:
         if n_states != 1:
             raise InstanceError("several states need 'probs', 'transition', 'trace' or 'trace_file'", field=fld)

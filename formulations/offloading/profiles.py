@@ -39,6 +39,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import as_list, as_mapping, as_name, as_positive, require
+from ..partition.units import transfer_ms
 
 __all__ = ["exit_task_profile", "slot_terms"]
 
@@ -180,7 +181,7 @@ def slot_terms(profile: Mapping[str, Any], *, slot_ms: float, device_power_w: fl
         raw = as_mapping(raw, fld)
         mbps = as_positive(require(raw, "mbps", f"{fld}.mbps"), f"{fld}.mbps")
         radio_w = as_positive(require(raw, "radio_w", f"{fld}.radio_w"), f"{fld}.radio_w")
-        tx_ms = nbytes * 8.0 / (mbps * 1000.0)
+        tx_ms = transfer_ms(nbytes, mbps)
         capacity = math.floor(slot_ms / tx_ms)
         states.append({
             "name": as_name(raw.get("name", f"state{w}"), f"{fld}.name"),

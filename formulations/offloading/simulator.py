@@ -416,7 +416,7 @@ class _LifoDelays:
 
 
 #: Queue disciplines of :func:`simulate`: who leaves a queue first.
-SERVICES = {"fifo": _FifoDelays, "lifo": _LifoDelays}
+SERVICES: dict[str, type[_FifoDelays] | type[_LifoDelays]] = {"fifo": _FifoDelays, "lifo": _LifoDelays}
 
 
 # ------------------------------------------------------------------ one run
@@ -432,8 +432,8 @@ class _Run:
             self.device_queue = np.asarray(initial_queues[0], dtype=np.int64).copy()
             self.server_queue = np.asarray(initial_queues[1], dtype=np.int64).copy()
         self.chunk = min(_CHUNK, slots)
-        self.device_fifo = SERVICES[service](n_devices, self.chunk, self.device_queue)
-        self.server_fifo = SERVICES[service](n_servers, self.chunk, self.server_queue)
+        self.device_fifo: _FifoDelays | _LifoDelays = SERVICES[service](n_devices, self.chunk, self.device_queue)
+        self.server_fifo: _FifoDelays | _LifoDelays = SERVICES[service](n_servers, self.chunk, self.server_queue)
         self.local_rows = np.zeros((self.chunk, n_devices), dtype=np.int64)
         self.sent_rows = np.zeros((self.chunk, problem.n_links))
         self.link_to_server = np.zeros((problem.n_links, n_servers))
@@ -702,9 +702,9 @@ def _check(problem, t, queues, local, send, capacity) -> None:
         raise InfeasibleAssignmentError(
             f"slot {t}: device {problem.devices[device].name!r} runs {local[device]} tasks, capacity {problem.local_capacity[device]}"
         )
-    bad = np.argwhere((send < 0) | (send > capacity))
-    if bad.size:
-        device, server = (int(x) for x in bad[0])
+    bad_pairs = np.argwhere((send < 0) | (send > capacity))
+    if bad_pairs.size:
+        device, server = (int(x) for x in bad_pairs[0])
         raise InfeasibleAssignmentError(
             f"slot {t}: {send[device, server]} tasks sent {problem.devices[device].name!r} -> server {server}, "
             f"link carries {capacity[device, server]} this slot"

@@ -339,6 +339,6 @@ class PartitionCore(Problem):
         clone = object.__new__(type(self))
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _LINK_CACHES})
         clone.__dict__["links"] = links
-        if self.radio is not None:  # the radio's powers depend on link 0's rates
+        if self.radio is not None and self.energy is not None:  # the radio's powers depend on link 0's rates
             clone.__dict__["energy"] = radio_energy(self.radio, self.energy, links[0])
         return clone

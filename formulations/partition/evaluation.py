@@ -74,7 +74,7 @@ class Measures:
 
     @property
     def bottleneck(self) -> str:
-        return max(self.stage_ms, key=self.stage_ms.get)
+        return max(self.stage_ms, key=lambda stage: self.stage_ms[stage])
 
     def terms(self) -> dict[str, Any]:
         """The k-tier terms dict (as in :meth:`TieredPartitionProblem.evaluate`'s ``terms``)."""
@@ -112,10 +112,18 @@ def measure(problem, tiers: np.ndarray) -> Measures:
     sinks = topo.sinks
     top = int(tiers.max())
     nbytes = problem.output_bytes
-    up_bytes, down_bytes, uplink, downlink, rtt = [], [], [], [], []
+    up_bytes: list[int] = []
+    down_bytes: list[int] = []
+    uplink: list[float] = []
+    downlink: list[float] = []
+    rtt: list[float] = []
     for b, link in enumerate(problem.links):
-        if top <= b:
-            up_bytes.append(0), down_bytes.append(0), uplink.append(0.0), downlink.append(0.0), rtt.append(0.0)
+        if top <= b:  # nothing beyond link b: it carries nothing
+            up_bytes.append(0)
+            down_bytes.append(0)
+            uplink.append(0.0)
+            downlink.append(0.0)
+            rtt.append(0.0)
             continue
         senders = np.zeros(problem.n_layers, dtype=bool)
         senders[topo.src[(src_t <= b) & (dst_t > b)]] = True
@@ -181,7 +189,7 @@ def constraint_violations(constraints: Mapping[str, float], m: Measures) -> list
     if limit is not None and m.latency_ms > limit + TOLERANCE * max(1.0, limit):
         out.append(f"latency {m.latency_ms:.6g} ms exceeds latency_max_ms {limit:g}")
     limit = constraints.get("energy_max_mj")
-    if limit is not None and m.energy_mj > limit + TOLERANCE * max(1.0, limit):
+    if limit is not None and m.energy_mj is not None and m.energy_mj > limit + TOLERANCE * max(1.0, limit):
         out.append(f"energy {m.energy_mj:.6g} mJ exceeds energy_max_mj {limit:g}")
     return out
 

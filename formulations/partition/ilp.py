@@ -27,6 +27,7 @@ inexact model in floats (:func:`add_no_good` excludes a rejected plan).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -60,9 +61,9 @@ class PartitionModel:
         the model because CP-SAT stores offsets as doubles.
     """
 
-    model: object
+    model: Any
     x: list
-    units_per_ms: int
+    units_per_ms: float
     slack_ms: float = 0.0
     exact_budget: bool = True
     coarse: bool = False

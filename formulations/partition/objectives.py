@@ -71,6 +71,8 @@ class Linear(Objective):
         a, b = self.weights
         if b == 0:
             return float(latency_ms) if a == 1 else a * float(latency_ms)
+        if energy_mj is None:  # objective_of refuses energy weights without an energy model
+            raise ValueError("an energy objective needs the energy (mJ)")
         if a == 0:
             return float(energy_mj) if b == 1 else b * float(energy_mj)
         return a * float(latency_ms) + b * float(energy_mj)
@@ -109,7 +111,8 @@ def objective_of(spec: Any, has_energy: bool) -> Objective:
                                 '"throughput" (with "constraints" to bound latency or energy)',
                                 field="objective.weighted.throughput")
         reject_unknown(raw, ("latency", "energy"), "objective.weighted")
-        weights = tuple(as_nonneg(raw.get(key, 0.0), f"objective.weighted.{key}") for key in ("latency", "energy"))
+        weights = (as_nonneg(raw.get("latency", 0.0), "objective.weighted.latency"),
+                   as_nonneg(raw.get("energy", 0.0), "objective.weighted.energy"))
         if weights[0] + weights[1] <= 0:
             raise InstanceError("at least one weight must be > 0", field="objective.weighted")
         spec = {"weighted": dict(spec["weighted"])}

@@ -41,7 +41,7 @@ def random_dags(draw, min_layers: int = 1, max_layers: int = 10, multi_input: bo
     toward a chain.
     """
     n = draw(st.integers(min_layers, max_layers))
-    edges = set()
+    edges: set = set()
     for i in range(1, n):
         if multi_input and draw(st.integers(0, 4)) == 4:
             continue  # an extra input: no parent
@@ -210,7 +210,7 @@ def partition_problems(
         flops = [layer.flops for layer in layers]
         if draw(st.booleans()):  # exactly the float total of a random subset: the boundary case
             chosen = draw(st.lists(st.booleans(), min_size=n, max_size=n))
-            total = float(sum(f for f, c in zip(flops, chosen) if c))
+            total = float(sum(f for f, c in zip(flops, chosen) if c))  # type: ignore[misc]
         else:
             total = draw(st.sampled_from((0.0, 1.0, 1e-9, 0.5, 2 / 3, 1.4)))
         device_budget = {"flops": total}

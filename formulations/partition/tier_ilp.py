@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class IntTerms:
     """A :class:`TermCosts` floor-scaled to integers (``units`` per unit of the objective)."""
 
     costs: TermCosts
-    units: int
+    units: float
     #: Most the float value of a plan exceeds its integer value / ``units`` (one unit per floored
     #: term; 0 when the floats were exact decimals, and 0 when the unit was coarsened: no claim then).
     slack: float = 0.0
@@ -98,16 +99,16 @@ class TierModel:
     latency_expr, energy_expr, objective_expr : linear expressions or None
     """
 
-    model: object
+    model: Any
     x: list
     latency: IntTerms
     energy: IntTerms | None
     objective: IntTerms
-    latency_expr: object
-    energy_expr: object
-    objective_expr: object
+    latency_expr: Any
+    energy_expr: Any
+    objective_expr: Any
     #: The integer period of a pipelined stream (``latency.units``), when the model has one.
-    period_expr: object = None
+    period_expr: Any = None
 
     def tiers(self, solver) -> np.ndarray:
         """Tier vector of the solver's current solution."""
@@ -128,7 +129,7 @@ class TierModel:
         self.model.add_bool_or(lits)
 
 
-def _limit_int(limit: float, units: int) -> int:
+def _limit_int(limit: float, units: float) -> int:
     """The integer cap of a float limit (with the evaluator's tolerance): a relaxation."""
     return int(math.floor((limit + TOLERANCE * max(1.0, limit)) * units))
 
@@ -247,17 +248,17 @@ def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
         model.add(latency_expr <= _limit_int(limit, latency.units))
     limit = problem.constraints.get("energy_max_mj")
     if limit is not None:
-        model.add(energy_expr <= _limit_int(limit, energy.units))
+        model.add(energy_expr <= _limit_int(limit, energy.units))  # type: ignore[operator, union-attr]
     if latency_cap is not None:
         model.add(latency_expr <= int(latency_cap))
     if energy_cap is not None:
-        model.add(energy_expr <= int(energy_cap))
+        model.add(energy_expr <= int(energy_cap))  # type: ignore[operator]
     stream = period is not None or period_cap is not None
     if period is None:
         period = given is None and getattr(problem, "throughput", False)
     period_expr = _period(model, problem, x, y, latency) if period or stream else None
     if period_cap is not None:
-        model.add(period_expr <= int(period_cap))
+        model.add(period_expr <= int(period_cap))  # type: ignore[operator]
     if period:
         objective, objective_expr = latency, period_expr
     model.minimize(objective_expr)

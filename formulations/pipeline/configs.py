@@ -275,14 +275,14 @@ def _pareto(configs: list[Config], keep: int) -> list[Config]:
     front = [
         c for c in configs
         if not any(
-            o is not c and all(a <= b for a, b in zip(o.ms, c.ms)) and o.accuracy >= c.accuracy
-            and (o.ms != c.ms or o.accuracy > c.accuracy)
+            o is not c and all(a <= b for a, b in zip(o.ms, c.ms)) and o.accuracy >= c.accuracy  # type: ignore[operator]
+            and (o.ms != c.ms or o.accuracy > c.accuracy)  # type: ignore[operator]
             for o in configs
         )
     ]
     groups: dict[float, list[Config]] = {}
     for c in sorted(front, key=lambda c: (c.total_ms, c.name)):
-        groups.setdefault(c.accuracy, []).append(c)
+        groups.setdefault(c.accuracy, []).append(c)  # type: ignore[arg-type]
     levels = [groups[a] for a in sorted(groups, reverse=True)]
     picked: list[Config] = []
     depth = 0

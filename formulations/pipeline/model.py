@@ -49,7 +49,7 @@ __all__ = ["PipelineModel", "build_cpsat", "identical_groups", "time_units", "AC
 ACC_UNITS = 10**6
 
 
-def time_units(values_ms) -> tuple[np.ndarray, int]:
+def time_units(values_ms) -> tuple[np.ndarray, float]:
     """Integer times and units per ms by :func:`formulations.scaling.scale_costs`
     (exact decimals exactly, else floored to ns); ``ints <= values * units``."""
     scaled = scale_costs(values_ms, reserve=3)
@@ -102,7 +102,7 @@ class PipelineModel:
     model: object
     y: list
     start: list | None
-    units_per_ms: int
+    units_per_ms: float
     before: dict | None = None
     slack_ms: float = 0.0
 
@@ -110,7 +110,7 @@ class PipelineModel:
         """Task order of a solution: by the number of tasks placed before each."""
         n = len(self.y)
         count = [0] * n
-        for (i, j), lit in self.before.items():
+        for (i, j), lit in self.before.items():  # type: ignore[union-attr]
             if solver.boolean_value(lit):
                 count[j] += 1
             else:
@@ -134,7 +134,7 @@ class _Data:
 
     p_int: list
     rel: np.ndarray
-    units: int
+    units: float
     slack_ms: float
     deadline: int | None
 

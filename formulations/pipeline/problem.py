@@ -175,12 +175,14 @@ class PipelineProblem(Problem):
         The kind written by :meth:`to_dict`. Solvers dispatch on
         :attr:`kind`, always ``"pipeline"``.
 
-    Instances are immutable; :meth:`replace` returns a changed copy.
-
     Raises
     ------
     InstanceError
         Naming the invalid field.
+
+    Notes
+    -----
+    Instances are immutable; :meth:`replace` returns a changed copy.
     """
 
     kind = "pipeline"
@@ -501,7 +503,7 @@ class PipelineProblem(Problem):
         else:
             latency = {self.tasks[j].name: self.tasks[j].configs[config[j]].total_ms for j in range(n)}
         accs = [self.tasks[j].configs[config[j]].accuracy for j in range(n)]
-        mean_acc = None if any(a is None for a in accs) else math.fsum(accs) / n
+        mean_acc = None if any(a is None for a in accs) else math.fsum(a for a in accs if a is not None) / n
         return Schedule(
             objective=makespan if self.objective == "makespan" else rate,
             order=names,
@@ -519,7 +521,8 @@ class PipelineProblem(Problem):
         """Every constraint the assignment violates, in words (empty if feasible)."""
         sched = self.schedule(assignment)
         out = []
-        if self.accuracy_min is not None and sched.mean_accuracy < self.accuracy_min - ACCURACY_TOL:
+        if self.accuracy_min is not None and sched.mean_accuracy is not None \
+                and sched.mean_accuracy < self.accuracy_min - ACCURACY_TOL:
             out.append(f"mean accuracy {sched.mean_accuracy:.6g} < accuracy_min {self.accuracy_min:g}")
         if self.deadline_ms is not None:
             late = [(nm, lat) for nm, lat in sched.latency_ms.items() if lat > self.deadline_ms + DEADLINE_TOL]

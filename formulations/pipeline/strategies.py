@@ -63,8 +63,8 @@ def pipeline_problems(
         tasks.append(Task(f"t{j}", tuple(configs), release))
     accuracy_min = deadline = None
     if constraints and draw(st.booleans()):
-        lo = sum(min(c.accuracy for c in t.configs) for t in tasks) / n
-        hi = sum(max(c.accuracy for c in t.configs) for t in tasks) / n
+        lo = sum(min(c.accuracy for c in t.configs) for t in tasks) / n  # type: ignore[misc, type-var]
+        hi = sum(max(c.accuracy for c in t.configs) for t in tasks) / n  # type: ignore[misc, type-var]
         step = draw(st.integers(0, 10))
         accuracy_min = min(1.0, round(lo + (hi - lo) * step / 8, 4))
     if constraints and draw(st.booleans()):

@@ -156,9 +156,9 @@ def parse_taillard(text: str, *, file: str | None = None, name: str | None = Non
         matrix = [[values[k * n + j] for k in range(m)] for j in range(n)]
         meta = {"source": TAILLARD_SOURCE, "units": "processing times read as ms", "format": "taillard"}
         if len(nums) >= 5:
-            meta.update({"time_seed": nums[2], "best_known": nums[3], "lower_bound": nums[4]})
+            meta.update({"time_seed": nums[2], "best_known": nums[3], "lower_bound": nums[4]})  # type: ignore[dict-item]
             if nums[3] == nums[4]:
-                meta["optimum"] = nums[3]
+                meta["optimum"] = nums[3]  # type: ignore[assignment]
         inst_name = name if len(starts) == 1 else f"{name or 'taillard'}#{idx + 1}"
         problems.append(PipelineProblem.from_matrix(matrix, name=inst_name, metadata=meta))
     return problems

@@ -88,7 +88,8 @@ def cmd_import(args) -> int:
     progress = None if args.quiet else ProgressBar()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        source, shape, info, name = args.model, args.input_shape, {}, None
+        source, shape, name = args.model, args.input_shape, None
+        info: dict = {}
         if args.model.startswith("torchvision:"):
             name = args.model.split(":", 1)[1]
             source, default_shape, info = _torchvision_onnx(name, tmp)
@@ -163,8 +164,8 @@ def cmd_profiles(args) -> int:
     rows = []
     for name in profile_names():
         p = get_profile(name)
-        rows.append({"name": name, "gflops": f"{p.peak_gflops:g}", "gbps": f"{p.memory_gbps:g}",
-                     "eff": f"{p.efficiency:g}", "us": f"{p.overhead_us:g}", "desc": p.description})
+        rows.append({"name": name, "gflops": f"{p.peak_gflops:g}", "gbps": f"{p.memory_gbps:g}",  # type: ignore[union-attr]
+                     "eff": f"{p.efficiency:g}", "us": f"{p.overhead_us:g}", "desc": p.description})  # type: ignore[union-attr]
     print(format_table(rows, [("name", "Profile", "<"), ("gflops", "Peak GFLOP/s", ">"),
                               ("gbps", "Memory GB/s", ">"), ("eff", "Efficiency", ">"),
                               ("us", "Overhead(us)", ">"), ("desc", "Device", "<")]))

@@ -146,7 +146,7 @@ def place_without_overlap(fig, texts: Sequence, *, step_px: float | None = None,
 
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    placed = []
+    placed: list = []
     for text in texts:
         for _ in range(tries):
             box = text.get_window_extent(renderer=renderer).padded(pad_px)

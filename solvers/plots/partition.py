@@ -121,14 +121,14 @@ def _place_nodes(layout: PartitionLayout, topo, node_of: np.ndarray) -> None:
     depth = np.zeros(n_nodes, dtype=np.int64)
     for a, b in sorted(pairs, key=lambda e: rank[e[0]]):
         depth[b] = max(depth[b], depth[a] + 1)
-    preds = [[] for _ in range(n_nodes)]
+    preds = [[] for _ in range(n_nodes)]  # type: ignore[var-annotated]
     for a, b in pairs:
         preds[b].append(a)
     lanes = np.zeros(n_nodes)
     for d in np.unique(depth):  # barycentre ordering: a node goes near its predecessors' lanes
         members = np.flatnonzero(depth == d)
         centre = {i: (np.mean(lanes[preds[i]]) if preds[i] else 0.0) for i in members.tolist()}
-        members = sorted(members.tolist(), key=lambda i: (centre[i], rank[i]))
+        members = sorted(members.tolist(), key=lambda i: (centre[i], rank[i]))  # type: ignore[assignment]
         lanes[members] = np.arange(len(members)) - (len(members) - 1) / 2.0
     layout.xy = np.column_stack([depth.astype(float), -lanes])
     layout.paths = edge_paths(layout.xy, pairs)
@@ -388,7 +388,8 @@ def _draw(problem, assignment, layout: PartitionLayout, title, *, tiered: bool):
         if idx:
             handles.append(Line2D([], [], marker=marker, ls="none", color=color, mec="black", label=label))
     node_index = {nm: i for i, (_, _, layers) in enumerate(layout.nodes) for nm in layers}
-    texts, sent, number, at_node = [], [], 0, {}
+    texts, sent, number = [], [], 0
+    at_node: dict = {}
     links = zip(_link_styles(layout, tiered), layout.link_cut_edges, layout.link_senders)
     for link, ((gid, color, style, width, label, label_gid), edges, senders) in enumerate(links):
         ax.add_collection(LineCollection([layout.paths[e] for e in edges], colors=color, linestyles=style,

@@ -13,6 +13,9 @@ from solvers.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "tests" / "fixtures" / "broken" / "partition"
+#: Far above what any file needs (milliseconds): CP-SAT's answer among equal optima can depend on the
+#: time left when that is short (a loaded machine), and this test compares answers, not speed.
+LIMIT_S = "60"
 
 # Every kind, a multi-instance Taillard file and a broken file: rows, errors and order must all match.
 FILES = [
@@ -35,9 +38,10 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 def _records(text: str) -> list[dict]:
     records = json.loads(text)
-    for record in records:  # timings differ between runs; everything else must not
+    for record in records:  # timings and search statistics differ between runs; everything else must not
         record.pop("runtime_s", None)
         record.get("details", {}).pop("wall_s", None)
+        record.get("details", {}).pop("branches", None)  # CP-SAT's count depends on its wall-clock presolve
     return records
 
 
@@ -48,8 +52,8 @@ def _rows(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def serial():
-    code, out, err = run("solve", *FILES, "--json", "--time-limit", "5")
-    table = run("solve", *FILES, "--time-limit", "5")
+    code, out, err = run("solve", *FILES, "--json", "--time-limit", LIMIT_S)
+    table = run("solve", *FILES, "--time-limit", LIMIT_S)
     return code, _records(out), table
 
 
@@ -62,10 +66,10 @@ def test_serial_batch_has_an_error_row_and_every_kind(serial):
 
 def test_workers_give_the_serial_rows(serial):
     code, records, table = serial
-    got_code, out, _ = run("solve", *FILES, "--json", "--time-limit", "5", "--workers", "2")
+    got_code, out, _ = run("solve", *FILES, "--json", "--time-limit", LIMIT_S, "--workers", "2")
     assert got_code == code
     assert _records(out) == records
-    got_code, out, err = run("solve", *FILES, "--time-limit", "5", "--workers", "2")
+    got_code, out, err = run("solve", *FILES, "--time-limit", LIMIT_S, "--workers", "2")
     assert (got_code, _rows(out)) == (table[0], _rows(table[1]))
     assert err == table[2]  # the same error lines, in the same order
 
@@ -74,7 +78,7 @@ def test_dask_local_cluster_gives_the_serial_rows(serial):
     distributed = pytest.importorskip("dask.distributed")
     code, records, _ = serial
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        got_code, out, _ = run("solve", *FILES, "--json", "--time-limit", "5", "--scheduler", cluster.scheduler_address)
+        got_code, out, _ = run("solve", *FILES, "--json", "--time-limit", LIMIT_S, "--scheduler", cluster.scheduler_address)
     assert got_code == code
     assert _records(out) == records
 

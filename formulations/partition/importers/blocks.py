@@ -59,7 +59,7 @@ def block_masks(problem, limit: int | None = None) -> list[tuple[str | None, np.
         total = float(problem.device_ms.sum()) or 1.0
         keep = {0, len(cuts) - 1}
         for k in range(1, limit - 1):
-            keep.add(int(min(np.searchsorted(cost, k * total / (limit - 1)), len(cuts) - 1)))
+            keep.add(min(int(np.searchsorted(cost, k * total / (limit - 1))), len(cuts) - 1))
         cuts = [cuts[j] for j in sorted(keep)]
         closures = [closures[j] for j in sorted(keep)]
     done = np.zeros(problem.n_layers, dtype=bool)
@@ -154,7 +154,7 @@ def monotone_fit(values: Sequence[float]) -> np.ndarray:
     return np.repeat(level, count)
 
 
-def calibrate(device_ms: np.ndarray, work: Sequence[bool], blocks: Sequence[tuple[str | None, np.ndarray]],
+def calibrate(device_ms: np.ndarray, work: Sequence[bool] | np.ndarray, blocks: Sequence[tuple[str | None, np.ndarray]],
               prefix_ms: Sequence[float]) -> tuple[np.ndarray, list[float], list[float | None]]:
     """Per-layer costs scaled so that every prefix adds up to its measured time.
 
@@ -170,12 +170,12 @@ def calibrate(device_ms: np.ndarray, work: Sequence[bool], blocks: Sequence[tupl
     (None when its per-layer sum is 0). O(layers x blocks).
     """
     out = np.asarray(device_ms, dtype=float).copy()
-    work = np.asarray(work, dtype=bool)
+    is_work = np.asarray(work, dtype=bool)
     fit = monotone_fit(prefix_ms)
     costs = np.diff(np.concatenate([[0.0], fit])).clip(min=0.0)
     scales: list[float | None] = []
     for (_, mask), cost in zip(blocks, costs):
-        layers = mask & work if (mask & work).any() else mask
+        layers = mask & is_work if (mask & is_work).any() else mask
         out[mask & ~layers] = 0.0
         total = float(out[layers].sum())
         scale = float(cost) / total if total > 0 else None

@@ -13,7 +13,7 @@ and :func:`node_flops` reports it as unknown so that the importer can warn.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 __all__ = ["node_flops", "MOVEMENT_OPS", "ELEMENTWISE_FLOPS"]
 
@@ -73,7 +73,7 @@ def node_flops(op: str, inputs: Sequence[Shape | None], outputs: Sequence[Shape 
     if op in ELEMENTWISE_FLOPS:
         return float(ELEMENTWISE_FLOPS[op] * out), True
     if op in ("Conv", "ConvTranspose"):
-        w = inputs[1]  # Conv: [C_out, C_in/group, k...]; ConvTranspose: [C_in, C_out/group, k...]
+        w: Any = inputs[1]  # Conv: [C_out, C_in/group, k...]; ConvTranspose: [C_in, C_out/group, k...]
         if op == "Conv":
             per_out = w[1] * _numel(w[2:])  # C_in/group * prod(kernel)
             flops = 2.0 * out * per_out
@@ -83,14 +83,14 @@ def node_flops(op: str, inputs: Sequence[Shape | None], outputs: Sequence[Shape 
             flops += out
         return flops, True
     if op in ("MatMul", "Gemm", "MatMulInteger", "QLinearMatMul"):
-        a = inputs[0]
+        a: Any = inputs[0]
         k = a[-1] if op != "Gemm" or not attrs.get("transA") else a[0]
         flops = 2.0 * out * k
         if op == "Gemm" and len(inputs) > 2 and inputs[2] is not None:
             flops += out
         return flops, True
     if op in ("MaxPool", "AveragePool", "LpPool"):
-        return float(out * _numel(attrs.get("kernel_shape") or [1])), True
+        return float(out * _numel(attrs.get("kernel_shape") or [1])), True  # type: ignore[arg-type]
     if op in ("GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceSum", "ReduceMax",
               "ReduceMin", "ReduceProd", "ReduceL2", "ReduceSumSquare"):
         return float(_numel(inputs[0])), True

@@ -434,7 +434,7 @@ def _measure(prepared, graph: OnnxGraph, runs, warmup, threads, progress, level=
         t = time_model(data, feeds, runs=runs, warmup=warmup, threads=threads, level=whole, progress=progress,
                        label=f"timing whole model ({whole} optimization)")
         latency[f"whole_model_ms_{whole}_opt"] = _round(float(np.median(t)))
-        latency[f"whole_model_iqr_ms_{whole}_opt"] = [_round(float(np.percentile(t, 25))),
+        latency[f"whole_model_iqr_ms_{whole}_opt"] = [_round(float(np.percentile(t, 25))),  # type: ignore[assignment]
                                                       _round(float(np.percentile(t, 75)))]
     not_timed = [nm for nm, w in zip(graph.names, graph.work) if w and nm not in times]
     info = {"model": "measured", "runtime": f"onnxruntime {ort.__version__} CPUExecutionProvider",

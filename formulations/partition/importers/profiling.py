@@ -19,7 +19,7 @@ import platform
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -206,7 +206,7 @@ def time_model(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: int
 
 def prefix_latencies(model, outputs: Sequence[Sequence[str]], feeds: Mapping[str, np.ndarray], *,
                      runs: int = 10, warmup: int = 2, threads: int = 1, levels: Sequence[str] = ("none", "all"),
-                     progress: Progress | None = None) -> list[dict[str, float]]:
+                     progress: Progress | None = None) -> list[dict[str, Any]]:
     """Median ms of each prefix sub-model, run as its own model.
 
     Parameters
@@ -233,7 +233,7 @@ def prefix_latencies(model, outputs: Sequence[Sequence[str]], feeds: Mapping[str
     result = []
     for k, outs in enumerate(outputs):
         sub = extractor.extract_model(graph_inputs, list(outs)).SerializeToString()
-        row = {}
+        row: dict[str, Any] = {}
         for level in levels:
             t = time_model(sub, feeds, runs=runs, warmup=warmup, threads=threads, level=level)
             row[level] = float(np.median(t))

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 
 from ...errors import InstanceError
 from ...validate import as_nonneg, as_positive
+from ..problem import PartitionProblem
 from ..radio import radio_from_spec
 from ..tiers import EnergyModel, Link, TierLayer, TieredPartitionProblem
 
@@ -130,7 +131,7 @@ def import_tiers(source, tiers: Sequence[str], links: Sequence[Any], *, radio: A
         watts = DEFAULT_COMPUTE_W if compute_w is None else as_nonneg(compute_w, "compute_w")
         power = EnergyModel(watts, 0.0, 0.0, 0.0)
     device = None if tiers[0] == MEASURED else tiers[0]
-    first = None
+    first: PartitionProblem | None = None
     per_tier = []
     for profile in tiers[1:]:
         problem = import_onnx(source, device_profile=device, server_profile=profile, name=name, **import_options)
@@ -141,6 +142,8 @@ def import_tiers(source, tiers: Sequence[str], links: Sequence[Any], *, radio: A
         elif problem.names != first.names:  # pragma: no cover - imports are deterministic
             raise InstanceError(f"tier {profile!r} imported different layers", field="tiers")
         per_tier.append(problem.server_ms)
+    if first is None:  # pragma: no cover - at least two tiers were checked above
+        raise InstanceError("need at least two tiers", field="tiers")
     layers = [TierLayer(layer.name, tuple(float(t[i]) for t in per_tier), int(layer.output_bytes), flops=layer.flops,
                         memory_bytes=layer.memory_bytes, op=layer.op, meta=layer.meta)
               for i, layer in enumerate(first.layers)]

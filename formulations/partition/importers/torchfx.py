@@ -203,7 +203,7 @@ def _time_nodes(gm, input_shape, runs: int, warmup: int) -> dict[str, list[float
 
     times: dict[str, list[float]] = {}
 
-    class Timer(torch.fx.Interpreter):
+    class Timer(torch.fx.Interpreter):  # type: ignore[name-defined]
         def run_node(self, n):
             start = time.perf_counter()
             result = super().run_node(n)

@@ -81,7 +81,7 @@ def brute_force(problem, *, deadline: Deadline | None = None) -> MethodResult:
             f"{MAX_PLACEMENTS} placements without a time limit"
         )
     N = problem.n_samples
-    places_list = []
+    places_list: list[tuple] = []
     for p in placements(problem):
         if len(places_list) % 1024 == 0 and deadline.expired():
             return stopped("while listing placements")

@@ -186,7 +186,7 @@ def _backtrack(problem, V, p, j, t: _Tables, node_choice, exit_choice, exit_at):
     """Placement and kept set of the state ``(p, j)`` at the end. O(K)."""
     n_blocks, n_nodes, n_exits = problem.n_blocks, problem.n_nodes, problem.n_exits
     n, m = np.unravel_index(int(np.argmin(V[p][..., j])), (n_nodes, t.M1))
-    n, m = int(n), int(m)
+    n, m = int(n), int(m)  # type: ignore[assignment]
     place = np.zeros(n_blocks, dtype=np.int64)
     kept = np.zeros(n_exits, dtype=bool)
     kept[-1] = True
@@ -199,7 +199,7 @@ def _backtrack(problem, V, p, j, t: _Tables, node_choice, exit_choice, exit_at):
             m -= t.m0
             p, j = p_prev, c_prev - int(t.lo[p_prev])
         place[i] = n
-        n = int(node_choice[i][p][n, m, j])
+        n = int(node_choice[i][p][n, m, j])  # type: ignore[assignment]
     return place, kept
 
 
@@ -414,7 +414,8 @@ def dp(problem, *, deadline: Deadline | None = None, grid: int = 8, model: str =
     n_exits = problem.n_exits
     fixed = problem.fixed_thresholds
     all_fixed = len(fixed) == n_exits - 1
-    best, best_key = None, None
+    best: tuple | None = None
+    best_key = None
     nested = False
     for g in _grid(problem, grid):
         if deadline.expired():

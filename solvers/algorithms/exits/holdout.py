@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +26,9 @@ class HoldoutReport:
     n_validation, n_test : int
     """
 
-    solution: object
-    validation: object
-    test: object
+    solution: Any
+    validation: Any
+    test: Any
     n_validation: int
     n_test: int
 

@@ -195,30 +195,30 @@ def rate_model_front(problem, rates, accuracies, *, max_exits: int | None = None
     rates, accuracies = _check_model(problem, rates, accuracies)
     K, k, E = problem.n_blocks, problem.n_nodes, problem.n_exits
     track = max_exits is not None and max_exits < E - 1  # else no allowance dimension
-    M1 = max(0, max_exits) + 1 if track else 1
+    M1 = max(0, max_exits) + 1 if track else 1  # type: ignore[operator, type-var]
     step = 1 if track else 0
     exit_at = {int(b): e for e, b in enumerate(problem.exit_block)}
     bms, ems = problem.block_ms, problem.exit_ms
     cum = np.concatenate([np.zeros((K, 1)), np.cumsum(problem.cross_ms, axis=1)], axis=1)
     # F[n][m]: front after block i - 1 on node n, m exits still allowed; a trace
     # is (node of block i, exit after block i kept, trace of block i + 1)
-    F = [[[] for _ in range(M1)] for _ in range(k)]
+    F = [[[] for _ in range(M1)] for _ in range(k)]  # type: ignore[var-annotated]
     for i in range(K - 1, -1, -1):
         e = exit_at.get(i)
         W = [[None] * M1 for _ in range(k)]  # (V, A, keep) pairs from block i's exit on
         for n2 in range(k):
             for m in range(M1):
                 if e == E - 1:
-                    W[n2][m] = [(ems[e, n2], accuracies[e], False, None)]
+                    W[n2][m] = [(ems[e, n2], accuracies[e], False, None)]  # type: ignore[call-overload]
                     continue
                 pts = [(V, A, False, tr) for V, A, tr in F[n2][m]]
                 if e is not None and m >= step:
                     r = rates[e]
                     pts += [(ems[e, n2] + (1 - r) * V, r * accuracies[e] + (1 - r) * A, True, tr)
                             for V, A, tr in F[n2][m - step]]
-                W[n2][m] = pts
+                W[n2][m] = pts  # type: ignore[call-overload]
         F = [[_prune([(cum[i, n2] - cum[i, n] + bms[i, n2] + V, A, (n2, keep, tr))
-                      for n2 in range(n, k) for V, A, keep, tr in W[n2][m]])
+                      for n2 in range(n, k) for V, A, keep, tr in W[n2][m]])  # type: ignore[attr-defined]
               for m in range(M1)] for n in range(k)]
     plans = []
     for V, A, tr in F[0][M1 - 1]:
@@ -296,7 +296,7 @@ def rate_model_shortlist(problem, rates, accuracies, *, objective: str = "latenc
     :func:`rate_model_front`.
     """
     if objective == "latency" and accuracy_min is None and latency_max_ms is None:
-        return [rate_model_plan(problem, rates, accuracies, max_exits=max_exits)]
+        return [rate_model_plan(problem, rates, accuracies, max_exits=max_exits)]  # type: ignore[list-item]
     front = rate_model_front(problem, rates, accuracies, max_exits=max_exits)
     best = _pick([(p.latency_ms, p.accuracy, j) for j, p in enumerate(front)], objective, accuracy_min, latency_max_ms)
     j = best[2] if best is not None else (len(front) - 1 if objective == "latency" else 0)

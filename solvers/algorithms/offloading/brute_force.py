@@ -67,7 +67,8 @@ def brute_force(problem, *, deadline: Deadline | None = None) -> MethodResult:
     if count > MAX_POLICIES and not deadline.limited:
         raise OptionError(f"`problem` has {count} deterministic policies; brute_force takes at most {MAX_POLICIES} "
                           "without a time limit")
-    listing, policies, cut = deadline.share(0.5), [], False
+    listing, cut = deadline.share(0.5), False
+    policies: list[tuple[np.ndarray, np.ndarray]] = []
     costs, serve, load = [], [], []
     for local, send in deterministic_policies(problem):
         if len(policies) % 256 == 0 and listing.expired():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class Costs:
     ``serve`` includes the download time of outputs.
     """
 
-    problem: object
+    problem: Any
 
     @cached_property
     def order(self) -> np.ndarray:

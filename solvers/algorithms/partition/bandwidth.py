@@ -64,9 +64,9 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str | No
     """
     from ...registry import solve
 
-    for label, value in (("min_mbps", min_mbps), ("max_mbps", max_mbps)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise OptionError(f"`{label}` must be a number of Mbps, got {value!r}")
+    for label, given in (("min_mbps", min_mbps), ("max_mbps", max_mbps)):
+        if isinstance(given, bool) or not isinstance(given, (int, float, np.integer, np.floating)):
+            raise OptionError(f"`{label}` must be a number of Mbps, got {given!r}")
     if not (min_mbps > 0 and max_mbps >= min_mbps and np.isfinite(max_mbps)):
         raise OptionError(f"need 0 < `min_mbps` <= `max_mbps` < inf, got {min_mbps}, {max_mbps}")
     if getattr(problem, "throughput", False):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class StreamMap(BandwidthMap):
 
     def throughput(self, uplink_mbps: float) -> float:
         """The most frames/s at ``uplink_mbps`` (inside the range)."""
-        return self.lookup(uplink_mbps).throughput(uplink_mbps)
+        return cast(StreamPiece, self.lookup(uplink_mbps)).throughput(uplink_mbps)
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "objective": "throughput"}
@@ -174,14 +175,16 @@ def stream_bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: s
         cuts.append((xs, a))
 
     refine(x_lo, left, x_hi, right)
-    return StreamMap(pieces=_pieces(problem, x_lo, x_hi, sorted(cuts, key=lambda c: c[0]), right),
+    pieces: list[Piece] = list(_pieces(problem, x_lo, x_hi, sorted(cuts, key=lambda c: c[0]), right))
+    return StreamMap(pieces=pieces,
                      solves=solves, method=method)
 
 
 def _pieces(problem, x_lo, x_hi, cuts, last) -> list[StreamPiece]:
     """Pieces in ascending Mbps from the breakpoints (ascending x); neighbours with one plan merged,
     empty intervals dropped."""
-    segments, start = [], x_lo
+    segments: list[tuple[float, float, _Hinge]] = []
+    start = x_lo
     for xb, hinge in cuts + [(x_hi, last)]:
         if segments and segments[-1][2].tiers == hinge.tiers:
             segments[-1] = (segments[-1][0], xb, hinge)

@@ -85,7 +85,7 @@ def _hint(built, mask) -> None:
         built.model.add_hint(var, bool(on))
 
 
-def _search(problem, built, warm, deadline, num_workers, seed):
+def _search(problem, built, deadline, num_workers, seed):
     """CP-SAT on the (relaxed) model; float-infeasible plans are cut off and
     the model solved again. Returns ``(code, mask, int_bound, message, no_goods)``."""
     from ortools.sat.python import cp_model
@@ -171,7 +171,7 @@ def ilp(problem, *, deadline: Deadline | None = None, num_workers: int = 1, seed
         return _fallback(problem, warm_assignment, warm_bound, warm_slack, f"{exc}; returning the warm start")
     if hint and warm is not None:
         _hint(built, warm)
-    code, mask, int_bound, message, no_goods = _search(problem, built, warm, deadline, num_workers, seed)
+    code, mask, int_bound, message, no_goods = _search(problem, built, deadline, num_workers, seed)
     details = {"no_good_cuts": no_goods, "units_per_ms": built.units_per_ms, "exact_budget": built.exact_budget}
     if code == cp_model.INFEASIBLE:
         if warm is None:

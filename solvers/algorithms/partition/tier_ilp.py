@@ -104,7 +104,7 @@ def tier_ilp(problem, *, deadline: Deadline | None = None, num_workers: int = 1,
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
     scaling: dict = {}
-    warm, warm_bound = weighted_min_cut(problem, *problem.objective_weights, info=scaling)
+    warm, warm_bound = weighted_min_cut(problem, *problem.objective_weights, info=scaling)  # type: ignore[misc]
     warm_ok = not problem.violations(warm)  # the min cut ignores constraints and budgets: a relaxation
     if problem.throughput:  # the latency min cut is only a hint: its value bounds nothing here
         warm_bound = None

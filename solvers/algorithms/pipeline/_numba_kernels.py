@@ -11,7 +11,7 @@ import numpy as np
 try:
     from numba import njit
 except ImportError:  # importable without numba (doc tools walk every module); compiled.available() is False then
-    def njit(**_options):
+    def njit(**_options):  # type: ignore[no-redef]  # the stand-in decorator when numba is absent
         return lambda function: function
 
 @njit(cache=True)

@@ -91,10 +91,10 @@ def choice_lagrangian(w, acc, target, allowed=None) -> Lagrangian:
         with np.errstate(divide="ignore", invalid="ignore"):
             cand = dw / da
         lams.extend(cand[(da > 0) & (cand > 0)].tolist())
-    lams = np.unique(np.asarray(lams))
+    lams = np.unique(np.asarray(lams))  # type: ignore[assignment]
     Wf = np.where(finite, W, 0.0)
     Af = np.where(finite, A, 0.0)
-    red = Wf[None, :, :] - lams[:, None, None] * Af[None, :, :]
+    red = Wf[None, :, :] - lams[:, None, None] * Af[None, :, :]  # type: ignore[call-overload]
     red = np.where(finite[None, :, :], red, np.inf)
     g = lams * target + red.min(axis=2).sum(axis=1)
     b = int(np.argmax(g))

@@ -71,7 +71,7 @@ def bottleneck_relief(problem, start, *, max_moves: int | None = None) -> list[i
                     best, move = key, (j, int(c), trial, new_acc)
         if move is None or best[0] > float(loads.max()):
             break
-        j, c, loads, total_acc = move
+        j, c, loads, total_acc = move  # type: ignore[assignment]
         config[j] = c
     return config
 

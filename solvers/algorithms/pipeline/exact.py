@@ -105,7 +105,8 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
         choices = math.prod(int(problem.admissible(j).sum()) for j in range(n))
         if choices <= enumerate_limit:
             return _enumerated(problem, choices)
-    warm, static = _warm_start(problem, None if not deadline.limited else started + _warm_share(problem, deadline.time_limit))
+    limit = deadline.time_limit
+    warm, static = _warm_start(problem, None if limit is None else started + _warm_share(problem, limit))
     lb_ms = static if problem.objective == "makespan" else (n * 1000.0 / static if static > 0 else None)
     try:
         built = build_cpsat(problem, lower_bound_ms=lb_ms, deadline=deadline.at)

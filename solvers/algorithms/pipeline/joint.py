@@ -203,6 +203,8 @@ def joint_search(problem, starts, *, iterations: int | None, seed: int, deadline
         seq, cfg, v = _local_search(J, seq, cfg, J.flow(cfg).value(seq), deadline)
         if best is None or v < best[2]:
             best = (seq, cfg, v)
+    if best is None:
+        raise ValueError("the joint search needs at least one start")
     cur = (best[0].copy(), best[1].copy(), best[2])
     n = J.n
     T = temperature * float(np.take_along_axis(J.A.sum(axis=0), cur[1][:, None], 1).sum()) / (10.0 * n * J.m)

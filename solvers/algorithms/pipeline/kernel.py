@@ -119,7 +119,7 @@ def insertion_values(X: np.ndarray, r: np.ndarray | None, px: np.ndarray, rx, *,
         values[...] = _release_suffix(Q, r)[..., None, :]
     else:
         values = np.zeros(shape)
-    spread = np.zeros(shape) if with_sum else None
+    spread = np.zeros(shape if with_sum else 0)  # the sum over machines, only when asked for
     total = np.empty(shape)
     for k in range(m):
         np.maximum(f, Ep[k], out=f)

@@ -134,7 +134,7 @@ def dp(problem, *, deadline: Deadline | None = None) -> MethodResult:
     final = combine(value[:, :, n], last[None, :])
     if not np.isfinite(final).any():
         return MethodResult(Status.INFEASIBLE, message="no placement fits the devices' memory (exact DP)")
-    subset, e = np.unravel_index(int(np.argmin(final)), final.shape)
+    subset, e = np.unravel_index(int(np.argmin(final)), final.shape)  # type: ignore[assignment]
     stages, j = [], n
     while True:
         i = int(start[subset, e, j])
