@@ -79,11 +79,12 @@ def bandwidth_map(problem: Problem, min_mbps: float, max_mbps: float, **kwargs: 
     return _bandwidth_map(problem, min_mbps, max_mbps, **kwargs)
 
 
-def pareto(problem: Problem, *, time_limit: float | None = None, max_points: int = 2000) -> ParetoFront:
+def pareto(problem: Problem, *, objectives: tuple[str, str] | None = None, time_limit: float | None = None,
+           max_points: int = 2000) -> ParetoFront:
     """See :func:`solvers.pareto_front.pareto` (imported on first use, like :func:`bandwidth_map`)."""
     from .pareto_front import pareto as _pareto
 
-    return _pareto(problem, time_limit=time_limit, max_points=max_points)
+    return _pareto(problem, objectives=objectives, time_limit=time_limit, max_points=max_points)
 
 __all__ = ["solve", "partition", "exits", "pipeline", "offloading", "placement", "bandwidth_map", "pareto", "methods", "get_method", "Solution", "Status", "MethodResult",
            "CoinferError", "InstanceError", "OptionError", "InfeasibleAssignmentError"]

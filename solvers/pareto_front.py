@@ -1,4 +1,5 @@
-"""The exact latency-energy Pareto front of a k-tier partition instance.
+"""The exact latency-energy Pareto front of a k-tier partition instance (and the dispatch to the
+latency-throughput front of :mod:`solvers.pareto_stream`).
 
 Algorithm
 ---------
@@ -41,7 +42,10 @@ from formulations.deadline import BuildTimeout
 from formulations.errors import OptionError
 from formulations.partition import TieredPartitionProblem
 
-__all__ = ["pareto", "ParetoFront", "MAX_POINTS"]
+__all__ = ["pareto", "ParetoFront", "MAX_POINTS", "FRONTS"]
+
+#: The fronts :func:`pareto` computes (``objectives=``).
+FRONTS = (("latency", "energy"), ("latency", "throughput"))
 
 #: Default cap on the number of front points enumerated (``max_points``).
 MAX_POINTS = 2000
@@ -71,6 +75,11 @@ class ParetoFront(list):
         self.complete = complete
         self.exact = exact
         self.message = message
+
+
+#: Why a front on coarsened integer models is not proven.
+_COARSE = ("costs span too many decades for the integer models: the scaling was coarsened, "
+           "so the points are plans, not proven Pareto-optimal")
 
 
 class _Stop(Exception):
@@ -148,15 +157,25 @@ def _sweep(front: _Front, first, last, use_cut: bool) -> list:
     return found
 
 
-def pareto(problem, *, time_limit: float | None = None, max_points: int = MAX_POINTS) -> ParetoFront:
-    """The exact latency-energy Pareto front of ``problem``, sorted by latency.
+def pareto(problem, *, objectives=None, time_limit: float | None = None,
+           max_points: int = MAX_POINTS) -> ParetoFront:
+    """The exact Pareto front of ``problem``: latency-energy or latency-throughput, sorted by latency.
 
     Parameters
     ----------
-    problem : TieredPartitionProblem
-        Needs an ``energy`` model. Its ``constraints`` and ``device_budget``
-        restrict the front; its ``objective`` only sets each point's
-        ``Solution.objective``.
+    problem : TieredPartitionProblem or PartitionProblem
+        Its ``constraints`` and ``device_budget`` restrict the front; its
+        ``objective`` only sets each point's ``Solution.objective`` (and the
+        default ``objectives``). The latency-energy front needs a k-tier
+        instance with an ``energy`` model; the latency-throughput front takes
+        both forms.
+    objectives : (str, str), optional
+        ``("latency", "energy")``: latency (ms, min) vs device energy (mJ,
+        min), this module's algorithm. ``("latency", "throughput")``:
+        single-frame latency (ms, min) vs the frames/s of a pipelined stream
+        (max), :mod:`solvers.pareto_stream`. Default: the throughput front
+        for an instance whose objective is ``"throughput"``, else the energy
+        front.
     time_limit : float, optional
         Wall-clock seconds for the whole front (> 0). When reached, the
         points found so far are returned with ``complete=False``.
@@ -167,7 +186,11 @@ def pareto(problem, *, time_limit: float | None = None, max_points: int = MAX_PO
     -------
     ParetoFront
         A list with one Solution per non-dominated (latency, energy) point,
-        by increasing latency (and so decreasing energy); status ``optimal``
+        by increasing latency (and so decreasing energy). For the throughput
+        front: one per non-dominated (latency, throughput) point, by
+        increasing latency and throughput, with ``details["latency_ms"]``,
+        ``details["throughput_fps"]``, ``details["period_ms"]``,
+        ``details["bottleneck"]`` and ``details["layers_per_tier"]``. Status ``optimal``
         (Pareto optimal; ``feasible`` when the scaling was coarsened, see
         :attr:`ParetoFront.exact`), ``objective`` from ``problem.evaluate``,
         and ``details["latency_ms"]``, ``details["energy_mj"]``,
@@ -178,22 +201,27 @@ def pareto(problem, *, time_limit: float | None = None, max_points: int = MAX_PO
     Raises
     ------
     OptionError
-        A ``time_limit`` that is not > 0, a ``max_points`` below 1, or a
-        problem without an energy model.
+        A ``time_limit`` that is not > 0, a ``max_points`` below 1, unknown
+        ``objectives``, or (for the energy front) a problem that is not a
+        k-tier instance with an energy model.
 
     Notes
     -----
     Two CP-SAT solves per front point plus one max-flow per supported point
-    (plus one per hull edge). See the module docstring for exactness.
+    (plus one per hull edge). See the module docstring for exactness, and
+    :mod:`solvers.pareto_stream` for the throughput front's.
     """
-    if not isinstance(problem, TieredPartitionProblem) or problem.energy is None:
-        raise OptionError("pareto needs a k-tier partition instance with an `energy` model")
+    objectives = _objectives(problem, objectives)
+    if objectives == FRONTS[0] and (not isinstance(problem, TieredPartitionProblem) or problem.energy is None):
+        raise OptionError("the latency-energy front needs a k-tier partition instance with an `energy` model")
     time_limit = _positive_seconds(time_limit)
     if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
         raise OptionError(f"`max_points` must be a whole number >= 1, got {max_points!r}")
     start = time.perf_counter()
     if problem.infeasibility_reason():
         return ParetoFront()
+    if objectives == FRONTS[1]:
+        return _throughput_front(problem, None if time_limit is None else start + time_limit, max_points)
     front = _Front(problem, None if time_limit is None else start + time_limit)
     points, supported, message = [], [], ""
     try:
@@ -220,11 +248,32 @@ def pareto(problem, *, time_limit: float | None = None, max_points: int = MAX_PO
     runtime = time.perf_counter() - start
     complete, exact = not message, not front.coarse
     if not exact:
-        message = (message + "; " if message else "") + (
-            "costs span too many decades for the integer models: the scaling was coarsened, "
-            "so the points are plans, not proven Pareto-optimal")
+        message = (message + "; " if message else "") + _COARSE
     return ParetoFront(_solutions(problem, front, points, supported_metrics, runtime, exact),
                        complete=complete, exact=exact, message=message)
+
+
+def _objectives(problem, objectives) -> tuple[str, str]:
+    """The front asked for (default: by the instance's objective), or OptionError naming ``objectives``."""
+    from formulations.partition.core import PartitionCore
+
+    if not isinstance(problem, PartitionCore):
+        raise OptionError(f"pareto needs a partition instance, got {type(problem).__name__}")
+    if objectives is None:
+        return FRONTS[1] if problem.throughput else FRONTS[0]
+    if isinstance(objectives, str) or tuple(objectives) not in FRONTS:
+        raise OptionError(f"`objectives` must be one of {[list(f) for f in FRONTS]}, got {objectives!r}")
+    return tuple(objectives)
+
+
+def _throughput_front(problem, deadline, max_points) -> ParetoFront:
+    from .pareto_stream import stream_front
+
+    points, stopped, coarse = stream_front(problem, deadline=deadline, max_points=max_points)
+    message = stopped
+    if coarse:
+        message = (message + "; " if message else "") + _COARSE
+    return ParetoFront(points, complete=not stopped, exact=not coarse, message=message)
 
 
 def _positive_seconds(time_limit):

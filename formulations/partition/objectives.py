@@ -106,6 +106,10 @@ def objective_of(spec: Any, has_energy: bool) -> Objective:
         weights = (0.0, 1.0)
     elif isinstance(spec, Mapping) and set(spec) == {"weighted"}:
         raw = as_mapping(spec["weighted"], "objective.weighted")
+        if "throughput" in raw:
+            raise InstanceError('throughput is not a weighted sum and takes no energy weight: use "objective": '
+                                '"throughput" (with "constraints" to bound latency or energy)',
+                                field="objective.weighted.throughput")
         reject_unknown(raw, ("latency", "energy"), "objective.weighted")
         weights = (as_nonneg(raw.get("latency", 0.0), "objective.weighted.latency"),
                    as_nonneg(raw.get("energy", 0.0), "objective.weighted.energy"))

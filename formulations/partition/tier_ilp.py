@@ -54,6 +54,22 @@ class IntTerms:
         """Integer value of a tier vector (exact integer arithmetic)."""
         return int(round(self.costs.value(problem, tiers)))
 
+    def period(self, problem, tiers: np.ndarray) -> int:
+        """Integer period of a tier vector: the largest integer stage load, as the CP-SAT model's
+        ``period`` variable sees it (each tier's compute, each link's uplink and downlink). O(n + k m)."""
+        c = self.costs
+        topo = problem.topology
+        n, k = problem.n_layers, problem.n_tiers
+        far = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(far, topo.src, tiers[topo.dst])
+        sinks = np.zeros(n, dtype=bool)
+        sinks[topo.sinks] = True
+        loads = [int(c.tier_cost[tiers == j, j].sum()) for j in range(k)]
+        for b in range(k - 1):
+            loads.append(int(c.up[b][(tiers <= b) & (far > b)].sum()))
+            loads.append(int(c.down[b][(tiers > b) & sinks].sum()))
+        return max(loads)
+
 
 def int_terms(costs: TermCosts) -> IntTerms:
     """Floor-scale every coefficient of ``costs`` with one common unit."""
@@ -91,6 +107,8 @@ class TierModel:
     latency_expr: Any
     energy_expr: Any
     objective_expr: Any
+    #: The integer period of a pipelined stream (``latency.units``), when the model has one.
+    period_expr: Any = None
 
     def tiers(self, solver) -> np.ndarray:
         """Tier vector of the solver's current solution."""
@@ -185,7 +203,8 @@ class _Offset:
 
 
 def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
-                     energy_cap: int | None = None, deadline: float | None = None) -> TierModel:
+                     energy_cap: int | None = None, period_cap: int | None = None, period: bool | None = None,
+                     deadline: float | None = None) -> TierModel:
     """Build the CP-SAT model of ``problem`` (see module docstring). O(k (n + m)) variables.
 
     Parameters
@@ -196,6 +215,14 @@ def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
     latency_cap, energy_cap : int, optional
         Extra caps on the *integer* latency / energy (in their units), for
         the Pareto enumeration.
+    period_cap : int, optional
+        A cap on the *integer* period of a pipelined stream (in the latency's
+        units), for the latency-throughput front.
+    period : bool, optional
+        Minimize the period (True: the throughput objective) or the
+        weighted sum (False); either way the model then has the period
+        (``period_expr``). Default None: the period when ``weights`` is None
+        and the instance's objective is throughput.
     deadline : float, optional
         Absolute :func:`time.perf_counter` time; building stops with
         :class:`formulations.deadline.BuildTimeout` when it passes (or is
@@ -211,7 +238,7 @@ def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
     x, y, z = _structure(model, problem, clock)
     latency = int_terms(objective_terms(problem, 1.0, 0.0))
     energy = int_terms(objective_terms(problem, 0.0, 1.0)) if problem.energy is not None else None
-    weights = problem.objective_weights if weights is None else weights
+    given, weights = weights, problem.objective_weights if weights is None else weights
     objective = int_terms(objective_terms(problem, *weights))
     latency_expr = _expression(problem, x, y, z, latency, _Offset(clock, n_rows))
     energy_expr = _expression(problem, x, y, z, energy, _Offset(clock, 2 * n_rows)) if energy is not None else None
@@ -226,10 +253,16 @@ def build_tier_cpsat(problem, weights=None, *, latency_cap: int | None = None,
         model.add(latency_expr <= int(latency_cap))
     if energy_cap is not None:
         model.add(energy_expr <= int(energy_cap))  # type: ignore[operator]
-    if getattr(problem, "throughput", False) and weights == problem.objective_weights:
-        objective, objective_expr = latency, _period(model, problem, x, y, latency)
+    stream = period is not None or period_cap is not None
+    if period is None:
+        period = given is None and getattr(problem, "throughput", False)
+    period_expr = _period(model, problem, x, y, latency) if period or stream else None
+    if period_cap is not None:
+        model.add(period_expr <= int(period_cap))  # type: ignore[operator]
+    if period:
+        objective, objective_expr = latency, period_expr
     model.minimize(objective_expr)
-    return TierModel(model, x, latency, energy, objective, latency_expr, energy_expr, objective_expr)
+    return TierModel(model, x, latency, energy, objective, latency_expr, energy_expr, objective_expr, period_expr)
 
 
 def _period(model, problem, x, y, latency: IntTerms):

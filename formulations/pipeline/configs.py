@@ -11,7 +11,9 @@ tensor, and optionally an early exit on the device. Its stage times are::
 taken from :meth:`PartitionProblem.breakdown`. Split points are the
 cut-vertex splits (Neurosurgeon/QDMP candidates: one tensor sent), or the
 distinct optimal partitions over a bandwidth range
-(:func:`solvers.bandwidth_map`). Compression follows a table ``bits ->
+(:func:`solvers.bandwidth_map`); with ``stream_solve`` also the
+throughput-optimal split of a stream of frames (``"objective":
+"throughput"``, or every point of the latency-throughput front). Compression follows a table ``bits ->
 (size_factor, accuracy_loss)`` (JALAD-style quantization of the sent
 feature map); the table is data (:data:`COMPRESSION_TABLE`) and its source
 travels into the generated instance's metadata.
@@ -41,7 +43,7 @@ from ..errors import InstanceError
 from .problem import Config, PipelineProblem, Task
 from ..validate import as_nonneg, as_positive, as_probability
 
-__all__ = ["COMPRESSION_TABLE", "split_masks", "task_configs", "stream_problem", "value_bits"]
+__all__ = ["COMPRESSION_TABLE", "split_masks", "throughput_masks", "task_configs", "stream_problem", "value_bits"]
 
 #: bits per element -> size factor (vs float32) and accuracy loss (absolute).
 COMPRESSION_TABLE: dict[str, Any] = {
@@ -100,7 +102,7 @@ def _compressed_bytes(problem, mask: np.ndarray, bits: np.ndarray, level_bits: f
 
 
 def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, max_mbps: float = 100.0,
-                solve_map: Callable | None = None) -> list[tuple[str, np.ndarray]]:
+                solve_map: Callable | None = None, stream_solve: Callable | None = None) -> list[tuple[str, np.ndarray]]:
     """Candidate device sets ``(label, mask)`` of a partition problem.
 
     ``how="cut_vertices"``: all on the device, and a split right after each
@@ -108,7 +110,9 @@ def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, ma
     the distinct optimal partitions of ``solve_map(problem, min_mbps,
     max_mbps)`` (pass ``solve_map=solvers.bandwidth_map``: a formulation never
     picks a solver itself), plus all on the device. O(n + m) resp. a few
-    min-cuts per piece.
+    min-cuts per piece. ``stream_solve``: also the splits it returns for the
+    problem's throughput form (:func:`throughput_masks`; labelled
+    ``stream@<frames/s>fps``).
     """
     n = problem.n_layers
     out: list[tuple[str, np.ndarray]] = [("device", np.ones(n, dtype=bool))]
@@ -130,6 +134,8 @@ def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, ma
             out.append((f"opt@{piece.min_mbps:.3g}-{piece.max_mbps:.3g}Mbps", mask))
     else:
         raise ValueError(f"unknown `how` {how!r}; use 'cut_vertices' or 'bandwidth_map'")
+    if stream_solve is not None:
+        out += throughput_masks(problem, stream_solve)
     seen, unique = set(), []
     for label, mask in out:
         key = mask.tobytes()
@@ -137,6 +143,31 @@ def split_masks(problem, *, how: str = "cut_vertices", min_mbps: float = 1.0, ma
             seen.add(key)
             unique.append((label, mask))
     return unique
+
+
+def throughput_masks(problem, stream_solve: Callable) -> list[tuple[str, np.ndarray]]:
+    """The device sets of the throughput-optimal split(s) of ``problem`` as a stream of frames.
+
+    ``stream_solve`` gets ``problem`` with ``"objective": "throughput"`` (its
+    k = 2 view) and returns a Solution (``solvers.solve``: the
+    throughput-optimal split) or a list of them (``solvers.pareto``: every
+    point of the latency-throughput front); solutions without an assignment
+    are skipped. Labels are ``stream@<frames/s>fps``. O(n) per solution
+    plus the solve.
+    """
+    from ..partition.tiers import TieredPartitionProblem
+
+    stream = TieredPartitionProblem.from_partition(problem, objective="throughput",
+                                                   constraints=dict(getattr(problem, "constraints", None) or {}))
+    result = stream_solve(stream)
+    out = []
+    for sol in result if isinstance(result, (list, tuple)) else [result]:
+        if getattr(sol, "assignment", None) is None:
+            continue
+        tiers = stream.tier_vector(sol.assignment)
+        rate = stream.evaluate(sol.assignment).objective
+        out.append((f"stream@{rate:.4g}fps", tiers == 0))
+    return out
 
 
 def task_configs(
@@ -150,6 +181,7 @@ def task_configs(
     max_mbps: float = 100.0,
     keep: int | None = None,
     solve_map: Callable | None = None,
+    stream_solve: Callable | None = None,
 ) -> list[Config]:
     """The configurations of one task running ``problem``'s DNN.
 
@@ -171,6 +203,11 @@ def task_configs(
     keep : int, optional
         Keep only the ``keep`` Pareto-best configurations (fewest total ms
         for their accuracy), always including the most accurate.
+    stream_solve : callable, optional
+        Also the throughput-optimal split(s) of the DNN as a stream of
+        frames (pass ``solvers.solve``, or ``solvers.pareto`` for the whole
+        latency-throughput front; see :func:`throughput_masks`), so a
+        stream of mixed tasks can use them.
 
     Returns
     -------
@@ -197,7 +234,8 @@ def task_configs(
         as_probability(ex.get("exit_rate"), f"exits[{i}].exit_rate")
         as_probability(ex.get("accuracy"), f"exits[{i}].accuracy")
     configs: list[Config] = []
-    for label, mask in split_masks(problem, how=how, min_mbps=min_mbps, max_mbps=max_mbps, solve_map=solve_map):
+    for label, mask in split_masks(problem, how=how, min_mbps=min_mbps, max_mbps=max_mbps, solve_map=solve_map,
+                                   stream_solve=stream_solve):
         b = problem.breakdown(mask)
         sends = b["uplink_bytes"] > 0
         options = list(levels.items()) if sends else [("32", {"size_factor": 1.0, "accuracy_loss": 0.0})]

@@ -212,9 +212,10 @@ def bandwidth_map_problem(args):
     from formulations.partition import TieredPartitionProblem
 
     problem = formulations.load(args.file)
-    if problem.kind != "partition" or isinstance(problem, TieredPartitionProblem):
-        raise UsageError(f"{args.file}: bandwidth-map needs a two-tier partition instance "
-                         "(for k tiers see `coinfer pareto`)")
+    stream = getattr(problem, "throughput", False)  # a throughput instance maps link 0 (any form)
+    if problem.kind != "partition" or (isinstance(problem, TieredPartitionProblem) and not stream):
+        raise UsageError(f"{args.file}: bandwidth-map needs a two-tier partition instance or the objective "
+                         "\"throughput\" (for k tiers see `coinfer pareto`)")
     for option, value in (("--min", args.min), ("--max", args.max)):
         if not (math.isfinite(value) and 0 < value <= MAX_MBPS):
             raise UsageError(f"{args.file}: {option} must be a bandwidth in (0, {MAX_MBPS:g}] Mbps, got {value:g}")

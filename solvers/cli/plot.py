@@ -13,7 +13,8 @@ WHAT                    FILE kind     figure (options)
 ``exits-front``         exits         accuracy vs mean latency of the best plans (``--method``, ``--floors``)
 ``dpp``                 offloading    cost and backlog vs V (``--v``, ``--slots``, ``--seed``, ``--metric``,
                                       ``--method fqla`` for FQLA)
-``pareto``              k-tier        latency-energy front (needs ``solvers.pareto``)
+``pareto``              partition     latency-energy front (k tiers, energy model); for a throughput
+                                      instance the latency-throughput front
 ``placement``           placement     device lanes, stages, memory per device, transfers (``--method``)
 ======================  ============  ===================================================
 
@@ -88,6 +89,8 @@ def _figure(args, problem):
         return plots.plot_placement(problem, method=args.method)
     if args.uplink_mbps is not None and hasattr(problem, "with_network"):
         problem = problem.with_network(uplink_mbps=args.uplink_mbps)
+    if problem.throughput:
+        return plots.plot_pareto(problem, objectives=("latency", "throughput"))
     return plots.plot_pareto(problem)
 
 
@@ -110,8 +113,9 @@ def cmd_plot(args) -> int:
     if args.what == "bandwidth-map" and tiered:
         raise UsageError(f"{args.file}: `plot bandwidth-map` draws two-tier partition instances; "
                          "for a k-tier instance use `coinfer plot pareto`")
-    if args.what == "pareto" and not tiered:
-        raise UsageError(f"{args.file}: `plot pareto` needs a k-tier partition instance (with `tiers`)")
+    if args.what == "pareto" and not (tiered and (problem.energy is not None or problem.throughput)):
+        raise UsageError(f"{args.file}: `plot pareto` needs a k-tier partition instance with an `energy` model "
+                         "(the latency-energy front) or the objective \"throughput\" (the latency-throughput front)")
     try:
         fig = _figure(args, problem)
     except ValueError as exc:  # OptionError and friends (CoinferError is a ValueError)

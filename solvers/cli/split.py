@@ -147,6 +147,9 @@ def cmd_bandwidth_map_export(args, fallback) -> int:
 
     check_writable(args.export, "--export")
     problem = bandwidth_map_problem(args)  # --rtt-ms / --downlink-mbps applied, as for the table
+    if getattr(problem, "throughput", False):
+        raise _usage(f"{args.file}: --export writes latency lines for the latency objective; "
+                     "a throughput instance's map is printed (or --json), not exported")
     try:
         bmap = solvers.bandwidth_map(problem, args.min, args.max, method=args.method)
     except ValueError as exc:

@@ -12,7 +12,7 @@ function                    figure
 :func:`plot_gantt`          a pipeline schedule, makespan and lower bound
 :func:`plot_exits_front`    accuracy vs mean latency of the best exit plans
 :func:`plot_dpp`            drift-plus-penalty cost and backlog (or delay) vs V
-:func:`plot_pareto`         latency-energy front of a k-tier partition
+:func:`plot_pareto`         latency-energy front of a k-tier partition (latency-throughput for a stream)
 :func:`plot_placement`      a layer placement: device lanes, stages, memory, transfers
 ==========================  =========================================================
 

@@ -50,6 +50,7 @@ PROBES = {
     ("pareto", "--time-limit"): (["pareto", TIERS], ["pareto", TIERS, "--time-limit", "1e-6"]),
     ("pareto", "--max-points"): (["pareto", TIERS], ["pareto", TIERS, "--max-points", "1"]),
     ("pareto", "--json"): (["pareto", TIERS], ["pareto", TIERS, "--json"]),
+    ("pareto", "--objectives"): (["pareto", TIERS], ["pareto", TIERS, "--objectives", "latency,throughput"]),
     ("bandwidth-map", "--min"): (["bandwidth-map", GOOGLENET], ["bandwidth-map", GOOGLENET, "--min", "100"]),
     ("bandwidth-map", "--max"): (["bandwidth-map", GOOGLENET], ["bandwidth-map", GOOGLENET, "--max", "10"]),
     ("bandwidth-map", "--method"): (["bandwidth-map", GOOGLENET], ["bandwidth-map", GOOGLENET, "--method", "mincut"]),

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import formulations
 import solvers
@@ -71,6 +71,18 @@ def test_k_tier_throughput_equals_brute_force(problem):
 def test_two_tier_files_with_the_throughput_objective_equal_brute_force(problem):
     data = problem.to_dict()
     data["objective"] = "throughput"
+    check(formulations.PartitionProblem.from_dict(data))
+
+
+@SETTINGS
+@given(partition_problems(max_layers=8, fractional=True), st.floats(0.9, 2.0))
+def test_two_tier_files_with_a_latency_cap_equal_brute_force(problem, factor):
+    """Fractional two-tier files with ``latency_max_ms`` at 0.9..2 times the latency optimum (sometimes
+    infeasible, sometimes binding): the default method equals brute force in status and value."""
+    data = problem.to_dict()
+    data["objective"] = "throughput"
+    fastest = solvers.solve(problem).objective  # None when the pins leave no plan (then brute force says so too)
+    data["constraints"] = {"latency_max_ms": factor * (fastest if fastest is not None else 100.0)}
     check(formulations.PartitionProblem.from_dict(data))
 
 

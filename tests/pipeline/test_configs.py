@@ -138,3 +138,35 @@ def test_gantt_plot_bad_suffix_is_a_usage_error(tmp_path, instances_dir):
     pytest.importorskip("matplotlib")  # without it, the missing extra is reported first (test above)
     with pytest.raises(UsageError, match=r"\.png, \.svg or \.pdf"):
         run_gantt([str(instances_dir / "pipeline" / "example_3tasks.json"), "-m", "neh", "--plot", str(tmp_path / "g.gif")])
+
+
+def test_configs_include_the_throughput_optimal_splits():
+    """``stream_solve``: the throughput-optimal split of the DNN as a stream of frames (and with
+    solvers.pareto every point of the latency-throughput front) is among the configurations, and its
+    stage times are the partition breakdown's."""
+    from formulations import load
+    from formulations.partition import TieredPartitionProblem
+    from tests.helpers import INSTANCES
+
+    p = load(INSTANCES / "partition" / "googlenet.json").with_network(uplink_mbps=50.0)
+    stream = TieredPartitionProblem.from_partition(p, objective="throughput")
+    best = solvers.solve(stream)
+    assert best.status.value == "optimal"
+    masks = split_masks(p, stream_solve=solvers.solve)
+    best_mask = stream.tier_vector(best.assignment) == 0
+    labels = [label for label, mask in masks if (mask == best_mask).all()]
+    assert labels == [f"stream@{best.objective:.4g}fps"]  # not a cut-vertex split: its own label
+    assert not any((mask == best_mask).all() for _, mask in split_masks(p))
+    configs = {c.name: c for c in task_configs(p, accuracy=0.9, stream_solve=solvers.solve)}
+    cfg = configs[f"{labels[0]}/32b"]
+    b = p.breakdown(best_mask)
+    assert cfg.ms == pytest.approx((b["device_compute_ms"], b["rtt_ms"] + b["uplink_ms"],
+                                    b["server_compute_ms"] + b["downlink_ms"]))
+    stages = stream.evaluate(best.assignment).terms["stage_ms"]
+    assert cfg.ms[0] == pytest.approx(stages["device compute"])
+    assert 1000.0 / max(stages.values()) == pytest.approx(best.objective)
+    front = solvers.pareto(stream)
+    with_front = split_masks(p, stream_solve=solvers.pareto)
+    for sol in front:
+        mask = stream.tier_vector(sol.assignment) == 0
+        assert any((m == mask).all() for _, m in with_front)

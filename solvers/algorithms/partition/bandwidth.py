@@ -2,77 +2,14 @@
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from formulations.errors import OptionError
 from formulations.partition import transfer_ms
 
+from .bandwidth_pieces import BandwidthMap, Piece
+
 __all__ = ["BandwidthMap", "Piece", "bandwidth_map"]
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One interval of bandwidths with one optimal partition.
-
-    Latency on this piece is ``fixed_ms + per_mbps_ms / uplink_mbps``.
-    """
-
-    min_mbps: float
-    max_mbps: float
-    device: tuple[str, ...]
-    fixed_ms: float
-    per_mbps_ms: float
-
-    def latency(self, uplink_mbps: float) -> float:
-        return self.fixed_ms + self.per_mbps_ms / uplink_mbps
-
-    def to_dict(self) -> dict:
-        return {
-            "min_mbps": self.min_mbps,
-            "max_mbps": self.max_mbps,
-            "device_layers": len(self.device),
-            "device": list(self.device),
-            "fixed_ms": self.fixed_ms,
-            "per_mbps_ms": self.per_mbps_ms,
-        }
-
-
-@dataclass
-class BandwidthMap:
-    """Optimal partitions over a bandwidth range, pieces in ascending Mbps.
-
-    ``lookup`` is a binary search: O(log #pieces).
-    """
-
-    pieces: list[Piece]
-    solves: int = 0
-    method: str = "qdmp"
-    _starts: list[float] = field(default_factory=list, repr=False)
-
-    def __post_init__(self):
-        self._starts = [p.min_mbps for p in self.pieces]
-
-    @property
-    def breakpoints_mbps(self) -> list[float]:
-        """Bandwidths where the optimal partition changes."""
-        return [p.min_mbps for p in self.pieces[1:]]
-
-    def lookup(self, uplink_mbps: float) -> Piece:
-        """The piece holding ``uplink_mbps`` (clamped to the mapped range); O(log pieces)."""
-        if not isinstance(uplink_mbps, (int, float, np.integer, np.floating)) or not uplink_mbps > 0:
-            raise OptionError(f"`uplink_mbps` must be a number > 0, got {uplink_mbps!r}")
-        k = bisect.bisect_right(self._starts, uplink_mbps) - 1
-        return self.pieces[min(max(k, 0), len(self.pieces) - 1)]
-
-    def latency(self, uplink_mbps: float) -> float:
-        """Optimal latency in ms at ``uplink_mbps`` (inside the range)."""
-        return self.lookup(uplink_mbps).latency(uplink_mbps)
-
-    def to_dict(self) -> dict:
-        return {"method": self.method, "solves": self.solves, "pieces": [p.to_dict() for p in self.pieces]}
 
 
 def _line(problem, assignment) -> tuple[float, float, frozenset]:
@@ -88,8 +25,13 @@ def _line(problem, assignment) -> tuple[float, float, frozenset]:
     return fixed, per, frozenset(assignment["device"])
 
 
-def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "qdmp", rel_tol: float = 1e-9) -> BandwidthMap:
+def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str | None = None,
+                  rel_tol: float = 1e-9) -> BandwidthMap:
     """Exact breakpoints of the optimal partition over ``[min_mbps, max_mbps]``.
+
+    For an instance whose objective is ``"throughput"`` (either form; k tiers
+    vary link 0), the breakpoints of the throughput-optimal partition:
+    :func:`~.bandwidth_stream.stream_bandwidth_map` (a :class:`StreamMap`).
 
     With ``x = 1 / uplink_mbps``, each partition's latency is a line
     ``a + b x`` (the downlink follows the uplink unless the instance fixes
@@ -105,9 +47,9 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "q
     problem : PartitionProblem
     min_mbps, max_mbps : float
         The range, ``0 < min_mbps <= max_mbps``.
-    method : str
-        Exact partition method used at each probe (``qdmp``; ``ilp`` for
-        instances with a device budget).
+    method : str, optional
+        Exact partition method used at each probe (default ``qdmp``; ``ilp``
+        for instances with a device budget, and the default for throughput).
     rel_tol : float
         Relative tolerance when comparing latencies.
 
@@ -127,6 +69,11 @@ def bandwidth_map(problem, min_mbps: float, max_mbps: float, *, method: str = "q
             raise OptionError(f"`{label}` must be a number of Mbps, got {given!r}")
     if not (min_mbps > 0 and max_mbps >= min_mbps and np.isfinite(max_mbps)):
         raise OptionError(f"need 0 < `min_mbps` <= `max_mbps` < inf, got {min_mbps}, {max_mbps}")
+    if getattr(problem, "throughput", False):
+        from .bandwidth_stream import stream_bandwidth_map
+
+        return stream_bandwidth_map(problem, min_mbps, max_mbps, method=method or "ilp", rel_tol=rel_tol)
+    method = method or "qdmp"
     solves = 0
 
     def optimum(x: float):

@@ -103,13 +103,18 @@ def tier_brute_force(problem, *, deadline: Deadline | None = None) -> MethodResu
     return MethodResult(Status.OPTIMAL, problem.assignment(best), bound=best_value, details={"feasible": feasible})
 
 
-def brute_force_front(problem, tol: float = 1e-9) -> list[tuple[float, float, np.ndarray]]:
-    """The exact latency-energy Pareto front by enumeration: ``(latency_ms, energy_mj, tiers)`` sorted by latency.
+def brute_force_front(problem, tol: float = 1e-9, second: str = "energy") -> list[tuple[float, float, np.ndarray]]:
+    """The exact Pareto front by enumeration: ``(latency_ms, other, tiers)`` sorted by latency.
 
-    One entry per non-dominated (latency, energy) point (values equal
+    ``second="energy"``: the other measure is ``energy_mj``;
+    ``second="period"``: the stream's ``period_ms`` (the latency-throughput
+    front, both minimized). One entry per non-dominated point (values equal
     within ``tol`` relative count as one). Respects constraints and budgets.
     """
-    points = [(lat, en, tiers) for tiers, lat, en in _feasible_points(problem)]
+    if second == "period":
+        points = [(lat, problem.measures(tiers)[2]["period_ms"], tiers) for tiers, lat, _ in _feasible_points(problem)]
+    else:
+        points = [(lat, en, tiers) for tiers, lat, en in _feasible_points(problem)]
     points.sort(key=lambda p: (p[0], p[1]))
     front: list[tuple[float, float, np.ndarray]] = []
     for lat, en, tiers in points:
