@@ -163,3 +163,26 @@ def test_fqla_is_usable_by_name_in_sweeps_and_simulate():
     assert all({"converged", "slots_needed", "measured_delay_ms"} <= set(r) for r in rows)
     direct = simulate(p, FQLA(p, 50.0), slots=200, seed=0)
     assert rows[1]["average_penalty"] == direct.average_penalty
+
+
+def test_fqla_slack_goes_to_devices_with_a_mix_to_arbitrate():
+    """A device holds slack iff two or more options have Lagrangian price (cost, plus mu_s to send) <= nu_m."""
+    from solvers.algorithms.offloading.fqla import _options_at_or_below
+
+    for name in ("resnet18_exits_edge", "vgg16_edge", "small_mixed"):
+        p = formulations.load(INST / f"{name}.json")
+        opt = p.lp_optimum
+        nu, mu = opt.device_multipliers, opt.server_multipliers
+        count = _options_at_or_below(p, nu, mu)
+        for m in range(p.n_devices):  # recount by hand, option by option
+            prices = [p.local_cost[m]] if p.local_capacity[m] > 0 else []
+            for link in np.flatnonzero(p.link_device == m):
+                prices += [p.link_cost[link, w] + mu[p.link_server[link]] for w in range(p.link_cost.shape[1])
+                           if p.link_capacity[link, w] > 0 and p.link_pi[link, w] > 0]
+            assert count[m] == sum(price <= nu[m] * (1 + 1e-9) + 1e-9 for price in prices)
+        policy = FQLA(p, 500.0, slack=6.0)
+        assert policy.device_offset == pytest.approx(500.0 * nu - np.where(count >= 2, 6.0, 0.0))
+    # vgg16_edge: local (1401.42) ties with the good link plus the server's multiplier: both devices and servers hold slack
+    vgg = formulations.load(INST / "vgg16_edge.json")
+    opt = vgg.lp_optimum
+    assert (_options_at_or_below(vgg, opt.device_multipliers, opt.server_multipliers) >= 2).all()
