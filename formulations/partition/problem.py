@@ -161,7 +161,7 @@ class PartitionProblem(PartitionCore):
     def to_node_ids(self, assignment) -> dict[str, list]:
         """An assignment with the original node ids of :meth:`from_networkx`
         (layer names for a problem built otherwise)."""
-        ids = self.node_ids or {}
+        ids: Mapping[str, Any] = self.node_ids or {}
         named = self.assignment(self.device_mask(assignment))
         return {side: [ids.get(nm, nm) for nm in layer_names] for side, layer_names in named.items()}
 
