@@ -101,6 +101,7 @@ class PartitionCore(Problem):
         self.energy = checked_energy(energy)
         self.names = checked_layers(self.layers, self.n_tiers, self.energy is not None, self._time_fields)
         self.index = {nm: i for i, nm in enumerate(self.names)}
+        self._name_array = np.array(self.names, dtype=object)  # fast selection by mask in assignment()
         self.ms = np.array([[float(x) for x in layer.ms] for layer in self.layers], dtype=float)
         self.output_bytes = np.array([int(l.output_bytes) for l in self.layers], dtype=np.int64)
         self.edges = checked_edges(edges, self.index)
@@ -205,31 +206,12 @@ class PartitionCore(Problem):
             if assignment.size and (assignment.min() < 0 or assignment.max() >= self.n_tiers):
                 raise InfeasibleAssignmentError(f"tier indices must lie in 0..{self.n_tiers - 1}")
             return assignment.astype(np.int64)
-        assignment = require_mapping(assignment, "{tier_name: [layer names]} or an integer array")
-        unknown = [key for key in assignment if key not in self.tiers]
-        if unknown:
-            raise InfeasibleAssignmentError(f"unknown tier(s) {unknown}; tiers: {list(self.tiers)}")
-        tiers = np.full(self.n_layers, -1, dtype=np.int64)
-        for j, tier in enumerate(self.tiers):
-            names = assignment.get(tier, [])
-            if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple, set, frozenset)):
-                raise InfeasibleAssignmentError(f"tier {tier!r}: expected a list of layer names")
-            for nm in names:
-                i = self.index.get(nm) if isinstance(nm, str) else None
-                if i is None:
-                    raise InfeasibleAssignmentError(f"unknown layer {nm!r} in tier {tier!r}")
-                if tiers[i] >= 0:
-                    raise InfeasibleAssignmentError(f"layer {nm!r} assigned twice")
-                tiers[i] = j
-        missing = [self.names[i] for i in np.flatnonzero(tiers < 0)]
-        if missing:
-            raise InfeasibleAssignmentError(f"layers on no tier: {missing[:5]}")
-        return tiers
+        return _tiers_of_names(self, require_mapping(assignment, "{tier_name: [layer names]} or an integer array"))
 
     def assignment(self, tiers: np.ndarray) -> dict[str, list[str]]:
         """``{tier_name: [layer names]}`` (every tier, layer order) from a tier vector."""
-        tiers, names = np.asarray(tiers), self.names
-        return {tier: [names[i] for i in np.flatnonzero(tiers == j).tolist()] for j, tier in enumerate(self.tiers)}
+        tiers, names = np.asarray(tiers), self._name_array
+        return {tier: names[tiers == j].tolist() for j, tier in enumerate(self.tiers)}
 
     # ------------------------------------------------------------- evaluation
     def structural_violations(self, tiers: np.ndarray) -> list[str]:
@@ -342,3 +324,29 @@ class PartitionCore(Problem):
         if self.radio is not None and self.energy is not None:  # the radio's powers depend on link 0's rates
             clone.__dict__["energy"] = radio_energy(self.radio, self.energy, links[0])
         return clone
+
+
+def _tiers_of_names(problem: PartitionCore, assignment: Mapping) -> np.ndarray:
+    """The tier vector of ``{tier_name: [layer names]}`` (see :meth:`PartitionCore.tier_vector`). O(n)."""
+    unknown = [key for key in assignment if key not in problem.tiers]
+    if unknown:
+        raise InfeasibleAssignmentError(f"unknown tier(s) {unknown}; tiers: {list(problem.tiers)}")
+    tiers = np.full(problem.n_layers, -1, dtype=np.int64)
+    index = problem.index
+    for j, tier in enumerate(problem.tiers):
+        names = assignment.get(tier, [])
+        if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple, set, frozenset)):
+            raise InfeasibleAssignmentError(f"tier {tier!r}: expected a list of layer names")
+        names = list(names)
+        idx = [index.get(nm, -1) if isinstance(nm, str) else -1 for nm in names]
+        if -1 in idx:
+            raise InfeasibleAssignmentError(f"unknown layer {names[idx.index(-1)]!r} in tier {tier!r}")
+        if (tiers[idx] >= 0).any() or len(set(idx)) < len(idx):
+            counts = np.bincount(np.asarray(idx, dtype=np.int64), minlength=problem.n_layers) + (tiers >= 0)
+            twice = int(np.flatnonzero(counts > 1)[0])
+            raise InfeasibleAssignmentError(f"layer {problem.names[twice]!r} assigned twice")
+        tiers[idx] = j
+    missing = [problem.names[i] for i in np.flatnonzero(tiers < 0)]
+    if missing:
+        raise InfeasibleAssignmentError(f"layers on no tier: {missing[:5]}")
+    return tiers
