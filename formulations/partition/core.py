@@ -338,11 +338,13 @@ def _tiers_of_names(problem: PartitionCore, assignment: Mapping) -> np.ndarray:
         if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple, set, frozenset)):
             raise InfeasibleAssignmentError(f"tier {tier!r}: expected a list of layer names")
         names = list(names)
-        idx = [index.get(nm, -1) if isinstance(nm, str) else -1 for nm in names]
-        if -1 in idx:
-            raise InfeasibleAssignmentError(f"unknown layer {names[idx.index(-1)]!r} in tier {tier!r}")
-        if (tiers[idx] >= 0).any() or len(set(idx)) < len(idx):
-            counts = np.bincount(np.asarray(idx, dtype=np.int64), minlength=problem.n_layers) + (tiers >= 0)
+        try:
+            idx = np.fromiter(map(index.__getitem__, names), dtype=np.intp, count=len(names))
+        except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
+            bad = next(nm for nm in names if not isinstance(nm, str) or nm not in index)
+            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in tier {tier!r}") from None
+        if (tiers[idx] >= 0).any() or len(np.unique(idx)) < len(idx):
+            counts = np.bincount(idx, minlength=problem.n_layers) + (tiers >= 0)
             twice = int(np.flatnonzero(counts > 1)[0])
             raise InfeasibleAssignmentError(f"layer {problem.names[twice]!r} assigned twice")
         tiers[idx] = j

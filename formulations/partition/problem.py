@@ -323,7 +323,7 @@ def _names_mask(problem, names, side: str) -> np.ndarray:
         )
     names = list(names)
     try:
-        idx = [problem.index[nm] for nm in names]
+        idx = np.fromiter(map(problem.index.__getitem__, names), dtype=np.intp, count=len(names))
     except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
         bad = next(nm for nm in names if not isinstance(nm, str) or nm not in problem.index)
         raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
