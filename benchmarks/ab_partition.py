@@ -89,7 +89,7 @@ def main(argv=None) -> None:
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     load = os.getloadavg()[0]
     lines = [
-        f"qdmp warm, base `{trees['base']}` vs new `{trees['new']}`: {args.rounds} interleaved rounds, "
+        f"qdmp warm, base `{trees['base'].name}` vs new `{trees['new'].name}`: {args.rounds} interleaved rounds, "
         f"each the median of {args.calls} calls in a fresh process; cells are the median of the round "
         f"medians [IQR] in ms. 1-minute load average at the end: {load:.2f} (2 cores).",
         "",
