@@ -31,6 +31,7 @@ from formulations.deadline import Deadline
 from formulations.errors import InfeasibleAssignmentError, OptionError, UnknownOptionError
 
 from .solution import Solution, Status
+from formulations.tolerances import OPTIMALITY_RTOL
 
 __all__ = ["MethodResult", "Method", "register", "methods", "get_method", "solve", "SOLVER_PACKAGES",
            "default_method", "register_default_chooser", "front_end", "resolve_method", "check_problem",
@@ -192,11 +193,10 @@ def get_method(kind: str, name: str) -> Method:
     return table[name]
 
 
-#: Relative tolerance of ``optimal``: the objective may exceed the bound by
-#: ``OPTIMALITY_RTOL * |objective|`` plus the method's stated slack. Purely
-#: relative: an absolute floor (the former ``max(1, |objective|)``) let a
-#: 1e-9 ms plan pass as optimal against a 1e-10 ms bound.
-OPTIMALITY_RTOL = 1e-6
+# OPTIMALITY_RTOL (formulations.tolerances): the objective may exceed the bound by
+# ``OPTIMALITY_RTOL * |objective|`` plus the method's stated slack. Purely
+# relative: an absolute floor (the former ``max(1, |objective|)``) let a
+# 1e-9 ms plan pass as optimal against a 1e-10 ms bound.
 
 
 def check_problem(problem, kind: str | None = None) -> None:

@@ -68,12 +68,13 @@ from ..validate import (
     reject_unknown,
     require,
 )
+from ..tolerances import FEASIBILITY_RTOL
 
 __all__ = ["ExitProblem", "ExitBlock", "Exit", "Link", "ExitEvaluation", "OBJECTIVES", "LATENCY_RTOL"]
 
 OBJECTIVES = ("latency", "accuracy")
 #: Relative tolerance of the ``latency_max_ms`` check (float summation order).
-LATENCY_RTOL = 1e-9
+LATENCY_RTOL = FEASIBILITY_RTOL
 
 _TOP_FIELDS = {
     "kind", "version", "name", "nodes", "links", "input_bytes", "result_bytes", "blocks",

@@ -46,13 +46,14 @@ import numpy as np
 from ..base import AssignmentTypeError, cached_property, Evaluation, Problem, require_mapping
 from ..errors import InfeasibleAssignmentError, InstanceError
 from ..validate import as_list, as_mapping, as_name, as_nonneg, as_number, as_probability, check_header, naming_file, reject_unknown, require
+from ..tolerances import EVALUATION_RTOL, FEASIBILITY_RTOL
 
 __all__ = ["Device", "Server", "Link", "OffloadingProblem", "StationaryEvaluation", "task_profile", "PROB_TOL", "STATIONARY_FORMAT"]
 
 #: Tolerance on "probabilities sum to 1".
-PROB_TOL = 1e-9
+PROB_TOL = FEASIBILITY_RTOL
 #: Relative tolerance of :meth:`OffloadingProblem.evaluate` on rates and bounds.
-EVAL_TOL = 1e-7
+EVAL_TOL = EVALUATION_RTOL
 
 _TOP = {"kind", "version", "name", "slot_ms", "devices", "servers", "links", "metadata"}
 _DEV = {"name", "arrivals", "local_capacity", "local_cost", "meta"}

@@ -35,12 +35,10 @@ import numpy as np
 from ..base import Evaluation
 from .layers import TOLERANCE
 from .units import transfer_ms
+from ..tolerances import BUDGET_RTOL
 
 __all__ = ["Measures", "measure", "structural_violations", "budget_violations", "constraint_violations",
            "tier_range", "stage_loads", "TierEvaluation", "PartitionEvaluation", "BUDGET_RTOL"]
-
-#: Relative tolerance of the device budget test (``used <= limit * (1 + BUDGET_RTOL)``).
-BUDGET_RTOL = 1e-12
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import InstanceError, OptionError
 from ..validate import as_bytes, as_list, as_mapping, as_name, as_nonneg, as_positive, reject_unknown
 from .units import RESOURCE_FIELDS, Network
+from ..tolerances import FEASIBILITY_RTOL
 
 __all__ = ["Layer", "TierLayer", "Link", "EnergyModel", "ENERGY_FIELDS", "CONSTRAINT_FIELDS", "TOLERANCE",
            "checked_tiers", "checked_link", "checked_energy", "checked_layers", "checked_pins",
@@ -24,7 +25,7 @@ __all__ = ["Layer", "TierLayer", "Link", "EnergyModel", "ENERGY_FIELDS", "CONSTR
 
 #: Relative tolerance of the ``latency_max_ms`` / ``energy_max_mj`` checks:
 #: a value passes when ``value <= limit + TOLERANCE * max(1, |limit|)``.
-TOLERANCE = 1e-9
+TOLERANCE = FEASIBILITY_RTOL
 
 ENERGY_FIELDS = ("compute_w", "tx_w", "rx_w", "idle_w")
 CONSTRAINT_FIELDS = ("latency_max_ms", "energy_max_mj")

@@ -53,14 +53,15 @@ from ..validate import (
     reject_unknown,
     require,
 )
+from ..tolerances import FEASIBILITY_RTOL
 
 __all__ = ["Config", "Task", "PipelineProblem", "Schedule", "OBJECTIVES", "ACCURACY_TOL", "DEADLINE_TOL", "rate_from_load"]
 
 #: Supported objectives and their sense.
 OBJECTIVES = {"makespan": "min", "rate": "max"}
 #: Absolute tolerance when checking the accuracy floor and deadlines.
-ACCURACY_TOL = 1e-9
-DEADLINE_TOL = 1e-9
+ACCURACY_TOL = FEASIBILITY_RTOL
+DEADLINE_TOL = FEASIBILITY_RTOL
 
 _TOP_FIELDS = {"kind", "version", "name", "stages", "tasks", "objective", "constraints", "metadata"}
 _TASK_FIELDS = {"name", "release_ms", "configs", "ms", "meta"}

@@ -49,17 +49,18 @@ from ..validate import (
     reject_unknown,
     require,
 )
+from ..tolerances import FEASIBILITY_RTOL
 
 __all__ = ["PlacementProblem", "PlacementEvaluation", "Device", "PlacementLayer", "OBJECTIVES", "MEMORY_RTOL"]
 
 OBJECTIVES = ("latency", "throughput")
 #: Relative tolerance of the memory check (float sums of many layers).
-MEMORY_RTOL = 1e-9
+MEMORY_RTOL = FEASIBILITY_RTOL
 
 _TOP = {"kind", "version", "name", "layers", "input_bytes", "devices", "network", "source", "objective",
         "context_tokens", "constraints", "metadata"}
 #: Relative tolerance of ``constraints.latency_max_ms``.
-LATENCY_RTOL = 1e-9
+LATENCY_RTOL = FEASIBILITY_RTOL
 _LAYER = {"name", "gflop", "weight_mb", "output_bytes", "kv_bytes_per_token", "ms", "meta"}
 _DEVICE = {"name", "gflops", "mem_gbps", "memory_mb", "meta"}
 
