@@ -40,6 +40,8 @@ __all__ = [
     "TAILLARD_SOURCE",
     "TA_20x5",
     "TA_20x5_LOWER_BOUNDS",
+    "TA_50x10",
+    "TA_100x20",
 ]
 
 TAILLARD_SOURCE = (
@@ -67,6 +69,39 @@ TA_20x5 = [
 #: The lower bounds printed in Taillard's own ``tai20_5.txt`` for ta001-ta010
 #: (the paper's machine-based bounds); the upper bounds there are the optima above.
 TA_20x5_LOWER_BOUNDS = [1232, 1290, 1073, 1268, 1198, 1180, 1226, 1170, 1206, 1082]
+
+#: Taillard's 50 jobs x 10 machines set: (name, time seed, best-known makespan).
+#: Seeds from Taillard's ``tai50_10.txt``; the generated matrices match the
+#: published instances (ta041's first machine row starts 46 52 79 45 97).
+#: Upper bounds as listed in issue 23 (best-known values of the literature,
+#: none proven optimal here).
+TA_50x10 = [
+    ("ta041", 1958948863, 2991),
+    ("ta042", 575633267, 2867),
+    ("ta043", 655816003, 2839),
+    ("ta044", 1977864101, 3063),
+    ("ta045", 93805469, 2976),
+    ("ta046", 1803345551, 3006),
+    ("ta047", 49612559, 3093),
+    ("ta048", 1899802599, 3037),
+    ("ta049", 2013025619, 2897),
+    ("ta050", 578962478, 3065),
+]
+
+#: Taillard's 100 jobs x 20 machines set (``tai100_20.txt``): (name, time seed,
+#: best-known makespan); ta082's first machine row starts 20 24 40 36 31.
+TA_100x20 = [
+    ("ta081", 450926852, 6202),
+    ("ta082", 1462772409, 6183),
+    ("ta083", 1021685265, 6271),
+    ("ta084", 83696007, 6269),
+    ("ta085", 508154254, 6314),
+    ("ta086", 1861070898, 6364),
+    ("ta087", 26482542, 6268),
+    ("ta088", 444956424, 6401),
+    ("ta089", 2115448041, 6275),
+    ("ta090", 118254244, 6434),
+]
 
 _M = 2147483647
 _A, _B, _C = 16807, 127773, 2836

@@ -16,6 +16,16 @@ upper bound being the optimum, the lower bound the one printed in Taillard's
 file, :data:`~formulations.pipeline.taillard.TA_20x5_LOWER_BOUNDS`); read it
 with ``formulations.load_all`` (``coinfer solve`` prints a row per instance).
 
+It also writes ta041-ta050 (50x10) and ta081-ta090 (100x20) from their
+published seeds (:data:`~formulations.pipeline.taillard.TA_50x10`,
+:data:`~formulations.pipeline.taillard.TA_100x20`; ta041's first machine row
+starts 46 52 79 45 97 and ta082's 20 24 40 36 31, as in Taillard's
+``tai50_10.txt`` and ``tai100_20.txt``). Their headers carry the best-known
+makespan as the upper bound and, as the lower bound, the proven bound of
+``solvers`` (``lower_bound`` method; the stage-load / task-length bounds),
+rounded up: not the literature's tighter bounds. ``benchmarks/bench_taillard.py``
+measures ``ig`` on them.
+
 It also writes ``small_5x3.json``, a ``kind: "flowshop"`` JSON example (5
 jobs, 3 machines, with release times) whose optimum is found by
 enumerating all 120 orders (``brute_force``) at generation time.
@@ -23,11 +33,13 @@ enumerating all 120 orders (``brute_force``) at generation time.
 Run from the repository root: ``python instances/flowshop/make_taillard.py``.
 """
 
+import math
 from pathlib import Path
 
 import formulations
 import solvers
-from formulations.pipeline.taillard import TA_20x5, TA_20x5_LOWER_BOUNDS, format_taillard, taillard_times
+from formulations.pipeline import PipelineProblem
+from formulations.pipeline.taillard import TA_20x5, TA_20x5_LOWER_BOUNDS, TA_50x10, TA_100x20, format_taillard, taillard_times
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,6 +53,13 @@ def main() -> None:
                    for (_, seed, optimum), lower in zip(TA_20x5, TA_20x5_LOWER_BOUNDS))
     (HERE / "tai20_5.txt").write_text(text, encoding="utf-8")
     print("wrote tai20_5.txt (ta001-ta010, Taillard's multi-instance layout)")
+    for (n, m), table in (((50, 10), TA_50x10), ((100, 20), TA_100x20)):
+        for name, seed, upper in table:
+            times = taillard_times(n, m, seed)
+            bound = solvers.pipeline(PipelineProblem.from_matrix(list(map(list, zip(*times)))), method="lower_bound").bound
+            lower = math.ceil(bound - 1e-9)
+            (HERE / f"{name}.fsp").write_text(format_taillard(times, seed, upper, lower), encoding="utf-8")
+            print(f"wrote {name}.fsp ({n}x{m}, best known {upper}, lower bound {lower})")
     small = {
         "kind": "flowshop", "version": 1, "name": "small_5x3",
         "stages": ["device", "uplink", "server"],

@@ -67,6 +67,22 @@ def best_insert(P, rel, seq, L, x, e, q, rs):
     return pos, best
 
 @njit(cache=True)
+def span(P, rel, seq, L, e):
+    m = P.shape[1]
+    for k in range(m):
+        e[0, k] = 0.0
+    for i in range(L):
+        j = seq[i]
+        t = rel[j]
+        for k in range(m):
+            a = e[i, k]
+            if a > t:
+                t = a
+            t += P[j, k]
+            e[i + 1, k] = t
+    return e[L, m - 1]
+
+@njit(cache=True)
 def insert_at(seq, L, pos, x):
     for i in range(L, pos, -1):
         seq[i] = seq[i - 1]
@@ -134,21 +150,10 @@ def ig_chunk(P, rel, cur, best, values, iters, d, T):
 
 @njit(cache=True)
 def start(P, rel, seq):
+    """Local search of ``seq`` in place; returns its makespan."""
     n = seq.shape[0]
     m = P.shape[1]
     e = np.empty((n + 1, m))
     q = np.empty((n + 1, m))
     rs = np.empty(n + 1)
-    # makespan of seq, then local search
-    for k in range(m):
-        e[0, k] = 0.0
-    for i in range(n):
-        j = seq[i]
-        t = rel[j]
-        for k in range(m):
-            a = e[i, k]
-            if a > t:
-                t = a
-            t += P[j, k]
-            e[i + 1, k] = t
-    return local_search(P, rel, seq, n, e[n, m - 1], e, q, rs)
+    return local_search(P, rel, seq, n, span(P, rel, seq, n, e), e, q, rs)
