@@ -19,11 +19,11 @@ def seed_rng(s):
     np.random.seed(s)
 
 @njit(cache=True)
-def best_insert(P, rel, seq, L, x, e, q, rs):
+def span(P, rel, seq, L, e):
+    """Heads ``e[i + 1]`` of the first ``L`` tasks of ``seq`` (``e[0] = 0``); returns the makespan."""
     m = P.shape[1]
     for k in range(m):
         e[0, k] = 0.0
-        q[L, k] = 0.0
     for i in range(L):
         j = seq[i]
         t = rel[j]
@@ -33,6 +33,14 @@ def best_insert(P, rel, seq, L, x, e, q, rs):
                 t = a
             t += P[j, k]
             e[i + 1, k] = t
+    return e[L, m - 1]
+
+@njit(cache=True)
+def best_insert(P, rel, seq, L, x, e, q, rs):
+    m = P.shape[1]
+    span(P, rel, seq, L, e)  # heads e[i + 1] of the i-th task
+    for k in range(m):
+        q[L, k] = 0.0
     rs[L] = -np.inf
     for i in range(L - 1, -1, -1):
         j = seq[i]
@@ -65,22 +73,6 @@ def best_insert(P, rel, seq, L, x, e, q, rs):
         if val < best - tol or (val <= best + tol and s < best_sum):
             best, best_sum, pos = val, s, t
     return pos, best
-
-@njit(cache=True)
-def span(P, rel, seq, L, e):
-    m = P.shape[1]
-    for k in range(m):
-        e[0, k] = 0.0
-    for i in range(L):
-        j = seq[i]
-        t = rel[j]
-        for k in range(m):
-            a = e[i, k]
-            if a > t:
-                t = a
-            t += P[j, k]
-            e[i + 1, k] = t
-    return e[L, m - 1]
 
 @njit(cache=True)
 def insert_at(seq, L, pos, x):
