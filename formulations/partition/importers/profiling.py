@@ -23,8 +23,20 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "prefix_latencies",
-           "cpu_name", "realtime_priority", "Progress", "LEVELS"]
+__all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "time_interleaved", "estimate",
+           "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS"]
+
+#: The point estimate of a timing (the import's calibration and ``split --measure`` both use it):
+#: the lower quartile of the runs. On a shared machine a run is slowed, never sped up, by other
+#: processes (contention for the cores, caches and memory bandwidth shows even in the thread's CPU
+#: time), so a low quantile of runs spread over time estimates the uncontended speed and moves
+#: least between an import and a later measurement; on an idle machine it is within a few percent
+#: of the median. Median and interquartile range are still recorded as the spread.
+STATISTIC = "q1"
+
+#: Seconds an interleaved timing spans at least (rounds are added up to ``5 x runs``), so that a
+#: fast model's runs are spread over more than one burst of other processes' load.
+MIN_SECONDS = 2.0
 
 #: ``progress(done, total, label)``; called after every timed run.
 Progress = Callable[[int, int, str], None]
@@ -179,29 +191,59 @@ def profile_nodes(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: 
     return {k: np.asarray(v[len(v) - runs:] if len(v) >= runs else v) for k, v in times.items()}
 
 
+def estimate(samples) -> float:
+    """The point estimate of timing samples in ms (:data:`STATISTIC`: the lower quartile)."""
+    return float(np.percentile(np.asarray(samples, dtype=float), 25))
+
+
+def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.ndarray]], *, runs: int = 20,
+                     warmup: int = 3, threads: int = 1, level: str = "all", min_seconds: float = 0.0,
+                     progress: Progress | None = None, label: str = "timing models") -> list[np.ndarray]:
+    """ms of runs of several models, interleaved: round ``r`` runs every model once.
+
+    Protocol (the import's calibration and ``split --measure`` use it): all
+    sessions are built first; each model runs ``warmup`` untimed runs; then
+    rounds run every model once, the order rotated by one each round, so
+    that a burst of load on a shared machine slows every compared model
+    alike instead of one of them. Rounds continue past ``runs`` until
+    ``min_seconds`` have passed (at most ``5 x runs`` rounds). With
+    ``threads=1`` onnxruntime computes on the calling thread and its CPU
+    time is measured (:func:`time.thread_time`: time the thread was
+    preempted is not counted); with more threads, wall time.
+
+    Returns one array of ms per model (at least ``runs`` samples each).
+    Complexity: ``(rounds + warmup) x len(models)`` inferences; the
+    sessions of all models are in memory at once.
+    """
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"`runs` must be >= 1 and `warmup` >= 0, got {runs}, {warmup}")
+    sessions = [_session(m, level=level, threads=threads) for m in models]
+    inputs = [_feeds_for(sess, f) for sess, f in zip(sessions, feeds)]
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    for sess, inp in zip(sessions, inputs):
+        for _ in range(warmup):
+            sess.run(None, inp)
+    out: list[list[float]] = [[] for _ in sessions]
+    start_wall = time.perf_counter()
+    rounds, n = 0, len(sessions)
+    while rounds < runs or (time.perf_counter() - start_wall < min_seconds and rounds < 5 * runs):
+        for j in range(n):
+            k = (j + rounds) % n
+            start = clock()
+            sessions[k].run(None, inputs[k])
+            out[k].append((clock() - start) * 1000.0)
+        rounds += 1
+        if progress:
+            progress(min(rounds, runs), runs, label)
+    return [np.asarray(v) for v in out]
+
+
 def time_model(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: int = 20, warmup: int = 3,
                threads: int = 1, level: str = "all", progress: Progress | None = None,
                label: str = "timing model") -> np.ndarray:
-    """ms of ``runs`` whole inferences after ``warmup`` (no profiler).
-
-    With ``threads=1`` onnxruntime computes on the calling thread, so the
-    thread's CPU time is measured (:func:`time.thread_time`): unlike wall
-    time it does not count time the thread was preempted by other processes.
-    With more threads, wall time (:func:`time.perf_counter`).
-    """
-    sess = _session(model_bytes, level=level, threads=threads)
-    inputs = _feeds_for(sess, feeds)
-    clock = time.thread_time if threads == 1 else time.perf_counter
-    out = []
-    total = runs + warmup
-    for k in range(total):
-        start = clock()
-        sess.run(None, inputs)
-        if k >= warmup:
-            out.append((clock() - start) * 1000.0)
-        if progress:
-            progress(k + 1, total, label)
-    return np.asarray(out)
+    """ms of ``runs`` whole inferences after ``warmup`` (no profiler): :func:`time_interleaved` of one model."""
+    return time_interleaved([model_bytes], [feeds], runs=runs, warmup=warmup, threads=threads, level=level,
+                            progress=progress, label=label)[0]
 
 
 def prefix_latencies(model, outputs: Sequence[Sequence[str]], feeds: Mapping[str, np.ndarray], *,
