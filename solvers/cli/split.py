@@ -116,7 +116,7 @@ def _report(record) -> None:
     if measured:
         m = measured["measured"]
         ratio = m["server_ratio"]
-        stat = "lower quartiles (q1) of interleaved" if "statistic" in m else "medians of"
+        stat = "fastest of >=" if "statistic" in m else "medians of"
         lines.append(f"measured vs predicted: {measured['error_pct']:+.1f}% ({stat} {m.get('runs', '?')} runs, "
                      f"timed on {measured.get('timed_on', 'this machine')}); server part "
                      + (f"{m.get('server_estimate_ms_here', m['server_ms_here']):.3f} ms here x speed ratio {ratio:.4g} "

@@ -132,12 +132,12 @@ def test_measured_import_is_calibrated_by_default(tmp_path):
     p = import_onnx(model, runs=3, warmup=1, optimize="none")
     info = p.metadata["device_costs"]["calibration"]
     assert info["method"] == "prefixes" and len(info["blocks"]) >= 2
-    assert info["statistic"].startswith("q1")
+    assert info["statistic"].startswith("min")
     fit = monotone_fit([b["prefix_estimate_ms"] for b in info["blocks"]])
     done = np.zeros(p.n_layers, dtype=bool)
     for block, fitted in zip(info["blocks"], fit):
         lo, hi = block["prefix_iqr_ms"]
-        assert lo <= block["prefix_ms"] <= hi and block["prefix_estimate_ms"] == pytest.approx(lo, rel=1e-3)
+        assert lo <= block["prefix_ms"] <= hi and 0 < block["prefix_estimate_ms"] <= lo * (1 + 1e-3)
         assert block["runs"] >= 3
         done |= p.topology.closure_of([p.index[block["cut"]]]) if block["cut"] else ~done
         assert p.device_ms[done].sum() == pytest.approx(fitted, rel=0.01, abs=1e-3)  # 4-digit rounding

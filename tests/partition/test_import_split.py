@@ -135,9 +135,9 @@ def test_cli_split_by_uplink_by_solution_and_measured(files, tmp_path, capsys):
     for key in ("device", "total_median"):
         q1, q3 = measured[f"{key.split('_')[0]}_iqr_ms"]
         assert q1 <= measured[f"{key}_ms"] <= q3
-    assert measured["total_ms"] == pytest.approx(measured["total_iqr_ms"][0])  # the estimate: q1 of each part
-    assert measured["device_estimate_ms"] == pytest.approx(measured["device_iqr_ms"][0])
-    assert measured["statistic"].startswith("q1")
+    assert measured["total_ms"] <= measured["total_iqr_ms"][0] + 1e-9  # the estimate: fastest run of each part
+    assert 0 < measured["device_estimate_ms"] <= measured["device_iqr_ms"][0]
+    assert measured["statistic"].startswith("min")
     assert record["measured"]["terms"]["device_ms"].startswith("measured")
     assert all(record["measured"]["terms"][k].startswith("modelled") for k in ("server_ms", "uplink_ms", "rtt_ms"))
     assert "measured vs predicted" in err and "speed ratio" in err and "modelled" in err

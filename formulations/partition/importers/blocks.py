@@ -251,7 +251,7 @@ def calibrated_costs(problem, prepared, feeds: Mapping[str, np.ndarray], *, runs
                            "below), run as its own model with all onnxruntime optimizations, the device parts timed "
                            "in interleaved rounds (estimates made non-decreasing first); --device-costs additive "
                            "keeps the per-layer medians",
-            "statistic": f"{STATISTIC}: lower quartile of the interleaved runs (prefix_ms is their median, "
+            "statistic": f"{STATISTIC}: the fastest of the interleaved runs (prefix_ms is their median, "
                          "prefix_iqr_ms their quartiles)",
             "cut_vertices": len(problem.cut_vertices), "timed_cut_vertices": len([r for r in rows if r["cut"]]),
             "sum_of_layers_additive_ms": _r(float(np.sum(problem.device_ms))), "blocks": rows}

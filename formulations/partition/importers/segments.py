@@ -183,7 +183,7 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
                 "server_estimate_ms_here": here[3], "server_ratio": ratio, "server_ms": here[3] * scale,
                 "uplink_bytes": predicted["uplink_bytes"], "uplink_ms": predicted["uplink_ms"],
                 "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs,
-                "statistic": f"{STATISTIC}: total_ms adds the timed parts' lower quartiles (device_estimate_ms, "
+                "statistic": f"{STATISTIC}: total_ms adds the timed parts' fastest runs (device_estimate_ms, "
                              "server_estimate_ms_here) to the modelled terms, as the calibration's estimate; "
                              "total_median_ms adds their medians"}
     measured["total_ms"] = math.fsum([device[3], here[3] * scale, modelled])
