@@ -187,3 +187,53 @@ def test_server_ratio_falls_back_to_all_layers_when_the_server_side_costs_nothin
     assert server_ratio(problem, mask) == pytest.approx(1.0 / 2.0)  # all layers: 1.0 ms / 2.0 ms
     assert server_ratio(problem, np.array([True, False, True, True])) == pytest.approx(0.5 / 2.0)
     assert server_ratio(problem, np.ones(4, dtype=bool)) is None  # nothing offloaded
+
+
+def _chain_bytes(device, out_bytes):
+    layers = [Layer("x", 0.0, 0.0, 4000, op="Input")]
+    layers += [Layer(f"l{i}", d, 0.1, b, op="Conv") for i, (d, b) in enumerate(zip(device, out_bytes))]
+    edges = [("x", "l0")] + [(f"l{i}", f"l{i + 1}") for i in range(len(device) - 1)]
+    return PartitionProblem(layers, edges, Network(8.0))
+
+
+@settings(max_examples=examples(40))
+@given(st.lists(st.tuples(st.floats(0.0, 5.0), st.integers(1, 5000)), min_size=2, max_size=8), st.integers(2, 5))
+def test_pareto_cuts_are_the_undominated_cut_vertices_and_stay_in_the_budget(layers, limit):
+    from formulations.partition.importers.blocks import block_masks, pareto_cuts
+
+    problem = _chain_bytes([d for d, _ in layers], [b for _, b in layers])
+    cuts = problem.cut_vertices
+    closures = [problem.topology.closure_of([problem.index[c]]) for c in cuts]
+    cost = np.array([float(problem.device_ms[m].sum()) for m in closures])
+    sent = np.array([float(problem.breakdown(m)["uplink_bytes"]) for m in closures])
+    front = pareto_cuts(problem, closures, cost)
+    for j in range(len(cuts)):  # brute force: j is kept iff no other cut vertex is at least as good in both
+        dominated = any((cost[i] < cost[j] and sent[i] <= sent[j]) or (cost[i] <= cost[j] and sent[i] < sent[j])
+                        for i in range(len(cuts)))
+        assert (j in front) == (not dominated) or any(cost[i] == cost[j] and sent[i] == sent[j]
+                                                      for i in range(len(cuts)) if i != j)
+    timed = [c for c, _ in block_masks(problem, limit)]
+    assert len([c for c in timed if c is not None]) <= max(limit, 2) or limit >= len(cuts)
+
+
+def test_interleaved_timing_runs_every_model_the_same_number_of_rounds():
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    from formulations.partition.importers.profiling import STATISTIC, estimate, time_interleaved
+
+    def model(op):
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+        graph = helper.make_graph([helper.make_node(op, ["x"], ["y"])], op, [x], [y])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+    feeds = {"x": np.ones((1, 4), dtype=np.float32)}
+    times = time_interleaved([model("Relu"), model("Neg")], [feeds, feeds], runs=3, warmup=1, min_seconds=0.0)
+    assert [len(t) for t in times] == [3, 3] and all((t >= 0).all() for t in times)
+    spread = time_interleaved([model("Relu")], [feeds], runs=2, warmup=0, min_seconds=0.05)[0]
+    assert 2 <= len(spread) <= 40  # rounds added for the time span, capped at 20 x runs
+    assert STATISTIC == "min" and estimate([3.0, 1.0, 2.0]) == 1.0
+    with pytest.raises(ValueError, match="runs"):
+        time_interleaved([model("Relu")], [feeds], runs=0)
