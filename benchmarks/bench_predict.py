@@ -4,7 +4,7 @@ One command (run it on a quiet machine; ``nice -n 10`` on a shared one)::
 
     python benchmarks/bench_predict.py [--repeats 3] [--quick] [MODEL...]
 
-writes ``benchmarks/results/predict_zoo.md`` (and ``.json``) unless ``--quick``.
+writes ``benchmarks/results/predict_zoo{--tag}.md`` (and ``.json``) unless ``--quick``.
 
 Protocol
 --------
@@ -18,14 +18,19 @@ Protocol
   ``"calibrated"`` (QDMP's method, :mod:`formulations.partition.importers.blocks`).
 - At 0.5, 18.88 and 100 Mbps the model's optimum is split and measured as
   ``coinfer split MODEL INSTANCE --uplink-mbps X --measure`` does
-  (:func:`solvers.split.split_onnx` with ``measure=True``: 10 runs after 2
-  warm-ups of the device part and of the server part, the server part scaled
-  by the profile's speed ratio, the transfers modelled), and so is the split
-  with every layer on the device (``split.json`` ``error_pct``).
+  (:func:`solvers.split.split_onnx` with ``measure=True``: the device part
+  and the server part timed in interleaved rounds, at least 10 runs after 2
+  warm-ups and at least 3 s, the estimate their fastest run as in the
+  import's calibration (:data:`formulations.partition.importers.profiling.STATISTIC`);
+  the server part scaled by the profile's speed ratio, the transfers
+  modelled), and so is the split with every layer on the device
+  (``split.json`` ``error_pct``).
 - Spread: each cell gives the median over the repeats of the predicted and
-  the measured ms (the measured one is itself the median of 10 runs) and of
-  ``error_pct``, with the range of ``error_pct`` over the repeats; every
-  repeat re-imports (so the import's own noise is in the spread).
+  the measured ms (``total_ms``, the estimate) with half the median IQR of
+  the runs, and of ``error_pct``, with the range of ``error_pct`` over the
+  repeats; every repeat re-imports (so the import's own noise is in the
+  spread). The 1-minute load average is recorded at every measurement.
+- ``--costs calibrated`` runs only the default cost model (``additive,calibrated``: both).
 - ``--quick``: SqueezeNet only, one repeat, no result files.
 """
 
