@@ -19,8 +19,8 @@ Protocol
 - At 0.5, 18.88 and 100 Mbps the model's optimum is split and measured as
   ``coinfer split MODEL INSTANCE --uplink-mbps X --measure`` does
   (:func:`solvers.split.split_onnx` with ``measure=True``: the device part
-  and the server part timed in interleaved rounds, at least 10 runs after 2
-  warm-ups and at least 3 s, the estimate their fastest run as in the
+  and the server part timed in 20 interleaved rounds after 3 warm-ups, paced
+  to span at least 3 s, the estimate their fastest run as in the
   import's calibration (:data:`formulations.partition.importers.profiling.STATISTIC`);
   the server part scaled by the profile's speed ratio, the transfers
   modelled), and so is the split with every layer on the device

@@ -38,11 +38,18 @@ __all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "time_int
 #: recorded as the spread.
 STATISTIC = "min"
 
-#: Seconds an interleaved timing spans at least (rounds are added up to ``20 x runs``), so that a
-#: fast model's runs are spread over more than one burst of other processes' load and the fastest
-#: run finds an uncontended moment: with 50 rounds (0.3 s) of ShuffleNet under load 6, the
-#: all-on-device part's fastest run was 29% above the calibration's.
+#: Seconds an interleaved timing spans at least: rounds are paced (the timer sleeps, leaving the
+#: CPU to others, until round ``r`` may start at ``r x MIN_SECONDS / runs``), so that ``runs``
+#: rounds are spread over more than one burst of other processes' load, and a fast model gets as
+#: many samples as a slow one (the fastest of more samples is lower: unpaced, the ``--measure``
+#: of a 6 ms model took 200 runs against about 30 per prefix in the calibration, and ShuffleNet
+#: and SqueezeNet measured 5-20% below their prediction under load 6; with 50 unpaced rounds,
+#: 0.3 s, ShuffleNet's all-on-device part measured 29% above it).
 MIN_SECONDS = 3.0
+
+#: The span is at most this many times the first round's wall time (a 6 ms model: the full 3 s;
+#: a 0.1 ms test model: 50 ms).
+SPAN_FACTOR = 500
 
 #: ``progress(done, total, label)``; called after every timed run.
 Progress = Callable[[int, int, str], None]
@@ -211,8 +218,12 @@ def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.nd
     sessions are built first; each model runs ``warmup`` untimed runs; then
     rounds run every model once, the order rotated by one each round, so
     that a burst of load on a shared machine slows every compared model
-    alike instead of one of them. Rounds continue past ``runs`` until
-    ``min_seconds`` have passed (at most ``20 x runs`` rounds). With
+    alike instead of one of them. Rounds are paced: round ``r`` starts
+    no earlier than ``r x min_seconds / runs`` (sleeping in between), so
+    ``runs`` rounds span about ``min_seconds`` whatever the models' speed;
+    rounds continue until ``min_seconds`` have passed (at most ``20 x
+    runs`` rounds); the span is at most :data:`SPAN_FACTOR` times the
+    first round's wall time. With
     ``threads=1`` onnxruntime computes on the calling thread and its CPU
     time is measured (:func:`time.thread_time`: time the thread was
     preempted is not counted); with more threads, wall time.
@@ -231,14 +242,19 @@ def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.nd
             sess.run(None, inp)
     out: list[list[float]] = [[] for _ in sessions]
     start_wall = time.perf_counter()
-    rounds, n = 0, len(sessions)
-    while rounds < runs or (time.perf_counter() - start_wall < min_seconds and rounds < 20 * runs):
+    rounds, n, span = 0, len(sessions), min_seconds
+    while rounds < runs or (time.perf_counter() - start_wall < span and rounds < 20 * runs):
+        wait = start_wall + rounds * span / runs - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
         for j in range(n):
             k = (j + rounds) % n
             start = clock()
             sessions[k].run(None, inputs[k])
             out[k].append((clock() - start) * 1000.0)
         rounds += 1
+        if rounds == 1:  # a model of microseconds needs no seconds of spread
+            span = min(min_seconds, SPAN_FACTOR * (time.perf_counter() - start_wall))
         if progress:
             progress(min(rounds, runs), runs, label)
     return [np.asarray(v) for v in out]
