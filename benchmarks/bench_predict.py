@@ -148,11 +148,17 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--costs", default=",".join(COSTS), help="cost models to compare (comma-separated)")
+    parser.add_argument("--from-json", nargs="+", default=None, metavar="FILE",
+                        help="render the table of saved result files (rows concatenated) instead of running")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(one(args.one, args.repeats, Path(tmp), tuple(args.costs.split(",")))))
+        return 0
+    if args.from_json:
+        rows = [row for f in args.from_json for row in json.loads(Path(f).read_text(encoding="utf-8"))]
+        print(table(sorted(rows, key=lambda r: MODELS.index(r["model"]) if r["model"] in MODELS else len(MODELS))))
         return 0
     names = ["squeezenet"] if args.quick else (args.models or MODELS)
     repeats = 1 if args.quick else args.repeats
