@@ -164,10 +164,10 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
                                min_seconds=MIN_SECONDS, progress=progress,
                                label=f"rounds timing {len(blocks)} device parts ending at cut vertices")
     rows = []
-    for (cut, layers, prefix_layers), t in zip(counts, samples):
-        med, q1, q3 = median_iqr(t)
+    for (cut, layers, prefix_layers), times in zip(counts, samples):
+        med, q1, q3 = median_iqr(times)
         rows.append({"cut": cut, "layers": layers, "prefix_layers": prefix_layers, "median_ms": med,
-                     "q1_ms": q1, "q3_ms": q3, "estimate_ms": estimate(t), "runs": len(t)})
+                     "q1_ms": q1, "q3_ms": q3, "estimate_ms": estimate(times), "runs": len(times)})
     return rows
 
 
