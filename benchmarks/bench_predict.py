@@ -4,7 +4,7 @@ One command (run it on a quiet machine; ``nice -n 10`` on a shared one)::
 
     python benchmarks/bench_predict.py [--repeats 3] [--quick] [MODEL...]
 
-writes ``benchmarks/results/predict_zoo.md`` (and ``.json``) unless ``--quick``.
+writes ``benchmarks/results/predict_zoo{--tag}.md`` (and ``.json``) unless ``--quick``.
 
 Protocol
 --------
@@ -18,14 +18,19 @@ Protocol
   ``"calibrated"`` (QDMP's method, :mod:`formulations.partition.importers.blocks`).
 - At 0.5, 18.88 and 100 Mbps the model's optimum is split and measured as
   ``coinfer split MODEL INSTANCE --uplink-mbps X --measure`` does
-  (:func:`solvers.split.split_onnx` with ``measure=True``: 10 runs after 2
-  warm-ups of the device part and of the server part, the server part scaled
-  by the profile's speed ratio, the transfers modelled), and so is the split
-  with every layer on the device (``split.json`` ``error_pct``).
+  (:func:`solvers.split.split_onnx` with ``measure=True``: the device part
+  and the server part timed in 20 interleaved rounds after 3 warm-ups, paced
+  to span at least 3 s, the estimate their fastest run as in the
+  import's calibration (:data:`formulations.partition.importers.profiling.STATISTIC`);
+  the server part scaled by the profile's speed ratio, the transfers
+  modelled), and so is the split with every layer on the device
+  (``split.json`` ``error_pct``).
 - Spread: each cell gives the median over the repeats of the predicted and
-  the measured ms (the measured one is itself the median of 10 runs) and of
-  ``error_pct``, with the range of ``error_pct`` over the repeats; every
-  repeat re-imports (so the import's own noise is in the spread).
+  the measured ms (``total_ms``, the estimate) with half the median IQR of
+  the runs, and of ``error_pct``, with the range of ``error_pct`` over the
+  repeats; every repeat re-imports (so the import's own noise is in the
+  spread). The 1-minute load average is recorded at every measurement.
+- ``--costs calibrated`` runs only the default cost model (``additive,calibrated``: both).
 - ``--quick``: SqueezeNet only, one repeat, no result files.
 """
 
@@ -49,8 +54,9 @@ MBPS = (0.5, 18.88, 100.0)
 COSTS = ("additive", "calibrated")
 
 
-def one(name: str, repeats: int, tmp: Path) -> dict:
+def one(name: str, repeats: int, tmp: Path, costs_list=COSTS) -> dict:
     """All repeats of one model (run in a child process)."""
+    import os
     import warnings
 
     from bench_onnx_zoo import zoo_path
@@ -60,7 +66,7 @@ def one(name: str, repeats: int, tmp: Path) -> dict:
     path = zoo_path(name)
     out: dict = {"model": name, "runs": []}
     for rep in range(repeats):
-        for costs in COSTS:
+        for costs in costs_list:
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -79,6 +85,8 @@ def one(name: str, repeats: int, tmp: Path) -> dict:
                                         "predicted_ms": record["predicted"]["total_ms"],
                                         "measured_ms": m["measured"]["total_ms"],
                                         "measured_iqr_ms": m["measured"]["total_iqr_ms"],
+                                        "measured_median_ms": m["measured"].get("total_median_ms"),
+                                        "load_1min": os.getloadavg()[0],
                                         "error_pct": m["error_pct"]})
             out["runs"].append(entry)
             print(f"{name} {costs} repeat {rep}: import {entry['import_s']:.1f} s, errors "
@@ -99,25 +107,37 @@ def _cell(entries: list[dict]) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: per model and bandwidth, additive and calibrated predictions against measurement."""
-    head = ("| Model | Uplink | Additive: device layers | predicted (ms) | measured (ms) | error | "
-            "Calibrated: device layers | predicted (ms) | measured (ms) | error |")
-    out = [head, "|---|---|---|---|---|---|---|---|---|---|"]
-    worst = {c: 0.0 for c in COSTS}
+    """Markdown: per model and bandwidth, each cost model's prediction against measurement."""
+    costs_run = [c for c in COSTS if any(r["costs"] == c for row in rows for r in row["runs"])]
+    head = "| Model | Uplink | " + " | ".join(f"{c.capitalize()}: device layers | predicted (ms) | measured (ms) | "
+                                               "error" for c in costs_run) + " |"
+    out = [head, "|---|---|" + "---|---|---|---|" * len(costs_run)]
+    worst = {c: 0.0 for c in costs_run}
+    within = {c: [0, 0, 0] for c in costs_run}  # cells with median |error| <= 15%, with every repeat, cells
     for row in rows:
         n = row["runs"][0]["layers"]
         for k, label in enumerate([f"{m:g} Mbps" for m in MBPS] + ["all on device"]):
             cells = []
-            for costs in COSTS:
+            for costs in costs_run:
                 entries = [r["splits"][k] for r in row["runs"] if r["costs"] == costs]
-                worst[costs] = max(worst[costs], max(abs(e["error_pct"]) for e in entries))
+                errors = [abs(e["error_pct"]) for e in entries]
+                worst[costs] = max(worst[costs], max(errors))
+                within[costs][0] += statistics.median(errors) <= 15.0
+                within[costs][1] += max(errors) <= 15.0
+                within[costs][2] += 1
                 cells.append(_cell(entries))
-            out.append(f"| {row['model']} ({n} layers) | {label} | {cells[0]} | {cells[1]} |")
+            out.append(f"| {row['model']} ({n} layers) | {label} | " + " | ".join(cells) + " |")
     out += ["", "Largest |error| over all splits and repeats: "
-            + "; ".join(f"{c} {worst[c]:.1f}%" for c in COSTS) + "."]
-    imports = {c: [r["import_s"] for row in rows for r in row["runs"] if r["costs"] == c] for c in COSTS}
+            + "; ".join(f"{c} {worst[c]:.1f}%" for c in costs_run) + "."]
+    out.append("Cells within 15% (median over repeats; every repeat): "
+               + "; ".join(f"{c} {w[0]}/{w[2]}; {w[1]}/{w[2]}" for c, w in within.items()) + ".")
+    imports = {c: [r["import_s"] for row in rows for r in row["runs"] if r["costs"] == c] for c in costs_run}
     out.append("Import wall time, median over models and repeats: "
                + "; ".join(f"{c} {statistics.median(v):.1f} s" for c, v in imports.items() if v) + ".")
+    loads = [e["load_1min"] for row in rows for r in row["runs"] for e in r["splits"] if "load_1min" in e]
+    if loads:
+        out.append(f"1-minute load average at the measurements: median {statistics.median(loads):.1f}, "
+                   f"range [{min(loads):.1f}, {max(loads):.1f}] (2 cores).")
     return "\n".join(out) + "\n"
 
 
@@ -127,11 +147,18 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--costs", default=",".join(COSTS), help="cost models to compare (comma-separated)")
+    parser.add_argument("--from-json", nargs="+", default=None, metavar="FILE",
+                        help="render the table of saved result files (rows concatenated) instead of running")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(one(args.one, args.repeats, Path(tmp))))
+            print(json.dumps(one(args.one, args.repeats, Path(tmp), tuple(args.costs.split(",")))))
+        return 0
+    if args.from_json:
+        rows = [row for f in args.from_json for row in json.loads(Path(f).read_text(encoding="utf-8"))]
+        print(table(sorted(rows, key=lambda r: MODELS.index(r["model"]) if r["model"] in MODELS else len(MODELS))))
         return 0
     names = ["squeezenet"] if args.quick else (args.models or MODELS)
     repeats = 1 if args.quick else args.repeats
@@ -142,7 +169,7 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     rows = []
     for name in names:
-        proc = subprocess.run([sys.executable, __file__, "--one", name, "--repeats", str(repeats)],
+        proc = subprocess.run([sys.executable, __file__, "--one", name, "--repeats", str(repeats), "--costs", args.costs],
                               stdout=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             print(f"{name}: failed (exit {proc.returncode})", file=sys.stderr)

@@ -80,7 +80,7 @@ def split_record(problem, assignment, split) -> dict[str, Any]:
 
 
 def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: float | None = None,
-               measure: bool = False, runs: int = 10, warmup: int = 2, threads: int = 1,
+               measure: bool = False, runs: int = 20, warmup: int = 3, threads: int = 1,
                check: bool = True) -> dict[str, Any]:
     """Write ``device.onnx``, ``server.onnx`` and ``split.json`` for a split of ``model_path``.
 
@@ -95,7 +95,9 @@ def split_onnx(model_path, problem, out_dir, *, assignment=None, uplink_mbps: fl
         ``uplink_mbps`` (default: the instance's network), pins respected.
     measure : bool
         Also run both parts with onnxruntime here and record the measured
-        latency beside the prediction (``split.json["measured"]``).
+        latency beside the prediction (``split.json["measured"]``): ``runs``
+        interleaved rounds of both parts after ``warmup``, as the import's
+        calibration times its prefixes (defaults equal to the import's).
     check : bool
         Run the composition once on random inputs and record the largest
         deviation from the whole model (``reproduction_error``, < 1 means

@@ -93,7 +93,8 @@ def _report(record) -> None:
     if choice is not None:
         lines.append(_choice_line(choice))
     measured = record.get("measured")
-    terms = [("device_compute_ms", "device_ms", "device_iqr_ms", "device part"),
+    device_key = "device_estimate_ms" if measured and "device_estimate_ms" in measured["measured"] else "device_ms"
+    terms = [("device_compute_ms", device_key, "device_iqr_ms", "device part"),
              ("uplink_ms", "uplink_ms", None, "uplink"), ("rtt_ms", "rtt_ms", None, "RTT"),
              ("server_compute_ms", "server_ms", "server_iqr_ms_here", "server part"),
              ("downlink_ms", "downlink_ms", None, "downlink"), ("total_ms", "total_ms", "total_iqr_ms", "end to end")]
@@ -109,15 +110,16 @@ def _report(record) -> None:
             if iqr and mkey == "server_ms":
                 iqr = [q * (m["server_ratio"] or 0.0) for q in iqr]
             span = f"{iqr[0]:.3f}-{iqr[1]:.3f}" if iqr else "-"
-            how = measured.get("terms", {}).get(mkey, "sum of the terms").split(":")[0]
+            how = measured.get("terms", {}).get(mkey.replace("_estimate", ""), "sum of the terms").split(":")[0]
             row += f" {m[mkey]:>13.3f} {span:>17}  {how}"
         lines.append(row)
     if measured:
         m = measured["measured"]
         ratio = m["server_ratio"]
-        lines.append(f"measured vs predicted: {measured['error_pct']:+.1f}% (medians of {m.get('runs', '?')} runs, "
+        stat = "fastest of >=" if "statistic" in m else "medians of"
+        lines.append(f"measured vs predicted: {measured['error_pct']:+.1f}% ({stat} {m.get('runs', '?')} runs, "
                      f"timed on {measured.get('timed_on', 'this machine')}); server part "
-                     + (f"{m['server_ms_here']:.3f} ms here x speed ratio {ratio:.4g} "
+                     + (f"{m.get('server_estimate_ms_here', m['server_ms_here']):.3f} ms here x speed ratio {ratio:.4g} "
                         "(server profile / this CPU)" if ratio is not None else "none"))
     print("\n".join(lines), file=sys.stderr)
 
@@ -173,8 +175,9 @@ def add_commands(subparsers) -> None:
                    help="take the cut-vertex split with the lowest measured latency (instance imported with --segments)")
     p.add_argument("--measure", action="store_true",
                    help="run both parts here and report measured vs predicted latency")
-    p.add_argument("--runs", type=int, default=10, help="timed runs per part with --measure (median kept)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed warm-up runs")
+    p.add_argument("--runs", type=int, default=20, help="timed runs per part with --measure (the fastest is the "
+                   "estimate, as in the import's calibration; median and IQR kept)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed warm-up runs")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.set_defaults(func=cmd_split)
 

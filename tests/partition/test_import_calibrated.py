@@ -132,11 +132,13 @@ def test_measured_import_is_calibrated_by_default(tmp_path):
     p = import_onnx(model, runs=3, warmup=1, optimize="none")
     info = p.metadata["device_costs"]["calibration"]
     assert info["method"] == "prefixes" and len(info["blocks"]) >= 2
-    fit = monotone_fit([b["prefix_ms"] for b in info["blocks"]])
+    assert info["statistic"].startswith("min")
+    fit = monotone_fit([b["prefix_estimate_ms"] for b in info["blocks"]])
     done = np.zeros(p.n_layers, dtype=bool)
     for block, fitted in zip(info["blocks"], fit):
         lo, hi = block["prefix_iqr_ms"]
-        assert lo <= block["prefix_ms"] <= hi
+        assert lo <= block["prefix_ms"] <= hi and 0 < block["prefix_estimate_ms"] <= lo * (1 + 1e-3)
+        assert block["runs"] >= 3
         done |= p.topology.closure_of([p.index[block["cut"]]]) if block["cut"] else ~done
         assert p.device_ms[done].sum() == pytest.approx(fitted, rel=0.01, abs=1e-3)  # 4-digit rounding
     assert p.metadata["latency"]["sum_of_layers_additive_ms"] == info["sum_of_layers_additive_ms"]
@@ -185,3 +187,53 @@ def test_server_ratio_falls_back_to_all_layers_when_the_server_side_costs_nothin
     assert server_ratio(problem, mask) == pytest.approx(1.0 / 2.0)  # all layers: 1.0 ms / 2.0 ms
     assert server_ratio(problem, np.array([True, False, True, True])) == pytest.approx(0.5 / 2.0)
     assert server_ratio(problem, np.ones(4, dtype=bool)) is None  # nothing offloaded
+
+
+def _chain_bytes(device, out_bytes):
+    layers = [Layer("x", 0.0, 0.0, 4000, op="Input")]
+    layers += [Layer(f"l{i}", d, 0.1, b, op="Conv") for i, (d, b) in enumerate(zip(device, out_bytes))]
+    edges = [("x", "l0")] + [(f"l{i}", f"l{i + 1}") for i in range(len(device) - 1)]
+    return PartitionProblem(layers, edges, Network(8.0))
+
+
+@settings(max_examples=examples(40))
+@given(st.lists(st.tuples(st.floats(0.0, 5.0), st.integers(1, 5000)), min_size=2, max_size=8), st.integers(2, 5))
+def test_pareto_cuts_are_the_undominated_cut_vertices_and_stay_in_the_budget(layers, limit):
+    from formulations.partition.importers.blocks import block_masks, pareto_cuts
+
+    problem = _chain_bytes([d for d, _ in layers], [b for _, b in layers])
+    cuts = problem.cut_vertices
+    closures = [problem.topology.closure_of([problem.index[c]]) for c in cuts]
+    cost = np.array([float(problem.device_ms[m].sum()) for m in closures])
+    sent = np.array([float(problem.breakdown(m)["uplink_bytes"]) for m in closures])
+    front = pareto_cuts(problem, closures, cost)
+    for j in range(len(cuts)):  # brute force: j is kept iff no other cut vertex is at least as good in both
+        dominated = any((cost[i] < cost[j] and sent[i] <= sent[j]) or (cost[i] <= cost[j] and sent[i] < sent[j])
+                        for i in range(len(cuts)))
+        assert (j in front) == (not dominated) or any(cost[i] == cost[j] and sent[i] == sent[j]
+                                                      for i in range(len(cuts)) if i != j)
+    timed = [c for c, _ in block_masks(problem, limit)]
+    assert len([c for c in timed if c is not None]) <= max(limit, 2) or limit >= len(cuts)
+
+
+def test_interleaved_timing_runs_every_model_the_same_number_of_rounds():
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    from formulations.partition.importers.profiling import STATISTIC, estimate, time_interleaved
+
+    def model(op):
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+        graph = helper.make_graph([helper.make_node(op, ["x"], ["y"])], op, [x], [y])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+    feeds = {"x": np.ones((1, 4), dtype=np.float32)}
+    times = time_interleaved([model("Relu"), model("Neg")], [feeds, feeds], runs=3, warmup=1, min_seconds=0.0)
+    assert [len(t) for t in times] == [3, 3] and all((t >= 0).all() for t in times)
+    spread = time_interleaved([model("Relu")], [feeds], runs=2, warmup=0, min_seconds=0.05)[0]
+    assert 2 <= len(spread) <= 40  # rounds added for the time span, capped at 20 x runs
+    assert STATISTIC == "min" and estimate([3.0, 1.0, 2.0]) == 1.0
+    with pytest.raises(ValueError, match="runs"):
+        time_interleaved([model("Relu")], [feeds], runs=0)

@@ -131,10 +131,13 @@ def test_cli_split_by_uplink_by_solution_and_measured(files, tmp_path, capsys):
     record = json.loads((tmp_path / "a" / "split.json").read_text())
     measured = record["measured"]["measured"]
     assert measured["device_ms"] > 0 and measured["server_ms_here"] > 0 and measured["server_ratio"] > 0
-    assert measured["server_ms"] == pytest.approx(measured["server_ms_here"] * measured["server_ratio"])
-    for key in ("device", "total"):
-        q1, q3 = measured[f"{key}_iqr_ms"]
+    assert measured["server_ms"] == pytest.approx(measured["server_estimate_ms_here"] * measured["server_ratio"])
+    for key in ("device", "total_median"):
+        q1, q3 = measured[f"{key.split('_')[0]}_iqr_ms"]
         assert q1 <= measured[f"{key}_ms"] <= q3
+    assert measured["total_ms"] <= measured["total_iqr_ms"][0] + 1e-9  # the estimate: fastest run of each part
+    assert 0 < measured["device_estimate_ms"] <= measured["device_iqr_ms"][0]
+    assert measured["statistic"].startswith("min")
     assert record["measured"]["terms"]["device_ms"].startswith("measured")
     assert all(record["measured"]["terms"][k].startswith("modelled") for k in ("server_ms", "uplink_ms", "rtt_ms"))
     assert "measured vs predicted" in err and "speed ratio" in err and "modelled" in err

@@ -30,13 +30,32 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["block_masks", "time_prefixes", "monotone_fit", "calibrate", "median_iqr"]
+__all__ = ["block_masks", "pareto_cuts", "time_prefixes", "monotone_fit", "calibrate", "median_iqr"]
 
 
 def median_iqr(samples) -> tuple[float, float, float]:
     """``(median, q1, q3)`` of timing samples in ms."""
     a = np.asarray(samples, dtype=float)
     return float(np.median(a)), float(np.percentile(a, 25)), float(np.percentile(a, 75))
+
+
+def pareto_cuts(problem, closures: Sequence[np.ndarray], cost: np.ndarray) -> set[int]:
+    """Indices of the cut vertices no other cut vertex beats in both prefix cost and sent bytes.
+
+    The split at cut vertex ``c`` costs the device its closure (``cost``, the
+    per-layer medians) and sends ``c``'s crossing tensors: a solver choosing
+    among cut-vertex splits at any bandwidth picks one of these (up to the
+    server's share), e.g. the tail cut before a classifier that sends a few
+    KB. O(#cut vertices x (layers + edges)).
+    """
+    sent = np.array([float(problem.breakdown(m)["uplink_bytes"]) for m in closures])
+    keep: set[int] = set()
+    best = np.inf
+    for j in np.lexsort((sent, cost)):  # by cost, then bytes: keep every new low in bytes
+        if sent[j] < best:
+            keep.add(int(j))
+            best = sent[j]
+    return keep
 
 
 def block_masks(problem, limit: int | None = None) -> list[tuple[str | None, np.ndarray]]:
@@ -47,19 +66,27 @@ def block_masks(problem, limit: int | None = None) -> list[tuple[str | None, np.
     layer (several outputs, or outputs after the last cut vertex), a last
     block with cut ``None`` holds the rest. The blocks partition the layers.
 
-    With ``limit``, at most ``limit`` cut vertices bound blocks: the first
-    and the last, and between them the first cut vertex at or past every
-    ``k / (limit - 1)`` fraction of the total device cost (``problem.device_ms``),
-    so blocks have comparable cost. O(#cut vertices x (layers + edges)).
+    With ``limit``, at most about ``limit`` cut vertices bound blocks: the
+    first and the last, the cut vertices on the cost-bytes Pareto front
+    (:func:`pareto_cuts`: the splits a solver can choose, so that they are
+    timed rather than interpolated inside a block; evenly spaced along the
+    front when more than ``limit - 2``), and with the rest of the budget, ``s = limit - (those)``, the first cut
+    vertex at or past every ``k / (s + 1)`` fraction of the total device cost
+    (``problem.device_ms``), so blocks have comparable cost.
+    O(#cut vertices x (layers + edges)).
     """
     cuts = problem.cut_vertices
     closures = [problem.topology.closure_of([problem.index[c]]) for c in cuts]
     if limit is not None and 2 <= limit < len(cuts):
         cost = np.array([float(problem.device_ms[m].sum()) for m in closures])
         total = float(problem.device_ms.sum()) or 1.0
-        keep = {0, len(cuts) - 1}
-        for k in range(1, limit - 1):
-            keep.add(min(int(np.searchsorted(cost, k * total / (limit - 1))), len(cuts) - 1))
+        front = sorted(pareto_cuts(problem, closures, cost) - {0, len(cuts) - 1})
+        if len(front) > limit - 2:  # more than the budget: evenly spaced along the front
+            front = [front[j] for j in np.unique(np.linspace(0, len(front) - 1, limit - 2).round().astype(int))]
+        keep = {0, len(cuts) - 1, *front}
+        spaced = max(limit - len(keep), 0)
+        for k in range(1, spaced + 1):
+            keep.add(min(int(np.searchsorted(cost, k * total / (spaced + 1))), len(cuts) - 1))
         cuts = [cuts[j] for j in sorted(keep)]
         closures = [closures[j] for j in sorted(keep)]
     done = np.zeros(problem.n_layers, dtype=bool)
@@ -87,7 +114,7 @@ def _prefix_model(model, table, device_side: set[str], inputs: Sequence[str], re
 
 def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]], feeds: Mapping[str, np.ndarray],
                   *, runs: int = 20, warmup: int = 3, threads: int = 1, progress=None) -> list[dict[str, Any]]:
-    """Median and quartiles (ms) of the device part ending at every block (all optimizations).
+    """Timings (ms) of the device part ending at every block (all optimizations), interleaved.
 
     Parameters
     ----------
@@ -104,13 +131,19 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
     -------
     list of dict
         Per block: ``cut``, ``layers`` (count in the block), ``prefix_layers``,
-        and the prefix's ``median_ms``, ``q1_ms``, ``q3_ms``: the model from
-        the graph inputs to the end of the block, run as its own model, as a
-        deployed device part runs. Cost: ``runs + warmup`` runs of every
-        prefix, about ``(runs + warmup) x #blocks / 2`` whole-model runs.
+        and the prefix's ``median_ms``, ``q1_ms``, ``q3_ms``, ``estimate_ms``
+        (:data:`~.profiling.STATISTIC`) and ``runs``: the model from the
+        graph inputs to the end of the block, run as its own model, as a
+        deployed device part runs. The prefixes are timed in interleaved
+        rounds (:func:`~.profiling.time_interleaved`, spanning at least
+        :data:`~.profiling.MIN_SECONDS`), so load on a shared machine
+        slows them alike and the differences between them (the blocks'
+        costs) stay meaningful. Cost: ``runs + warmup`` runs of every prefix
+        (more rounds for fast models), about ``(runs + warmup) x #blocks / 2``
+        whole-model runs.
     """
     from .onnx_split import node_inputs, value_infos
-    from .profiling import time_model
+    from .profiling import MIN_SECONDS, estimate, time_interleaved
 
     table = value_infos(model)
     readers: dict[str, set] = {}
@@ -120,17 +153,21 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
     graph_outputs = {o.name for o in model.graph.output}
     inputs = list(feeds)
     done = np.zeros(problem.n_layers, dtype=bool)
-    rows = []
+    subs, counts = [], []
     for k, (cut, mask) in enumerate(blocks):
         done = done | mask
         device_side = {t for i in np.flatnonzero(done) for t in (problem.layers[i].meta or {}).get("tensors", [])}
-        sub = _prefix_model(model, table, device_side | set(inputs), inputs, readers, graph_outputs, f"prefix{k}")
-        med, q1, q3 = median_iqr(time_model(sub.SerializeToString(), feeds, runs=runs, warmup=warmup,
-                                            threads=threads, level="all"))
-        rows.append({"cut": cut, "layers": int(mask.sum()), "prefix_layers": int(done.sum()), "median_ms": med,
-                     "q1_ms": q1, "q3_ms": q3})
-        if progress:
-            progress(k + 1, len(blocks), f"timing {len(blocks)} device parts ending at cut vertices")
+        subs.append(_prefix_model(model, table, device_side | set(inputs), inputs, readers, graph_outputs,
+                                  f"prefix{k}").SerializeToString())
+        counts.append((cut, int(mask.sum()), int(done.sum())))
+    samples = time_interleaved(subs, [feeds] * len(subs), runs=runs, warmup=warmup, threads=threads, level="all",
+                               min_seconds=MIN_SECONDS, progress=progress,
+                               label=f"rounds timing {len(blocks)} device parts ending at cut vertices")
+    rows = []
+    for (cut, layers, prefix_layers), times in zip(counts, samples):
+        med, q1, q3 = median_iqr(times)
+        rows.append({"cut": cut, "layers": layers, "prefix_layers": prefix_layers, "median_ms": med,
+                     "q1_ms": q1, "q3_ms": q3, "estimate_ms": estimate(times), "runs": len(times)})
     return rows
 
 
@@ -158,7 +195,7 @@ def calibrate(device_ms: np.ndarray, work: Sequence[bool] | np.ndarray, blocks: 
               prefix_ms: Sequence[float]) -> tuple[np.ndarray, list[float], list[float | None]]:
     """Per-layer costs scaled so that every prefix adds up to its measured time.
 
-    ``prefix_ms`` are the medians of :func:`time_prefixes`; they are made
+    ``prefix_ms`` are the point estimates of :func:`time_prefixes`; they are made
     non-decreasing (:func:`monotone_fit`), and block ``k``'s cost is
     ``fit_k - fit_{k-1}``: its working layers' per-layer medians are
     multiplied by ``cost / sum`` (spread evenly when their sum is 0; a block
@@ -196,20 +233,26 @@ def calibrated_costs(problem, prepared, feeds: Mapping[str, np.ndarray], *, runs
     layer count, the prefix's median and interquartile range (ms), the
     block's cost and scale.
     """
+    from .profiling import STATISTIC
+
     blocks = block_masks(problem, limit)
     timed = time_prefixes(problem, prepared, blocks, feeds, runs=runs, warmup=warmup, threads=threads,
                           progress=progress)
     work = np.array([bool(layer.op != "Input") for layer in problem.layers])
-    costs, block_ms, scales = calibrate(problem.device_ms, work, blocks, [r["median_ms"] for r in timed])
+    costs, block_ms, scales = calibrate(problem.device_ms, work, blocks, [r["estimate_ms"] for r in timed])
     rows = [{"cut": r["cut"], "layers": r["layers"], "prefix_ms": _r(r["median_ms"]),
-             "prefix_iqr_ms": [_r(r["q1_ms"]), _r(r["q3_ms"])], "block_ms": _r(cost),
+             "prefix_iqr_ms": [_r(r["q1_ms"]), _r(r["q3_ms"])], "prefix_estimate_ms": _r(r["estimate_ms"]),
+             "runs": r["runs"], "block_ms": _r(cost),
              "scale": None if scale is None else _r(scale)}
             for r, cost, scale in zip(timed, block_ms, scales)]
     info = {"method": "prefixes",
             "description": "per-layer medians scaled block by block so that the layers up to every cut vertex add "
-                           "up to that device part's measured median, run as its own model with all onnxruntime "
-                           "optimizations (prefix medians made non-decreasing first); --device-costs additive keeps "
-                           "the per-layer medians",
+                           "up to that device part's measured point estimate (prefix_estimate_ms, the statistic "
+                           "below), run as its own model with all onnxruntime optimizations, the device parts timed "
+                           "in interleaved rounds (estimates made non-decreasing first); --device-costs additive "
+                           "keeps the per-layer medians",
+            "statistic": f"{STATISTIC}: the fastest of the interleaved runs (prefix_ms is their median, "
+                         "prefix_iqr_ms their quartiles)",
             "cut_vertices": len(problem.cut_vertices), "timed_cut_vertices": len([r for r in rows if r["cut"]]),
             "sum_of_layers_additive_ms": _r(float(np.sum(problem.device_ms))), "blocks": rows}
     return costs, info

@@ -23,8 +23,33 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "prefix_latencies",
-           "cpu_name", "realtime_priority", "Progress", "LEVELS"]
+__all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "time_interleaved", "estimate",
+           "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS"]
+
+#: The point estimate of a timing (the import's calibration and ``split --measure`` both use it):
+#: the fastest of the interleaved runs. On a shared machine a run is slowed, never sped up, by
+#: other processes (a preempted inference refills its caches, which shows even in the thread's CPU
+#: time), so the fastest run of runs spread over time estimates the uncontended latency and moves
+#: least between an import and a later measurement. Measured here (1-minute load 6 on 2 cores,
+#: five timings of the whole model, each >= 2 s of runs): the spread (largest / smallest - 1) of
+#: the minimum was 2.2% (SqueezeNet), 4.5% (ShuffleNet), 5.1% (ResNet-50); of the lower quartile
+#: 7.7%, 39.7%, 15.0%; of the median 24.7%, 40.7%, 26.6%. On an idle machine the runs are tight
+#: and the minimum is within a few percent of the median. Median and interquartile range are still
+#: recorded as the spread.
+STATISTIC = "min"
+
+#: Seconds an interleaved timing spans at least: rounds are paced (the timer sleeps, leaving the
+#: CPU to others, until round ``r`` may start at ``r x MIN_SECONDS / runs``), so that ``runs``
+#: rounds are spread over more than one burst of other processes' load, and a fast model gets as
+#: many samples as a slow one (the fastest of more samples is lower: unpaced, the ``--measure``
+#: of a 6 ms model took 200 runs against about 30 per prefix in the calibration, and ShuffleNet
+#: and SqueezeNet measured 5-20% below their prediction under load 6; with 50 unpaced rounds,
+#: 0.3 s, ShuffleNet's all-on-device part measured 29% above it).
+MIN_SECONDS = 3.0
+
+#: The span is at most this many times the first round's wall time (a 6 ms model: the full 3 s;
+#: a 0.1 ms test model: 50 ms).
+SPAN_FACTOR = 500
 
 #: ``progress(done, total, label)``; called after every timed run.
 Progress = Callable[[int, int, str], None]
@@ -179,29 +204,68 @@ def profile_nodes(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: 
     return {k: np.asarray(v[len(v) - runs:] if len(v) >= runs else v) for k, v in times.items()}
 
 
+def estimate(samples) -> float:
+    """The point estimate of timing samples in ms (:data:`STATISTIC`: the fastest run)."""
+    return float(np.min(np.asarray(samples, dtype=float)))
+
+
+def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.ndarray]], *, runs: int = 20,
+                     warmup: int = 3, threads: int = 1, level: str = "all", min_seconds: float = 0.0,
+                     progress: Progress | None = None, label: str = "timing models") -> list[np.ndarray]:
+    """ms of runs of several models, interleaved: round ``r`` runs every model once.
+
+    Protocol (the import's calibration and ``split --measure`` use it): all
+    sessions are built first; each model runs ``warmup`` untimed runs; then
+    rounds run every model once, the order rotated by one each round, so
+    that a burst of load on a shared machine slows every compared model
+    alike instead of one of them. Rounds are paced: round ``r`` starts
+    no earlier than ``r x min_seconds / runs`` (sleeping in between), so
+    ``runs`` rounds span about ``min_seconds`` whatever the models' speed;
+    rounds continue until ``min_seconds`` have passed (at most ``20 x
+    runs`` rounds); the span is at most :data:`SPAN_FACTOR` times the
+    first round's wall time. With
+    ``threads=1`` onnxruntime computes on the calling thread and its CPU
+    time is measured (:func:`time.thread_time`: time the thread was
+    preempted is not counted); with more threads, wall time.
+
+    Returns one array of ms per model (at least ``runs`` samples each).
+    Complexity: ``(rounds + warmup) x len(models)`` inferences; the
+    sessions of all models are in memory at once.
+    """
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"`runs` must be >= 1 and `warmup` >= 0, got {runs}, {warmup}")
+    sessions = [_session(m, level=level, threads=threads) for m in models]
+    inputs = [_feeds_for(sess, f) for sess, f in zip(sessions, feeds)]
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    for sess, inp in zip(sessions, inputs):
+        for _ in range(warmup):
+            sess.run(None, inp)
+    out: list[list[float]] = [[] for _ in sessions]
+    start_wall = time.perf_counter()
+    rounds, n, span = 0, len(sessions), min_seconds
+    while rounds < runs or (time.perf_counter() - start_wall < span and rounds < 20 * runs):
+        wait = start_wall + rounds * span / runs - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        for j in range(n):
+            k = (j + rounds) % n
+            start = clock()
+            sessions[k].run(None, inputs[k])
+            out[k].append((clock() - start) * 1000.0)
+        rounds += 1
+        if rounds == 1:  # a model of microseconds needs no seconds of spread
+            span = min(min_seconds, SPAN_FACTOR * (time.perf_counter() - start_wall))
+        if progress:
+            progress(min(rounds, runs), runs, label)
+    return [np.asarray(v) for v in out]
+
+
 def time_model(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: int = 20, warmup: int = 3,
                threads: int = 1, level: str = "all", progress: Progress | None = None,
                label: str = "timing model") -> np.ndarray:
-    """ms of ``runs`` whole inferences after ``warmup`` (no profiler).
-
-    With ``threads=1`` onnxruntime computes on the calling thread, so the
-    thread's CPU time is measured (:func:`time.thread_time`): unlike wall
-    time it does not count time the thread was preempted by other processes.
-    With more threads, wall time (:func:`time.perf_counter`).
-    """
-    sess = _session(model_bytes, level=level, threads=threads)
-    inputs = _feeds_for(sess, feeds)
-    clock = time.thread_time if threads == 1 else time.perf_counter
-    out = []
-    total = runs + warmup
-    for k in range(total):
-        start = clock()
-        sess.run(None, inputs)
-        if k >= warmup:
-            out.append((clock() - start) * 1000.0)
-        if progress:
-            progress(k + 1, total, label)
-    return np.asarray(out)
+    """ms of ``runs`` whole inferences after ``warmup`` (no profiler): :func:`time_interleaved` of one model."""
+    return time_interleaved([model_bytes], [feeds], runs=runs, warmup=warmup, threads=threads, level=level,
+                            progress=progress, label=label)[0]
 
 
 def prefix_latencies(model, outputs: Sequence[Sequence[str]], feeds: Mapping[str, np.ndarray], *,

@@ -62,13 +62,19 @@ def server_ratio(problem, mask: np.ndarray) -> float | None:
     return None
 
 
-def _timed(model, feeds, runs, warmup, threads) -> tuple[float, float, float]:
-    """``(median, q1, q3)`` ms of ``runs`` runs of ``model`` (all optimizations)."""
-    from .blocks import median_iqr
-    from .profiling import time_model
+def _timed_parts(parts, feeds, runs, warmup, threads) -> list[tuple[float, float, float, float]]:
+    """``(median, q1, q3, estimate)`` ms of each of ``parts`` (models), timed in interleaved rounds.
 
-    return median_iqr(time_model(model.SerializeToString(), feeds, runs=runs, warmup=warmup, threads=threads,
-                                 level="all"))
+    The protocol of the import's calibration (:func:`.profiling.time_interleaved`,
+    all optimizations, at least :data:`.profiling.MIN_SECONDS`), so that the
+    measured estimate (:data:`.profiling.STATISTIC`) is the calibrated one's kind.
+    """
+    from .blocks import median_iqr
+    from .profiling import MIN_SECONDS, estimate, time_interleaved
+
+    samples = time_interleaved([m.SerializeToString() for m in parts], feeds, runs=runs, warmup=warmup,
+                               threads=threads, level="all", min_seconds=MIN_SECONDS)
+    return [(*median_iqr(t), estimate(t)) for t in samples]
 
 
 def _part_feeds(model, values: Mapping[str, np.ndarray]) -> dict:
@@ -125,15 +131,20 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
     -------
     dict
         ``predicted`` (the instance's breakdown) and ``measured``:
-        ``device_ms`` and ``device_iqr_ms`` (device part on this CPU: median
-        and [q1, q3] of ``runs`` runs), ``server_ms_here`` and
-        ``server_iqr_ms_here`` (server part on this CPU), ``server_ratio``
-        and ``server_ms`` (scaled), ``uplink_bytes`` and ``uplink_ms``,
-        ``downlink_ms``, ``rtt_ms``, ``total_ms`` and ``total_iqr_ms`` (the
-        quartiles of the timed parts added to the modelled terms); ``terms``
-        says which term is measured and which modelled; ``error_pct`` =
-        (measured - predicted) / predicted of the totals. Cost: ``runs +
-        warmup`` runs of each part.
+        ``device_ms``, ``device_iqr_ms`` and ``device_estimate_ms`` (device
+        part on this CPU: median, [q1, q3] and the point estimate
+        :data:`.profiling.STATISTIC` of at least ``runs`` runs),
+        ``server_ms_here``, ``server_iqr_ms_here`` and
+        ``server_estimate_ms_here`` (server part on this CPU; both parts are
+        timed in interleaved rounds), ``server_ratio`` and ``server_ms``
+        (the scaled estimate), ``uplink_bytes`` and ``uplink_ms``,
+        ``downlink_ms``, ``rtt_ms``, ``total_ms`` (the estimates added to
+        the modelled terms), ``total_median_ms`` and ``total_iqr_ms`` (the
+        medians and quartiles of the timed parts added to the modelled
+        terms), ``statistic``; ``terms`` says which term is measured and
+        which modelled; ``error_pct`` = (measured - predicted) / predicted
+        of the totals (``total_ms``). Cost: ``runs + warmup`` runs of each
+        part (more rounds for fast parts, :data:`.profiling.MIN_SECONDS`).
 
     Raises
     ------
@@ -149,25 +160,34 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
                             "would be timed here. Import the model on this machine with measured device costs "
                             "(no --device-profile) to compare, or split without --measure",
                             field="metadata.device_costs")
+    from .profiling import STATISTIC
+
     mask = problem.device_mask(assignment)
     predicted = problem.breakdown(mask)
-    device = _timed(split.device, feeds, runs, warmup, threads)
-    here, ratio = (0.0, 0.0, 0.0), None
+    parts, part_feeds = [split.device], [_part_feeds(split.device, feeds)]
+    ratio = None
     if split.server is not None:
         from .profiling import _session
 
         session = _session(split.device.SerializeToString(), level="all")
-        values = dict(zip([o.name for o in session.get_outputs()],
-                          session.run(None, _part_feeds(split.device, feeds))))
-        here = _timed(split.server, _part_feeds(split.server, values), runs, warmup, threads)
+        values = dict(zip([o.name for o in session.get_outputs()], session.run(None, part_feeds[0])))
+        parts.append(split.server)
+        part_feeds.append(_part_feeds(split.server, values))
         ratio = server_ratio(problem, mask)
+    timed = _timed_parts(parts, part_feeds, runs, warmup, threads)
+    device, here = timed[0], (timed[1] if len(timed) > 1 else (0.0, 0.0, 0.0, 0.0))
     scale = ratio if ratio is not None else 1.0
     modelled = predicted["uplink_ms"] + predicted["downlink_ms"] + predicted["rtt_ms"]
-    measured = {"device_ms": device[0], "device_iqr_ms": [device[1], device[2]], "server_ms_here": here[0],
-                "server_iqr_ms_here": [here[1], here[2]], "server_ratio": ratio, "server_ms": here[0] * scale,
+    measured = {"device_ms": device[0], "device_iqr_ms": [device[1], device[2]], "device_estimate_ms": device[3],
+                "server_ms_here": here[0], "server_iqr_ms_here": [here[1], here[2]],
+                "server_estimate_ms_here": here[3], "server_ratio": ratio, "server_ms": here[3] * scale,
                 "uplink_bytes": predicted["uplink_bytes"], "uplink_ms": predicted["uplink_ms"],
-                "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs}
-    measured["total_ms"] = math.fsum([device[0], here[0] * scale, modelled])
+                "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs,
+                "statistic": f"{STATISTIC}: total_ms adds the timed parts' fastest runs (device_estimate_ms, "
+                             "server_estimate_ms_here) to the modelled terms, as the calibration's estimate; "
+                             "total_median_ms adds their medians"}
+    measured["total_ms"] = math.fsum([device[3], here[3] * scale, modelled])
+    measured["total_median_ms"] = math.fsum([device[0], here[0] * scale, modelled])
     measured["total_iqr_ms"] = [math.fsum([device[q], here[q] * scale, modelled]) for q in (1, 2)]
     error = 100.0 * (measured["total_ms"] - predicted["total_ms"]) / predicted["total_ms"]
     return {"predicted": predicted, "measured": measured, "error_pct": error, "terms": dict(TERMS),
