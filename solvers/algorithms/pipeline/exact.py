@@ -112,6 +112,7 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
         built = build_cpsat(problem, lower_bound_ms=lb_ms, deadline=deadline.at)
     except BuildTimeout as exc:
         return _with_warm(problem, warm, static, f"{exc}; returning the ig warm start")
+    _break_symmetry(problem, built)
     if hint and warm is not None:
         _add_hint(problem, built, warm)
     left = remaining(deadline)
@@ -183,6 +184,8 @@ def _warm_start(problem, deadline):
     from .configs import prepare
     from .neh import default_iterations, iterated_greedy
 
+    if problem.objective == "makespan" and problem.deadline_ms is None and problem.has_choice:
+        return _joint_warm_start(problem, deadline)
     prep = prepare(problem, "bottleneck")
     if isinstance(prep, MethodResult):
         return None, objective_bound(problem)[0]
@@ -195,6 +198,61 @@ def _warm_start(problem, deadline):
                                       iterations=default_iterations(problem.n, problem.m))
     plan = problem.assignment(order, config)
     return (plan if problem.is_feasible(plan) else None), static
+
+
+def _joint_warm_start(problem, deadline):
+    """``(plan, static bound)`` by the ``joint`` method (deterministic iteration budget, stopped
+    by ``deadline``), the order made canonical (:func:`release_canonical`)."""
+    import time
+
+    from .joint_method import default_joint_iterations, joint
+
+    now = time.perf_counter()
+    stop = None if deadline is None else Deadline(max(deadline - now, 1e-3), start=now)
+    res = joint(problem, deadline=stop, iterations=default_joint_iterations(problem.n, problem.m, max(problem.n_configs)))
+    static = objective_bound(problem)[0]
+    if res.assignment is None:
+        return None, static
+    order, config = release_canonical(problem, *problem.indices(res.assignment))
+    plan = problem.assignment(order, config)
+    return (plan if problem.is_feasible(plan) else None), static
+
+
+def interchangeable_classes(problem) -> list[list[int]]:
+    """Classes (size >= 2) of tasks with identical configurations (times and accuracies), each
+    sorted by ``(release, index)``."""
+    groups: dict[tuple, list[int]] = {}
+    for j in range(problem.n):
+        key = (problem.times[j].tobytes(), np.nan_to_num(problem.accuracy[j], nan=-1).tobytes())
+        groups.setdefault(key, []).append(j)
+    rel = problem.release_ms
+    return [sorted(g, key=lambda j: (float(rel[j]), j)) for g in groups.values() if len(g) > 1]
+
+
+def release_canonical(problem, order, config) -> tuple[list[int], list[int]]:
+    """``(order, config)`` with each class of :func:`interchangeable_classes` in release order
+    on the positions it occupies, each position keeping its configuration. Never worse without
+    per-task deadlines: the same operations run in the same slots, and the task on the earlier
+    position gets the earlier (or equal) release."""
+    order, new_config = list(order), list(config)
+    for cls in interchangeable_classes(problem):
+        members = set(cls)
+        slots = [p for p, j in enumerate(order) if j in members]
+        kept = [config[order[p]] for p in slots]
+        for p, j, c in zip(slots, cls, kept):
+            order[p], new_config[j] = j, c
+    return order, new_config
+
+
+def _break_symmetry(problem, built) -> None:
+    """Tasks with identical configurations run in release order (makespan, no per-task
+    deadline): any schedule maps to one as good by :func:`release_canonical`, in the integer
+    model too (floored releases keep their order), so every optimum value stays."""
+    if built.before is None or problem.deadline_ms is not None:
+        return
+    for cls in interchangeable_classes(problem):
+        for a, b in zip(cls, cls[1:]):
+            built.model.add(built.before[a, b] == 1 if a < b else built.before[b, a] == 0)
 
 
 def _with_warm(problem, warm, bound, message, details=None) -> MethodResult:
