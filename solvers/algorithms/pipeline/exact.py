@@ -58,7 +58,11 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
     ``"makespan"``: the model of :func:`formulations.pipeline.model.build_cpsat`
     (one optional interval per configuration and stage, no-overlap per
     stage, one order shared by all stages through precedence literals),
-    warm-started by ``ig`` (deterministic budget) and never worse than it.
+    warm-started by ``joint`` when tasks have a configuration choice (makespan,
+    no per-task deadline), else by ``ig`` (deterministic budgets), and never
+    worse than the warm start. Tasks with identical configurations are fixed
+    in release order (:func:`release_canonical`: a symmetry that keeps every
+    optimum value; not with per-task deadlines).
     ``"rate"``: enumeration when the product of admissible choices is at
     most ``enumerate_limit``, else the CP-SAT bottleneck-load model.
 
@@ -91,7 +95,8 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
     -----
     NP-hard for three or more stages (and for two with releases or
     configuration choice). Measured (``benchmarks/bench_pipeline.py``, one
-    worker): all ten of Taillard's 20x5 optima proven, 2.5 s median, 21 s at most.
+    worker): all ten of Taillard's 20x5 optima proven, 2.5 s median, 21 s at
+    most; 10-task co-inference streams: ``benchmarks/results/streams.md``.
     """
     from ortools.sat.python import cp_model
 
@@ -111,13 +116,13 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
     try:
         built = build_cpsat(problem, lower_bound_ms=lb_ms, deadline=deadline.at)
     except BuildTimeout as exc:
-        return _with_warm(problem, warm, static, f"{exc}; returning the ig warm start")
+        return _with_warm(problem, warm, static, f"{exc}; returning the warm start")
     _break_symmetry(problem, built)
     if hint and warm is not None:
         _add_hint(problem, built, warm)
     left = remaining(deadline)
     if left is not None and left <= 0:
-        return _with_warm(problem, warm, static, "time limit reached before CP-SAT; returning the ig warm start")
+        return _with_warm(problem, warm, static, "time limit reached before CP-SAT; returning the warm start")
     cp_time = None if left is None else 0.9 * left  # headroom for the float re-check
     n_terms = problem.n * problem.n * problem.m + sum(problem.n_configs) * problem.m
     solver, code, backend = run_cpsat(built.model, time_limit=cp_time, num_workers=num_workers, seed=seed,
@@ -133,7 +138,7 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
     bound = max(raw, static) if problem.objective == "makespan" else min(rate_from_load(n, raw), static)
     details = {"units_per_ms": units, "branches": solver.num_branches, "wall_s": solver.wall_time}
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _with_warm(problem, warm, bound, f"CP-SAT found none in time; returning the ig warm start {backend}", details)
+        return _with_warm(problem, warm, bound, f"CP-SAT found none in time; returning the warm start {backend}", details)
     assignment = _read(problem, built, solver)
     if not problem.is_feasible(assignment):  # a deadline met only after rounding
         return _with_warm(problem, warm, bound, f"CP-SAT's plan fails the float re-check {backend}", details)
@@ -148,7 +153,7 @@ _ROWS_PER_S = 100_000
 
 
 def _warm_share(problem, time_limit: float) -> float:
-    """Seconds the ``ig`` warm start may take: half the limit, or 90% when
+    """Seconds the warm start may take: half the limit, or 90% when
     the model is too large to build in the other half anyway."""
     rows = problem.n * problem.n * problem.m / 2
     return float(time_limit) * (0.9 if rows > _ROWS_PER_S * float(time_limit) / 2 else 0.5)
