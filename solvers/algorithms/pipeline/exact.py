@@ -62,7 +62,8 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
     no per-task deadline), else by ``ig`` (deterministic budgets), and never
     worse than the warm start. Tasks with identical configurations are fixed
     in release order (:func:`release_canonical`: a symmetry that keeps every
-    optimum value; not with per-task deadlines).
+    optimum value; not with per-task deadlines), and the warm start's
+    makespan caps ``Cmax`` (an upper bound that keeps it and every better plan).
     ``"rate"``: enumeration when the product of admissible choices is at
     most ``enumerate_limit``, else the CP-SAT bottleneck-load model.
 
@@ -120,6 +121,8 @@ def exact(problem, *, deadline: Deadline | None = None, num_workers: int = 1, se
     _break_symmetry(problem, built)
     if hint and warm is not None:
         _add_hint(problem, built, warm)
+    if warm is not None and problem.objective == "makespan":
+        _cap(problem, built, warm)
     left = remaining(deadline)
     if left is not None and left <= 0:
         return _with_warm(problem, warm, static, "time limit reached before CP-SAT; returning the warm start")
@@ -258,6 +261,13 @@ def _break_symmetry(problem, built) -> None:
     for cls in interchangeable_classes(problem):
         for a, b in zip(cls, cls[1:]):
             built.model.add(built.before[a, b] == 1 if a < b else built.before[b, a] == 0)
+
+
+def _cap(problem, built, warm) -> None:
+    """``Cmax <= ceil(warm makespan)`` in model units: keeps the warm plan (its integer makespan
+    is at most its float one) and every better one, and narrows the horizon CP-SAT propagates."""
+    cmax = built.model.get_int_var_from_proto_index(built.model.proto.objective.vars[0])
+    built.model.add(cmax <= int(math.ceil(problem.evaluate(warm).objective * built.units_per_ms)))
 
 
 def _with_warm(problem, warm, bound, message, details=None) -> MethodResult:
