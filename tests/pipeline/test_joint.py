@@ -140,3 +140,18 @@ def test_release_canonical_never_worse_and_exact_still_optimal(problem, rnd):
     assert ex.status == bf.status
     if bf.objective is not None:
         assert ex.objective == pytest.approx(bf.objective, abs=1e-9)
+
+
+@settings(max_examples=examples(40), **SETTINGS)
+@given(pipeline_problems(max_tasks=4, objectives=("makespan",), fractional=True))
+def test_integer_load_bound_never_exceeds_the_optimum(problem):
+    """The integer stage-load bound of ``exact`` (floored times, relaxed accuracies) is a lower bound."""
+    import math
+
+    from solvers.algorithms.pipeline.exact import integer_load_bound
+
+    bf = solvers.solve(problem, method="brute_force")
+    lb = integer_load_bound(problem, None)
+    if bf.objective is None:
+        return
+    assert lb <= bf.objective * (1 + 1e-12) or math.isinf(lb) and lb < 0
