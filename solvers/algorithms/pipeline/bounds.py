@@ -245,6 +245,25 @@ def makespan_bound(problem) -> tuple[float, str]:
     return bound, which
 
 
+def stage_constants(problem):
+    """``(const, length)``: per stage ``k``, ``min_j (r_j + head_jk) + min_j tail_jk`` (ms; least
+    time before stage ``k`` can start plus least time after its last operation), and per task
+    ``r_j + min_c sum_k ms[j][c][k]``; None if a task has no admissible configuration. O(n C m)."""
+    m, n = problem.m, problem.n
+    heads = np.full((n, m), np.inf)
+    tails = np.full((n, m), np.inf)
+    length = np.full(n, np.inf)
+    for j in range(n):
+        T = problem.times[j][problem.admissible(j)]
+        if len(T) == 0:
+            return None
+        cum = np.cumsum(T, axis=1)
+        heads[j] = (cum - T).min(axis=0)
+        tails[j] = (cum[:, -1:] - cum).min(axis=0)
+        length[j] = problem.release_ms[j] + T.sum(axis=1).min()
+    return (problem.release_ms[:, None] + heads).min(axis=0) + tails.min(axis=0), length
+
+
 def _makespan_bound(problem) -> tuple[float, str, np.ndarray]:
     """Best of the stage-load and task-length bounds on the makespan (ms).
 
@@ -258,19 +277,11 @@ def _makespan_bound(problem) -> tuple[float, str, np.ndarray]:
 
     Returns ``(bound, which, stage prices mu)``.
     """
-    m, n = problem.m, problem.n
-    heads = np.full((n, m), np.inf)
-    tails = np.full((n, m), np.inf)
-    length = np.full(n, np.inf)
-    for j in range(n):
-        T = problem.times[j][problem.admissible(j)]
-        if len(T) == 0:
-            return math.inf, "no admissible configuration", np.full(m, 1.0 / m)
-        cum = np.cumsum(T, axis=1)
-        heads[j] = (cum - T).min(axis=0)
-        tails[j] = (cum[:, -1:] - cum).min(axis=0)
-        length[j] = problem.release_ms[j] + T.sum(axis=1).min()
-    const = (problem.release_ms[:, None] + heads).min(axis=0) + tails.min(axis=0)
+    m = problem.m
+    parts = stage_constants(problem)
+    if parts is None:
+        return math.inf, "no admissible configuration", np.full(m, 1.0 / m)
+    const, length = parts
     load = stage_load_bound(problem, const)
     j = int(np.argmax(length))
     if length[j] > load.bound:

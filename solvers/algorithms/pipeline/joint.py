@@ -20,6 +20,7 @@ are not modelled here: :func:`joint_search` is used only without one.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -107,7 +108,8 @@ def _trade(J: Joint, seq, cfg, value):
     Xs[:, idx, :, idx] = J.A[:, seq, :].transpose(1, 0, 2)  # indexed view has shape (L, m, C)
     single = makespans(Xs.reshape(J.m, L * J.C, L), r).reshape(L, J.C)
     dacc = J.acc[seq, :] - cur_acc[:, None]
-    lossy = np.flatnonzero(((dacc + spare) < 0).ravel() & (single.ravel() < value))
+    with np.errstate(invalid="ignore"):  # -inf (absent) + inf (no floor) is NaN: not lossy, as wanted
+        lossy = np.flatnonzero(((dacc + spare) < 0).ravel() & (single.ravel() < value))
     if len(lossy) == 0:
         return None
     lossy = lossy[np.argsort(single.ravel()[lossy], kind="stable")[:TRADE_CANDIDATES]]
@@ -131,20 +133,26 @@ def _trade(J: Joint, seq, cfg, value):
 
 def _local_search(J: Joint, seq, cfg, value, deadline):
     """Apply the best improving reinsertion (with reconfiguration), else the best
-    improving accuracy trade, until neither improves. O(n^2 C m) per step."""
-    while len(seq) > 1 and not passed(deadline):
+    improving accuracy trade, until neither improves. O(n^2 C m) per step.
+
+    With ``deadline``, a step starts only if the previous step's duration still
+    fits before it (on large instances one step takes a noticeable time)."""
+    step = 0.0
+    while len(seq) >= 1 and not passed(None if deadline is None else deadline - step):  # one task: still its best configuration
+        began = time.perf_counter()
         move = _reinsertion(J, seq, cfg, value)
         if move is not None:
             value, x, c, t = move
             task = seq[x]
             cfg[task] = c
             seq = np.insert(np.delete(seq, x), t, task)
-            continue
-        trade = _trade(J, seq, cfg, value)
-        if trade is None:
-            break
-        value, x, c, y, c2 = trade
-        cfg[seq[x]], cfg[seq[y]] = c, c2
+        else:
+            trade = _trade(J, seq, cfg, value)
+            if trade is None:
+                break
+            value, x, c, y, c2 = trade
+            cfg[seq[x]], cfg[seq[y]] = c, c2
+        step = time.perf_counter() - began
     return seq, cfg, value
 
 
@@ -172,7 +180,7 @@ def _rebuild(J: Joint, part, cfg, removed, rng):
 
 
 def joint_search(problem, starts, *, iterations: int | None, seed: int, deadline=None,
-                 d: int = JOINT_DESTRUCTION, temperature: float = TEMPERATURE):
+                 d: int = JOINT_DESTRUCTION, temperature: float = TEMPERATURE, with_start: bool = False):
     """Iterated greedy over order and configurations from the best of ``starts``.
 
     Parameters
@@ -183,9 +191,12 @@ def joint_search(problem, starts, *, iterations: int | None, seed: int, deadline
     iterations, seed, deadline, d, temperature
         As in :func:`~.greedy.iterated_greedy_seq` (acceptance ``exp(-delta / T)``).
 
+    with_start : bool
+        Also return the index of the start the search continued from.
+
     Returns
     -------
-    (order, config, makespan, iterations run)
+    (order, config, makespan, iterations run[, start index])
         The best plan seen: it meets the accuracy floor, and it is never
         worse than the best start.
 
@@ -196,13 +207,13 @@ def joint_search(problem, starts, *, iterations: int | None, seed: int, deadline
     """
     J = Joint(problem)
     rng = np.random.default_rng(seed)
-    best = None
-    for order, config in starts:
+    best, picked = None, 0
+    for i, (order, config) in enumerate(starts):
         seq = np.asarray(order, dtype=np.int64)
         cfg = np.asarray(config, dtype=np.int64).copy()
         seq, cfg, v = _local_search(J, seq, cfg, J.flow(cfg).value(seq), deadline)
         if best is None or v < best[2]:
-            best = (seq, cfg, v)
+            best, picked = (seq, cfg, v), i
     if best is None:
         raise ValueError("the joint search needs at least one start")
     cur = (best[0].copy(), best[1].copy(), best[2])
@@ -220,4 +231,5 @@ def joint_search(problem, starts, *, iterations: int | None, seed: int, deadline
             cur = (part, cfg, v)
             if v < best[2] - 1e-12 * max(1.0, abs(v)):
                 best = (part.copy(), cfg.copy(), v)
-    return best[0].tolist(), best[1].tolist(), best[2], done
+    out = (best[0].tolist(), best[1].tolist(), best[2], done)
+    return out + (picked,) if with_start else out
