@@ -155,3 +155,28 @@ def test_integer_load_bound_never_exceeds_the_optimum(problem):
     if bf.objective is None:
         return
     assert lb <= bf.objective * (1 + 1e-12) or math.isinf(lb) and lb < 0
+
+
+@settings(max_examples=examples(25), **SETTINGS)
+@given(pipeline_problems(max_tasks=4, objectives=("makespan",), releases=True))
+def test_joint_without_the_lp_keeps_a_valid_bound_and_a_feasible_plan(problem):
+    """The cold path (scipy.optimize not imported, little time left: no LP) still returns a
+    feasible plan and a bound that never exceeds the optimum."""
+    import solvers.algorithms.pipeline.joint_method as jm
+
+    data = problem.to_dict()
+    data.get("constraints", {}).pop("deadline_ms", None)
+    problem = PipelineProblem.from_dict(data)
+    bf = solvers.solve(problem, method="brute_force")
+    cold = jm._cold_and_short
+    jm._cold_and_short = lambda stop: True
+    try:
+        sol = solvers.solve(problem, method="joint", iterations=10, seed=0)
+    finally:
+        jm._cold_and_short = cold
+    if bf.status == Status.INFEASIBLE:
+        assert sol.status == Status.INFEASIBLE
+        return
+    assert problem.is_feasible(sol.assignment)
+    assert "LP skipped" in sol.message
+    assert sol.bound <= bf.objective + 1e-9 <= sol.objective + 2e-9

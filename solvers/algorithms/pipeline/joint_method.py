@@ -10,6 +10,10 @@ search does not model (per-task deadlines, the ``"rate"`` objective) goes to
 
 from __future__ import annotations
 
+import math
+import sys
+import time
+
 import numpy as np
 
 from formulations.deadline import Deadline
@@ -18,7 +22,7 @@ from formulations.errors import OptionError
 from ...registry import MethodResult, register
 from ._core import finish
 from ...solution import Status
-from .bounds import bound_and_prices
+from .bounds import bound_and_prices, stage_constants
 from .configs import choose_configs
 from .greedy import neh_sequence, passed
 from .joint import Joint, joint_search
@@ -67,7 +71,9 @@ def joint_starts(problem, mu=None, deadline=None) -> tuple[list[tuple[list[int],
     rule. O(R (n^2 m + LP)) for ``R`` rules.
     """
     J = Joint(problem)
-    starts, rules, seen = [], [], set()
+    starts: list[tuple[list, list]] = []
+    rules: list[str] = []
+    seen: set = set()
     choices = [(how, choose_configs(problem, how, mu)) for how in START_RULES]
     choices.append(("most_accurate", _most_accurate(problem)))
     for how, config in choices:
@@ -92,12 +98,35 @@ def _check(time_budget, iterations):
 def _stop_time(deadline: Deadline, time_budget: float | None, started: float) -> float | None:
     """Absolute :func:`time.perf_counter` time at which the search stops (None: no limit)."""
     stop = None
-    if deadline.at is not None:
+    if deadline.at is not None and deadline.time_limit is not None:
         stop = deadline.at - STOP_MARGIN_S - STOP_MARGIN_SHARE * float(deadline.time_limit)
     if time_budget is not None:
         own = started + float(time_budget)
         stop = own if stop is None else min(stop, own)
     return stop
+
+
+#: Below this many seconds left, a process that has not imported scipy.optimize yet skips the LP
+#: (its import alone takes 0.3-0.7 s on a 2-core machine): uniform stage prices for the Lagrangian
+#: start and the task-length bound instead of the stage-load bound.
+COLD_LP_S = 2.0
+
+
+def _cold_and_short(stop: float | None) -> bool:
+    """Whether the LP would be the first scipy.optimize use and under :data:`COLD_LP_S` s remain."""
+    return stop is not None and "scipy.optimize" not in sys.modules and stop - time.perf_counter() < COLD_LP_S
+
+
+def _cheap_bound_and_prices(problem) -> tuple[float, str, np.ndarray]:
+    """The task-length bound and uniform stage prices (no LP). O(n C m)."""
+    parts = stage_constants(problem)
+    m = problem.m
+    if parts is None:
+        return math.inf, "no admissible configuration", np.full(m, 1.0 / m)
+    length = parts[1]
+    j = int(np.argmax(length))
+    return (float(length[j]), f"task-length bound of {problem.tasks[j].name} (stage-load LP skipped: "
+            f"scipy not loaded and under {COLD_LP_S:g} s left)", np.full(m, 1.0 / m))
 
 
 @register("pipeline", "joint", exact=False)
@@ -161,7 +190,10 @@ def joint(problem, *, deadline: Deadline | None = None, time_budget: float | Non
     reason = problem.infeasibility_reason()
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
-    bound, which, mu = bound_and_prices(problem)
+    if _cold_and_short(stop):
+        bound, which, mu = _cheap_bound_and_prices(problem)
+    else:
+        bound, which, mu = bound_and_prices(problem)
     starts, rules = joint_starts(problem, mu, stop)
     if not starts:
         return MethodResult(Status.INFEASIBLE, message="the accuracy floor cannot be met")
