@@ -237,3 +237,39 @@ def test_interleaved_timing_runs_every_model_the_same_number_of_rounds():
     assert STATISTIC == "min" and estimate([3.0, 1.0, 2.0]) == 1.0
     with pytest.raises(ValueError, match="runs"):
         time_interleaved([model("Relu")], [feeds], runs=0)
+
+
+@pytest.mark.filterwarnings("ignore:the sum of per-layer medians")
+@pytest.mark.parametrize("first_slow", [True, False])
+def test_a_slow_calibration_window_is_timed_again_and_the_fastest_runs_kept(monkeypatch, first_slow):
+    """The first window's whole-model estimate is checked against a second timing of the whole
+    model; when it is slower beyond RECHECK_RTOL every device part is timed again and the
+    estimate is the fastest run of both windows (fake timer: no clock involved)."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from formulations.partition.importers import blocks, profiling
+    from formulations.partition.importers.onnx import import_onnx
+    from tests.partition.test_import_onnx import residual_model
+
+    calls = []
+    real = profiling.time_interleaved
+
+    def fake(models, feeds, *, runs=20, label="", **kwargs):
+        if "device parts" not in label and "re-timing" not in label:  # other timings of the import
+            return real(models, feeds, runs=runs, label=label, **kwargs)
+        calls.append(len(models))
+        if "re-timing" in label:  # the re-check: the whole model alone
+            return [np.full(runs, 10.0 * n_parts)]
+        slow = 1.5 if (len(calls) == 1 and first_slow) else 1.0
+        return [np.full(runs, 10.0 * (k + 1) * slow) for k in range(len(models))]
+
+    p0 = import_onnx(residual_model(), runs=3, warmup=1, optimize="none", device_costs="additive")
+    n_parts = len(blocks.block_masks(p0, 32))
+    monkeypatch.setattr(profiling, "time_interleaved", fake)
+    p = import_onnx(residual_model(), runs=3, warmup=1, optimize="none")
+    rows = p.metadata["device_costs"]["calibration"]["blocks"]
+    assert len(rows) == n_parts
+    assert calls == ([n_parts, 1, n_parts] if first_slow else [n_parts, 1])
+    assert [r["windows"] for r in rows] == [2 if first_slow else 1] * n_parts
+    assert [r["prefix_estimate_ms"] for r in rows] == pytest.approx([10.0 * (k + 1) for k in range(n_parts)])
+    assert blocks.slow_window(11.1, 10.0) and not blocks.slow_window(10.9, 10.0)
