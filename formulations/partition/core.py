@@ -332,17 +332,11 @@ def _tiers_of_names(problem: PartitionCore, assignment: Mapping) -> np.ndarray:
     if unknown:
         raise InfeasibleAssignmentError(f"unknown tier(s) {unknown}; tiers: {list(problem.tiers)}")
     tiers = np.full(problem.n_layers, -1, dtype=np.int64)
-    index = problem.index
     for j, tier in enumerate(problem.tiers):
         names = assignment.get(tier, [])
         if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple, set, frozenset)):
             raise InfeasibleAssignmentError(f"tier {tier!r}: expected a list of layer names")
-        names = list(names)
-        try:
-            idx = np.fromiter(map(index.__getitem__, names), dtype=np.intp, count=len(names))
-        except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
-            bad = next(nm for nm in names if not isinstance(nm, str) or nm not in index)
-            raise InfeasibleAssignmentError(f"unknown layer {bad!r} in tier {tier!r}") from None
+        idx = layer_indices(problem, names, f"tier {tier!r}")
         if (tiers[idx] >= 0).any() or len(np.unique(idx)) < len(idx):
             counts = np.bincount(idx, minlength=problem.n_layers) + (tiers >= 0)
             twice = int(np.flatnonzero(counts > 1)[0])
@@ -352,3 +346,20 @@ def _tiers_of_names(problem: PartitionCore, assignment: Mapping) -> np.ndarray:
     if missing:
         raise InfeasibleAssignmentError(f"layers on no tier: {missing[:5]}")
     return tiers
+
+
+def layer_indices(problem: PartitionCore, names, where: str) -> np.ndarray:
+    """Layer indices of the names in ``names`` (an iterable), O(len(names)).
+
+    Raises
+    ------
+    InfeasibleAssignmentError
+        Naming the first unknown (or unhashable) name and ``where`` it was.
+    """
+    names = list(names)
+    index = problem.index
+    try:
+        return np.fromiter(map(index.__getitem__, names), dtype=np.intp, count=len(names))
+    except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
+        bad = next(nm for nm in names if not isinstance(nm, str) or nm not in index)
+        raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {where}") from None

@@ -31,7 +31,7 @@ import numpy as np
 from ..base import AssignmentTypeError, cached_property
 from ..errors import InfeasibleAssignmentError, OptionError
 from . import builders, json_io
-from .core import PartitionCore
+from .core import PartitionCore, layer_indices
 from .dag import Topology
 from .evaluation import Measures, PartitionEvaluation
 from .layers import Layer, checked_link
@@ -321,12 +321,7 @@ def _names_mask(problem, names, side: str) -> np.ndarray:
             f"the {side} set must be a list of layer names, got {type(names).__name__}; an assignment is "
             "{'device': [names], 'server': [names]}, a list of device layer names, or a boolean mask"
         )
-    names = list(names)
-    try:
-        idx = np.fromiter(map(problem.index.__getitem__, names), dtype=np.intp, count=len(names))
-    except (KeyError, TypeError):  # an unknown or unhashable name: find it for the message
-        bad = next(nm for nm in names if not isinstance(nm, str) or nm not in problem.index)
-        raise InfeasibleAssignmentError(f"unknown layer {bad!r} in {side} set") from None
+    idx = layer_indices(problem, names, f"{side} set")
     mask = np.zeros(problem.n_layers, dtype=bool)
     mask[idx] = True
     return mask
