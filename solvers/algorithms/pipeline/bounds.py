@@ -277,16 +277,34 @@ def _makespan_bound(problem) -> tuple[float, str, np.ndarray]:
 
     Returns ``(bound, which, stage prices mu)``.
     """
-    m = problem.m
     parts = stage_constants(problem)
     if parts is None:
-        return math.inf, "no admissible configuration", np.full(m, 1.0 / m)
+        return math.inf, "no admissible configuration", _uniform_prices(problem)
     const, length = parts
     load = stage_load_bound(problem, const)
-    j = int(np.argmax(length))
-    if length[j] > load.bound:
-        return float(length[j]), f"task-length bound of {problem.tasks[j].name}", load.mu
+    value, which = _task_length(problem, length)
+    if value > load.bound:
+        return value, which, load.mu
     return load.bound, "stage-load bound", load.mu
+
+
+def _uniform_prices(problem) -> np.ndarray:
+    return np.full(problem.m, 1.0 / problem.m)
+
+
+def _task_length(problem, length: np.ndarray) -> tuple[float, str]:
+    """``max_j length[j]`` (ms) and its name."""
+    j = int(np.argmax(length))
+    return float(length[j]), f"task-length bound of {problem.tasks[j].name}"
+
+
+def task_length_bound_and_prices(problem) -> tuple[float, str, np.ndarray]:
+    """The task-length bound alone (no LP) and uniform stage prices, as :func:`bound_and_prices` returns
+    them; for callers that cannot afford the LP (``joint`` in a cold process with little time). O(n C m)."""
+    parts = stage_constants(problem)
+    if parts is None:
+        return math.inf, "no admissible configuration", _uniform_prices(problem)
+    return (*_task_length(problem, parts[1]), _uniform_prices(problem))
 
 
 def bound_and_prices(problem) -> tuple[float, str, np.ndarray]:

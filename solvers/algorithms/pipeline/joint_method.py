@@ -10,23 +10,21 @@ search does not model (per-task deadlines, the ``"rate"`` objective) goes to
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 
 import numpy as np
 
 from formulations.deadline import Deadline
-from formulations.errors import OptionError
 
 from ...registry import MethodResult, register
 from ._core import finish
 from ...solution import Status
-from .bounds import bound_and_prices, stage_constants
+from .bounds import bound_and_prices, task_length_bound_and_prices
 from .configs import choose_configs
 from .greedy import neh_sequence, passed
 from .joint import Joint, joint_search
-from .neh import ig
+from .neh import check_search_options, ig
 
 __all__ = ["joint", "joint_starts", "default_joint_iterations", "JOINT_WORK", "JOINT_MAX_ITERATIONS",
            "STOP_MARGIN_S", "STOP_MARGIN_SHARE"]
@@ -88,13 +86,6 @@ def joint_starts(problem, mu=None, deadline=None) -> tuple[list[tuple[list[int],
     return starts, rules
 
 
-def _check(time_budget, iterations):
-    if time_budget is not None and not time_budget > 0:
-        raise OptionError(f"`time_budget` must be > 0, got {time_budget!r}")
-    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0):
-        raise OptionError(f"`iterations` must be an int >= 0, got {iterations!r}")
-
-
 def _stop_time(deadline: Deadline, time_budget: float | None, started: float) -> float | None:
     """Absolute :func:`time.perf_counter` time at which the search stops (None: no limit)."""
     stop = None
@@ -115,18 +106,6 @@ COLD_LP_S = 2.0
 def _cold_and_short(stop: float | None) -> bool:
     """Whether the LP would be the first scipy.optimize use and under :data:`COLD_LP_S` s remain."""
     return stop is not None and "scipy.optimize" not in sys.modules and stop - time.perf_counter() < COLD_LP_S
-
-
-def _cheap_bound_and_prices(problem) -> tuple[float, str, np.ndarray]:
-    """The task-length bound and uniform stage prices (no LP). O(n C m)."""
-    parts = stage_constants(problem)
-    m = problem.m
-    if parts is None:
-        return math.inf, "no admissible configuration", np.full(m, 1.0 / m)
-    length = parts[1]
-    j = int(np.argmax(length))
-    return (float(length[j]), f"task-length bound of {problem.tasks[j].name} (stage-load LP skipped: "
-            f"scipy not loaded and under {COLD_LP_S:g} s left)", np.full(m, 1.0 / m))
 
 
 @register("pipeline", "joint", exact=False)
@@ -178,7 +157,7 @@ def joint(problem, *, deadline: Deadline | None = None, time_budget: float | Non
     local-search step (one numpy batch) plus O(K n C n m) for the trade move
     (``K`` = :data:`~.joint.TRADE_CANDIDATES`).
     """
-    _check(time_budget, iterations)
+    check_search_options(time_budget, iterations)
     deadline = Deadline.of(deadline)
     if problem.objective != "makespan" or problem.deadline_ms is not None:
         why = "the rate objective" if problem.objective != "makespan" else "per-task deadlines"
@@ -191,7 +170,8 @@ def joint(problem, *, deadline: Deadline | None = None, time_budget: float | Non
     if reason:
         return MethodResult(Status.INFEASIBLE, message=reason)
     if _cold_and_short(stop):
-        bound, which, mu = _cheap_bound_and_prices(problem)
+        bound, which, mu = task_length_bound_and_prices(problem)
+        which += f" (stage-load LP skipped: scipy not loaded and under {COLD_LP_S:g} s left)"
     else:
         bound, which, mu = bound_and_prices(problem)
     starts, rules = joint_starts(problem, mu, stop)

@@ -161,11 +161,16 @@ def _sequence(problem, configs, improve, time_budget, iterations, seed, kernel, 
     return finish(problem, order, config, bound=bound, message=f"bound: {which}", details=details)
 
 
-def _check(time_budget, iterations, kernel):
+def check_search_options(time_budget, iterations) -> None:
+    """OptionError unless ``time_budget`` is None or > 0 and ``iterations`` None or an int >= 0 (shared by ``joint``)."""
     if time_budget is not None and not time_budget > 0:
         raise OptionError(f"`time_budget` must be > 0, got {time_budget!r}")
     if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0):
         raise OptionError(f"`iterations` must be an int >= 0, got {iterations!r}")
+
+
+def _check(time_budget, iterations, kernel):
+    check_search_options(time_budget, iterations)
     resolve_kernel(kernel)
 
 
