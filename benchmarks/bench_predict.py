@@ -20,7 +20,9 @@ Protocol
   ``coinfer split MODEL INSTANCE --uplink-mbps X --measure`` does
   (:func:`solvers.split.split_onnx` with ``measure=True``: the device part
   and the server part timed in 20 interleaved rounds after 3 warm-ups, paced
-  to span at least 3 s, the estimate their fastest run as in the
+  to span at least 3 s, each timed run after an untimed run of the same part,
+  in two to four windows with the speed probe (the window kept: the first at
+  full speed, ``segments._timed_parts``), the estimate their fastest run as in the
   import's calibration (:data:`formulations.partition.importers.profiling.STATISTIC`);
   the server part scaled by the profile's speed ratio, the transfers
   modelled), and so is the split with every layer on the device
@@ -87,10 +89,15 @@ def one(name: str, repeats: int, tmp: Path, costs_list=COSTS) -> dict:
                                         "measured_iqr_ms": m["measured"]["total_iqr_ms"],
                                         "measured_median_ms": m["measured"].get("total_median_ms"),
                                         "load_1min": os.getloadavg()[0],
+                                        "windows": m["measured"].get("windows"),
+                                        "window_kept": m["measured"].get("window"),
+                                        "probe_ms_by_window": m["measured"].get("probe_ms_by_window"),
+                                        "probe_reference_ms": m["measured"].get("probe_reference_ms"),
                                         "error_pct": m["error_pct"]})
             out["runs"].append(entry)
             print(f"{name} {costs} repeat {rep}: import {entry['import_s']:.1f} s, errors "
-                  + ", ".join(f"{s['error_pct']:+.1f}%" for s in entry["splits"]), file=sys.stderr)
+                  + ", ".join(f"{s['error_pct']:+.1f}% ({s['windows']} windows, kept {s['window_kept']})"
+                              for s in entry["splits"]), file=sys.stderr)
     return out
 
 

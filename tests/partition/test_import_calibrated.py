@@ -258,8 +258,9 @@ def test_a_slow_calibration_window_is_timed_again_and_the_fastest_runs_kept(monk
         if "device parts" not in label and "re-timing" not in label:  # other timings of the import
             return real(models, feeds, runs=runs, label=label, **kwargs)
         calls.append(len(models))
-        if "re-timing" in label:  # the re-check: the whole model alone
-            return [np.full(runs, 10.0 * n_parts)]
+        if "re-timing" in label:  # the re-check: the whole model and the speed probe
+            assert len(models) == 2
+            return [np.full(runs, 10.0 * n_parts), np.full(runs, 1.25)]
         slow = 1.5 if (len(calls) == 1 and first_slow) else 1.0
         return [np.full(runs, 10.0 * (k + 1) * slow) for k in range(len(models))]
 
@@ -269,7 +270,84 @@ def test_a_slow_calibration_window_is_timed_again_and_the_fastest_runs_kept(monk
     p = import_onnx(residual_model(), runs=3, warmup=1, optimize="none")
     rows = p.metadata["device_costs"]["calibration"]["blocks"]
     assert len(rows) == n_parts
-    assert calls == ([n_parts, 1, n_parts] if first_slow else [n_parts, 1])
+    assert calls == ([n_parts, 2, n_parts] if first_slow else [n_parts, 2])
+    assert p.metadata["device_costs"]["calibration"]["probe_ms"] == 1.25
     assert [r["windows"] for r in rows] == [2 if first_slow else 1] * n_parts
     assert [r["prefix_estimate_ms"] for r in rows] == pytest.approx([10.0 * (k + 1) for k in range(n_parts)])
     assert blocks.slow_window(11.1, 10.0) and not blocks.slow_window(10.9, 10.0)
+
+
+class _CountingSession:
+    """Stands in for an onnxruntime session: counts runs (no model is executed)."""
+
+    def __init__(self):
+        self.runs = 0
+
+    def run(self, _outputs, _inputs):
+        self.runs += 1
+        return []
+
+
+@pytest.mark.parametrize("warm_each,min_seconds", [(True, 0.0), (False, 0.0), (False, 0.02)])
+def test_every_timed_run_follows_a_run_of_the_same_or_the_previous_model(monkeypatch, warm_each, min_seconds):
+    """``warm_each``: an untimed run before each timed one; without it, back-to-back rounds add
+    nothing, and a round after a pacing pause starts with one untimed run of its first model."""
+    from formulations.partition.importers import profiling
+
+    sessions = []
+
+    def session(_model, **_kwargs):
+        sessions.append(_CountingSession())
+        return sessions[-1]
+
+    monkeypatch.setattr(profiling, "_session", session)
+    monkeypatch.setattr(profiling, "_feeds_for", lambda _s, feeds: feeds)
+    times = profiling.time_interleaved([b"a", b"b", b"c"], [{}, {}, {}], runs=4, warmup=1, min_seconds=min_seconds,
+                                       warm_each=warm_each)
+    rounds = len(times[0])
+    assert [len(t) for t in times] == [rounds] * 3 and rounds >= 4
+    total = sum(s.runs for s in sessions)
+    if warm_each:
+        assert [s.runs for s in sessions] == [1 + 2 * rounds] * 3
+    elif min_seconds == 0.0:
+        assert total == 3 * (1 + rounds)
+    else:  # paced: rounds after the first start after a pause and warm their first model
+        assert 3 * (1 + rounds) + 1 <= total <= 3 * (1 + rounds) + rounds
+
+
+@pytest.mark.parametrize("case", ["normal", "first_slow", "spell", "no_reference"])
+def test_measure_keeps_the_first_window_at_full_speed(monkeypatch, case):
+    """``split --measure`` times two windows with the speed probe, more (up to MAX_WINDOWS) while
+    the probe runs slower than at the calibration, and keeps the first window whose probe and
+    total are within RECHECK_RTOL of the fastest window's (fake timer: no clock involved)."""
+    from formulations.partition.importers import profiling, segments
+
+    # per window: (slowdown of the parts, slowdown of the probe)
+    speeds = {"normal": [(1.0, 1.0), (1.02, 1.01)],
+              "first_slow": [(1.5, 1.3), (1.0, 1.0)],
+              "spell": [(1.3, 1.3), (1.25, 1.3), (1.0, 1.0), (1.0, 1.0)],
+              "no_reference": [(1.3, 1.3), (1.25, 1.3)]}[case]
+    windows = []
+
+    def fake(models, feeds, *, runs=20, warm_each=True, **_kwargs):
+        assert warm_each and len(feeds) == len(models)
+        part, probe = speeds[len(windows)]
+        windows.append(len(models))
+        times = [np.linspace(10.0 * (k + 1), 12.0 * (k + 1), runs) * part for k in range(len(models) - 1)]
+        return times + [np.linspace(1.0, 1.2, runs) * probe]
+
+    class Part:
+        def SerializeToString(self):
+            return b""
+
+    monkeypatch.setattr(profiling, "time_interleaved", fake)
+    reference = None if case == "no_reference" else 1.0
+    timed, record = segments._timed_parts([Part(), Part()], [{}, {}], 5, 0, 1, reference)
+    expect_windows = {"normal": 2, "first_slow": 2, "spell": 3, "no_reference": 2}[case]
+    expect_kept = {"normal": 0, "first_slow": 1, "spell": 2, "no_reference": 0}[case]
+    assert windows == [3] * expect_windows
+    assert record["windows"] == expect_windows and record["window"] == expect_kept
+    part = speeds[expect_kept][0]
+    assert [t[3] for t in timed] == pytest.approx([10.0 * part, 20.0 * part])
+    assert record["probe_ms"] == pytest.approx(speeds[expect_kept][1])
+    assert all(t[1] <= t[0] <= t[2] for t in timed)

@@ -30,6 +30,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .profiling import RECHECK_RTOL, slow_window  # noqa: F401  (the re-check rule, also used here; kept importable from blocks)
+
 __all__ = ["block_masks", "pareto_cuts", "time_prefixes", "monotone_fit", "calibrate", "median_iqr"]
 
 
@@ -132,8 +134,10 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
     list of dict
         Per block: ``cut``, ``layers`` (count in the block), ``prefix_layers``,
         and the prefix's ``median_ms``, ``q1_ms``, ``q3_ms``, ``estimate_ms``
-        (:data:`~.profiling.STATISTIC`), ``runs`` and ``windows`` (2 when the
-        first window was slow, see :data:`RECHECK_RTOL`): the model from the
+        (:data:`~.profiling.STATISTIC`), ``runs``, ``windows`` (2 when the
+        first window was slow, see :data:`RECHECK_RTOL`) and ``probe_ms``
+        (the speed probe's estimate, :func:`~.profiling.probe_model`, timed
+        with the whole model in the re-check window): the model from the
         graph inputs to the end of the block, run as its own model, as a
         deployed device part runs. The prefixes are timed in interleaved
         rounds (:func:`~.profiling.time_interleaved`, spanning at least
@@ -144,7 +148,7 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
         whole-model runs.
     """
     from .onnx_split import node_inputs, value_infos
-    from .profiling import MIN_SECONDS, estimate, time_interleaved
+    from .profiling import MIN_SECONDS, estimate, probe_model, time_interleaved
 
     table = value_infos(model)
     readers: dict[str, set] = {}
@@ -161,13 +165,16 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
         subs.append(_prefix_model(model, table, device_side | set(inputs), inputs, readers, graph_outputs,
                                   f"prefix{k}").SerializeToString())
         counts.append((cut, int(mask.sum()), int(done.sum())))
-    def timed(models, label):
-        return time_interleaved(models, [feeds] * len(models), runs=runs, warmup=warmup, threads=threads,
-                                level="all", min_seconds=MIN_SECONDS, progress=progress, label=label)
+    def timed(models, label, warm_each=False, extra_feeds=()):
+        return time_interleaved(models, [feeds] * (len(models) - len(extra_feeds)) + list(extra_feeds), runs=runs,
+                                warmup=warmup, threads=threads, level="all", min_seconds=MIN_SECONDS,
+                                progress=progress, label=label, warm_each=warm_each)
 
     samples = timed(subs, f"rounds timing {len(blocks)} device parts ending at cut vertices")
     windows = 1
-    check = timed(subs[-1:], "re-timing the whole model in a second window")[0]
+    probe, probe_feeds = probe_model()
+    check, probe_runs = timed(subs[-1:] + [probe], "re-timing the whole model in a second window (and the speed "
+                              "probe)", warm_each=True, extra_feeds=[probe_feeds])
     if slow_window(estimate(samples[-1]), estimate(check)):
         more = timed(subs, f"rounds timing {len(blocks)} device parts again (the first window was slow)")
         samples = [np.concatenate([a, b]) for a, b in zip(samples, more)]
@@ -177,20 +184,8 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
         med, q1, q3 = median_iqr(times)
         rows.append({"cut": cut, "layers": layers, "prefix_layers": prefix_layers, "median_ms": med,
                      "q1_ms": q1, "q3_ms": q3, "estimate_ms": estimate(times), "runs": len(times),
-                     "windows": windows})
+                     "windows": windows, "probe_ms": estimate(probe_runs)})
     return rows
-
-
-#: A calibration window whose whole-model estimate exceeds a second, separate timing of the whole
-#: model by more than this (relative) caught the machine in a slow spell (seen on a quiet VM: one
-#: import in ten calibrated ShuffleNet 50% slow): :func:`time_prefixes` then times every device part
-#: once more and keeps the runs of both windows (the estimate is the fastest of all).
-RECHECK_RTOL = 0.10
-
-
-def slow_window(first_ms: float, check_ms: float) -> bool:
-    """Whether the first window's whole-model estimate is slower than the re-check's beyond :data:`RECHECK_RTOL`."""
-    return first_ms > (1.0 + RECHECK_RTOL) * check_ms
 
 
 def monotone_fit(values: Sequence[float]) -> np.ndarray:
@@ -276,7 +271,11 @@ def calibrated_costs(problem, prepared, feeds: Mapping[str, np.ndarray], *, runs
             "statistic": f"{STATISTIC}: the fastest of the interleaved runs (prefix_ms is their median, "
                          "prefix_iqr_ms their quartiles)",
             "cut_vertices": len(problem.cut_vertices), "timed_cut_vertices": len([r for r in rows if r["cut"]]),
-            "sum_of_layers_additive_ms": _r(float(np.sum(problem.device_ms))), "blocks": rows}
+            "sum_of_layers_additive_ms": _r(float(np.sum(problem.device_ms))),
+            "probe_ms": _r(timed[0]["probe_ms"]) if timed else None,
+            "probe": "fastest run of the speed probe (formulations.partition.importers.profiling.probe_model) in the "
+                     "re-check window; split --measure re-times while the probe runs slower than this",
+            "blocks": rows}
     return costs, info
 
 

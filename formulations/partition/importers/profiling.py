@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "time_interleaved", "estimate",
-           "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS"]
+           "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS", "WARM_EACH", "RECHECK_RTOL", "slow_window",
+           "probe_model", "PROBE_SHAPE"]
 
 #: The point estimate of a timing (the import's calibration and ``split --measure`` both use it):
 #: the fastest of the interleaved runs. On a shared machine a run is slowed, never sped up, by
@@ -46,6 +47,30 @@ STATISTIC = "min"
 #: and SqueezeNet measured 5-20% below their prediction under load 6; with 50 unpaced rounds,
 #: 0.3 s, ShuffleNet's all-on-device part measured 29% above it).
 MIN_SECONDS = 3.0
+
+#: Why a timed run follows an untimed run of the same model (:func:`time_interleaved`'s
+#: ``warm_each``): after the pacing pause, or after a different model, a run starts with its
+#: weights out of the caches (and, on this VM, a vCPU that was idle). Measured here on a quiet
+#: machine: ShuffleNet's whole model timed alone, 20 paced runs, four windows each way: the
+#: fastest run was 0.6-8.0% above the calibrated prediction without the untimed run and -0.8 to
+#: +0.5% with it; SqueezeNet's fastest run spread 6.03-6.46 ms over four windows without and
+#: 5.99-6.15 ms with it. The calibration's prefixes run back to back and share their first
+#: layers, so they need no untimed run of their own (with one, the prediction moved by 3% on
+#: ShuffleNet and 0.8% on DenseNet-121, within the spread, at 65% more import time).
+WARM_EACH = True
+
+#: A timing window whose estimate exceeds a second, separate window's by more than this
+#: (relative) caught the machine in a slow spell (seen on a quiet VM: one import in ten
+#: calibrated ShuffleNet 50% slow). The import's calibration (:func:`.blocks.time_prefixes`)
+#: then times every device part once more and keeps the runs of both windows; ``split
+#: --measure`` (:func:`.segments.measure_split`) keeps both of its windows. The estimate is the
+#: fastest run of the windows kept.
+RECHECK_RTOL = 0.10
+
+
+def slow_window(first_ms: float, check_ms: float) -> bool:
+    """Whether the first window's estimate is slower than the second's beyond :data:`RECHECK_RTOL`."""
+    return first_ms > (1.0 + RECHECK_RTOL) * check_ms
 
 #: The span is at most this many times the first round's wall time (a 6 ms model: the full 3 s;
 #: a 0.1 ms test model: 50 ms).
@@ -209,9 +234,43 @@ def estimate(samples) -> float:
     return float(np.min(np.asarray(samples, dtype=float)))
 
 
+#: Shape of the speed probe's input: one 32-channel 56 x 56 activation (401 kB of float32).
+PROBE_SHAPE = (1, 32, 56, 56)
+
+
+def probe_model() -> tuple[bytes, dict[str, np.ndarray]]:
+    """The speed probe: a fixed model timed beside the models compared, and its feeds.
+
+    Two 3 x 3 convolutions of 32 channels with a ReLU between, on
+    :data:`PROBE_SHAPE` (about 0.12 GFLOP, a millisecond or two on one
+    core; weights 74 kB, fixed seed). It measures the machine, not a model:
+    its fastest run in a window, against its fastest run in the import's
+    calibration (``probe_ms``), says whether the machine runs as fast as
+    it did then (:func:`.segments.measure_split` re-times the windows in
+    which it did not).
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    c = PROBE_SHAPE[1]
+    weights = [numpy_helper.from_array((rng.standard_normal((c, c, 3, 3)) * 0.05).astype(np.float32), f"w{k}")
+               for k in range(2)]
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["h"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Conv", ["r", "w1"], ["y"], pads=[1, 1, 1, 1])]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(PROBE_SHAPE))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(PROBE_SHAPE))
+    graph = helper.make_graph(nodes, "coinfer_speed_probe", [x], [y], initializer=weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    feeds = {"x": rng.standard_normal(PROBE_SHAPE).astype(np.float32)}
+    return model.SerializeToString(), feeds
+
+
 def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.ndarray]], *, runs: int = 20,
                      warmup: int = 3, threads: int = 1, level: str = "all", min_seconds: float = 0.0,
-                     progress: Progress | None = None, label: str = "timing models") -> list[np.ndarray]:
+                     progress: Progress | None = None, label: str = "timing models",
+                     warm_each: bool = True) -> list[np.ndarray]:
     """ms of runs of several models, interleaved: round ``r`` runs every model once.
 
     Protocol (the import's calibration and ``split --measure`` use it): all
@@ -223,13 +282,20 @@ def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.nd
     ``runs`` rounds span about ``min_seconds`` whatever the models' speed;
     rounds continue until ``min_seconds`` have passed (at most ``20 x
     runs`` rounds); the span is at most :data:`SPAN_FACTOR` times the
-    first round's wall time. With
+    first round's wall time. Every timed run directly follows a run of
+    the same model (``warm_each``, the default: an untimed run before each
+    timed one, :data:`WARM_EACH`) or, with ``warm_each=False``, the previous
+    model of the round (for prefixes of one model, which share their first
+    layers, or one model run back to back; the round's first model gets one
+    untimed run after a pacing pause). With
     ``threads=1`` onnxruntime computes on the calling thread and its CPU
     time is measured (:func:`time.thread_time`: time the thread was
     preempted is not counted); with more threads, wall time.
 
     Returns one array of ms per model (at least ``runs`` samples each).
-    Complexity: ``(rounds + warmup) x len(models)`` inferences; the
+    Complexity: ``(2 rounds + warmup) x len(models)`` inferences (at most
+    ``rounds x (len(models) + 1) + warmup x len(models)`` without
+    ``warm_each``); the
     sessions of all models are in memory at once.
     """
     if runs < 1 or warmup < 0:
@@ -249,6 +315,8 @@ def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.nd
             time.sleep(wait)
         for j in range(n):
             k = (j + rounds) % n
+            if warm_each or (j == 0 and wait > 0):
+                sessions[k].run(None, inputs[k])
             start = clock()
             sessions[k].run(None, inputs[k])
             out[k].append((clock() - start) * 1000.0)
@@ -263,9 +331,10 @@ def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.nd
 def time_model(model_bytes: bytes, feeds: Mapping[str, np.ndarray], *, runs: int = 20, warmup: int = 3,
                threads: int = 1, level: str = "all", progress: Progress | None = None,
                label: str = "timing model") -> np.ndarray:
-    """ms of ``runs`` whole inferences after ``warmup`` (no profiler): :func:`time_interleaved` of one model."""
+    """ms of ``runs`` whole inferences after ``warmup`` (no profiler): :func:`time_interleaved` of one
+    model, back to back (no pacing, so each run follows the previous one: no untimed runs between)."""
     return time_interleaved([model_bytes], [feeds], runs=runs, warmup=warmup, threads=threads, level=level,
-                            progress=progress, label=label)[0]
+                            progress=progress, label=label, warm_each=False)[0]
 
 
 def prefix_latencies(model, outputs: Sequence[Sequence[str]], feeds: Mapping[str, np.ndarray], *,

@@ -62,19 +62,58 @@ def server_ratio(problem, mask: np.ndarray) -> float | None:
     return None
 
 
-def _timed_parts(parts, feeds, runs, warmup, threads) -> list[tuple[float, float, float, float]]:
-    """``(median, q1, q3, estimate)`` ms of each of ``parts`` (models), timed in interleaved rounds.
+#: Most windows ``split --measure`` times while the machine runs slower than at the calibration.
+MAX_WINDOWS = 4
+
+
+def _timed_parts(parts, feeds, runs, warmup, threads, reference_ms: float | None = None):
+    """Timings of ``parts`` (models) in windows of interleaved rounds, with the speed probe.
 
     The protocol of the import's calibration (:func:`.profiling.time_interleaved`,
-    all optimizations, at least :data:`.profiling.MIN_SECONDS`), so that the
-    measured estimate (:data:`.profiling.STATISTIC`) is the calibrated one's kind.
+    all optimizations, at least :data:`.profiling.MIN_SECONDS` per window, each
+    timed run after an untimed run of the same model), so that the measured
+    estimate (:data:`.profiling.STATISTIC`) is the calibrated one's kind. Each
+    window also times the speed probe (:func:`.profiling.probe_model`). At
+    least two windows are timed, and more (at most :data:`MAX_WINDOWS`) while
+    the fastest probe run of every window so far is slower than
+    ``reference_ms`` (the calibration's) beyond :data:`.profiling.RECHECK_RTOL`:
+    the machine is in a slow spell. The window kept is the first whose probe
+    estimate and whose parts' total estimate are both within ``RECHECK_RTOL``
+    of the fastest window's (the calibration's rule: one window's runs, the
+    first unless it was slow).
+
+    Returns
+    -------
+    timed : list of tuple
+        ``(median, q1, q3, estimate)`` ms of each part in the window kept.
+    record : dict
+        ``windows`` (timed), ``window`` (index kept), ``probe_ms`` (probe
+        estimate of the window kept) and ``probe_ms_by_window``.
     """
     from .blocks import median_iqr
-    from .profiling import MIN_SECONDS, estimate, time_interleaved
+    from .profiling import MIN_SECONDS, RECHECK_RTOL, estimate, probe_model, time_interleaved
 
-    samples = time_interleaved([m.SerializeToString() for m in parts], feeds, runs=runs, warmup=warmup,
-                               threads=threads, level="all", min_seconds=MIN_SECONDS)
-    return [(*median_iqr(t), estimate(t)) for t in samples]
+    probe, probe_feeds = probe_model()
+    models = [m.SerializeToString() for m in parts] + [probe]
+    all_feeds = list(feeds) + [probe_feeds]
+    windows: list[list[np.ndarray]] = []
+
+    def slow(value, best):
+        return value > (1.0 + RECHECK_RTOL) * best
+
+    while len(windows) < MAX_WINDOWS:
+        windows.append(time_interleaved(models, all_feeds, runs=runs, warmup=warmup, threads=threads, level="all",
+                                        min_seconds=MIN_SECONDS, warm_each=True))
+        fastest_probe = min(estimate(w[-1]) for w in windows)
+        if len(windows) >= 2 and (reference_ms is None or not slow(fastest_probe, reference_ms)):
+            break
+    probes = [estimate(w[-1]) for w in windows]
+    totals = [sum(estimate(t) for t in w[:-1]) for w in windows]
+    normal = [k for k in range(len(windows)) if not slow(probes[k], min(probes)) and not slow(totals[k], min(totals))]
+    kept = normal[0] if normal else int(np.argmin(totals))
+    record = {"windows": len(windows), "window": kept, "probe_ms": probes[kept],
+              "probe_ms_by_window": probes}
+    return [(*median_iqr(t), estimate(t)) for t in windows[kept][:-1]], record
 
 
 def _part_feeds(model, values: Mapping[str, np.ndarray]) -> dict:
@@ -141,10 +180,15 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
         ``downlink_ms``, ``rtt_ms``, ``total_ms`` (the estimates added to
         the modelled terms), ``total_median_ms`` and ``total_iqr_ms`` (the
         medians and quartiles of the timed parts added to the modelled
-        terms), ``statistic``; ``terms`` says which term is measured and
+        terms), ``statistic``; ``windows`` (windows timed), ``window``
+        (the one kept), ``probe_ms`` (the speed probe's estimate in it),
+        ``probe_ms_by_window`` and ``probe_reference_ms`` (the
+        calibration's, None for an instance without one): see
+        :func:`_timed_parts`; ``terms`` says which term is measured and
         which modelled; ``error_pct`` = (measured - predicted) / predicted
-        of the totals (``total_ms``). Cost: ``runs + warmup`` runs of each
-        part (more rounds for fast parts, :data:`.profiling.MIN_SECONDS`).
+        of the totals (``total_ms``). Cost: two to :data:`MAX_WINDOWS`
+        windows of ``2 runs + warmup`` runs of each part and the probe (more
+        rounds for fast parts, at least :data:`.profiling.MIN_SECONDS` each).
 
     Raises
     ------
@@ -174,7 +218,8 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
         parts.append(split.server)
         part_feeds.append(_part_feeds(split.server, values))
         ratio = server_ratio(problem, mask)
-    timed = _timed_parts(parts, part_feeds, runs, warmup, threads)
+    reference = ((problem.metadata.get("device_costs") or {}).get("calibration") or {}).get("probe_ms")
+    timed, windows = _timed_parts(parts, part_feeds, runs, warmup, threads, reference)
     device, here = timed[0], (timed[1] if len(timed) > 1 else (0.0, 0.0, 0.0, 0.0))
     scale = ratio if ratio is not None else 1.0
     modelled = predicted["uplink_ms"] + predicted["downlink_ms"] + predicted["rtt_ms"]
@@ -182,7 +227,7 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
                 "server_ms_here": here[0], "server_iqr_ms_here": [here[1], here[2]],
                 "server_estimate_ms_here": here[3], "server_ratio": ratio, "server_ms": here[3] * scale,
                 "uplink_bytes": predicted["uplink_bytes"], "uplink_ms": predicted["uplink_ms"],
-                "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs,
+                "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs, **windows, "probe_reference_ms": reference,
                 "statistic": f"{STATISTIC}: total_ms adds the timed parts' fastest runs (device_estimate_ms, "
                              "server_estimate_ms_here) to the modelled terms, as the calibration's estimate; "
                              "total_median_ms adds their medians"}
