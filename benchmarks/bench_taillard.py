@@ -2,7 +2,8 @@
 
 Run ``nice -n 10 python benchmarks/bench_taillard.py [--quick]`` (or
 ``benchmarks/run.py``). Prints a markdown table and writes it to
-``benchmarks/results/taillard.md`` (``--quick``: ``taillard_quick.md``).
+``benchmarks/results/taillard.md`` (``--quick``: ``taillard_quick.md``; ``--set all``:
+``taillard_all.md``).
 
 Protocol
 --------
@@ -149,7 +150,9 @@ def main(argv=None) -> str:
     text = render(out, names, kernels, seeds, scale, (start_load, os.getloadavg()[0]))
     text += f"\nTotal wall time {time.perf_counter() - started:.0f} s.\n"
     print(text)
-    path = RESULTS.with_name("taillard_quick.md") if args.quick else RESULTS  # a smoke run keeps the full table
+    # a smoke run keeps the full table; the full sets go beside the set
+    path = RESULTS.with_name("taillard_quick.md") if args.quick else (
+        RESULTS.with_name("taillard_all.md") if args.set == "all" else RESULTS)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return text

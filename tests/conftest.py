@@ -31,6 +31,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 from tests.helpers import FIXTURES, INSTANCES, ROOT  # noqa: E402,F401  (shared with the test modules)
 
 
+@pytest.fixture(autouse=True)
+def _own_machine_records(tmp_path_factory, monkeypatch):
+    """Every test gets an empty coinfer cache directory (the speed-probe record,
+    ``formulations.partition.importers.profiling.machine_probe_ms``): no test reads or writes the
+    user's, and none depends on another's timings."""
+    monkeypatch.setenv("COINFER_CACHE_DIR", str(tmp_path_factory.mktemp("coinfer-cache")))
+
+
 @pytest.fixture
 def instances_dir() -> Path:
     return INSTANCES

@@ -121,6 +121,11 @@ def _report(record) -> None:
                      f"timed on {measured.get('timed_on', 'this machine')}); server part "
                      + (f"{m.get('server_estimate_ms_here', m['server_ms_here']):.3f} ms here x speed ratio {ratio:.4g} "
                         "(server profile / this CPU)" if ratio is not None else "none"))
+        if m.get("probe_ms") is not None:
+            ref = m.get("probe_reference_ms")
+            lines.append(f"speed probe: {m['probe_ms']:.3f} ms in the window kept ({m['window'] + 1} of "
+                         f"{m['windows']}); at the calibration "
+                         + (f"{ref:.3f} ms" if ref is not None else "not recorded"))
     print("\n".join(lines), file=sys.stderr)
 
 

@@ -25,7 +25,8 @@ import numpy as np
 
 __all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "time_interleaved", "estimate",
            "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS", "WARM_EACH", "RECHECK_RTOL", "slow_window",
-           "probe_model", "PROBE_SHAPE"]
+           "probe_model", "PROBE_SHAPE",
+           "machine_probe_ms", "record_probe_ms", "CACHE_ENV", "MAX_RECHECKS"]
 
 #: The point estimate of a timing (the import's calibration and ``split --measure`` both use it):
 #: the fastest of the interleaved runs. On a shared machine a run is slowed, never sped up, by
@@ -66,6 +67,10 @@ WARM_EACH = True
 #: --measure`` (:func:`.segments.measure_split`) keeps both of its windows. The estimate is the
 #: fastest run of the windows kept.
 RECHECK_RTOL = 0.10
+
+#: Most extra re-check windows the calibration times while the speed probe runs slower than this
+#: machine's fastest recorded probe (:func:`machine_probe_ms`) beyond :data:`RECHECK_RTOL`.
+MAX_RECHECKS = 3
 
 
 def slow_window(first_ms: float, check_ms: float) -> bool:
@@ -265,6 +270,62 @@ def probe_model() -> tuple[bytes, dict[str, np.ndarray]]:
     model.ir_version = 8
     feeds = {"x": rng.standard_normal(PROBE_SHAPE).astype(np.float32)}
     return model.SerializeToString(), feeds
+
+
+#: Environment variable naming the directory of coinfer's machine records (default
+#: ``$XDG_CACHE_HOME/coinfer`` or ``~/.cache/coinfer``).
+CACHE_ENV = "COINFER_CACHE_DIR"
+
+
+def _probe_file() -> str:
+    base = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "coinfer")
+    return os.path.join(base, "speed_probe.json")
+
+
+def _probe_key() -> str:
+    try:
+        import onnxruntime as ort
+
+        version = ort.__version__
+    except ImportError:  # pragma: no cover  (the probe is only timed with onnxruntime)
+        version = "?"
+    return f"{cpu_name()} | onnxruntime {version}"
+
+
+def machine_probe_ms() -> float | None:
+    """The fastest speed-probe estimate recorded on this machine (CPU name and onnxruntime
+    version), or None. Kept in ``speed_probe.json`` under :data:`CACHE_ENV`; unreadable means None."""
+    try:
+        with open(_probe_file(), encoding="utf-8") as fh:
+            value = json.load(fh).get(_probe_key())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def record_probe_ms(ms: float) -> None:
+    """Keep ``ms`` as this machine's probe reference when it is the fastest seen (best effort:
+    an unwritable cache directory is ignored)."""
+    best = machine_probe_ms()
+    if best is not None and best <= ms:
+        return
+    path = _probe_file()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+            data = data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            data = {}
+        data[_probe_key()] = float(ms)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.ndarray]], *, runs: int = 20,

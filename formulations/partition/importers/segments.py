@@ -91,7 +91,7 @@ def _timed_parts(parts, feeds, runs, warmup, threads, reference_ms: float | None
         estimate of the window kept) and ``probe_ms_by_window``.
     """
     from .blocks import median_iqr
-    from .profiling import MIN_SECONDS, RECHECK_RTOL, estimate, probe_model, time_interleaved
+    from .profiling import MIN_SECONDS, RECHECK_RTOL, estimate, probe_model, record_probe_ms, time_interleaved
 
     probe, probe_feeds = probe_model()
     models = [m.SerializeToString() for m in parts] + [probe]
@@ -108,6 +108,7 @@ def _timed_parts(parts, feeds, runs, warmup, threads, reference_ms: float | None
         if len(windows) >= 2 and (reference_ms is None or not slow(fastest_probe, reference_ms)):
             break
     probes = [estimate(w[-1]) for w in windows]
+    record_probe_ms(min(probes))
     totals = [sum(estimate(t) for t in w[:-1]) for w in windows]
     normal = [k for k in range(len(windows)) if not slow(probes[k], min(probes)) and not slow(totals[k], min(totals))]
     kept = normal[0] if normal else int(np.argmin(totals))
@@ -183,8 +184,10 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
         terms), ``statistic``; ``windows`` (windows timed), ``window``
         (the one kept), ``probe_ms`` (the speed probe's estimate in it),
         ``probe_ms_by_window`` and ``probe_reference_ms`` (the
-        calibration's, None for an instance without one): see
-        :func:`_timed_parts`; ``terms`` says which term is measured and
+        calibration's, None for an instance without one) and
+        ``machine_probe_ms`` (the fastest probe recorded on this machine,
+        :func:`.profiling.machine_probe_ms`): see :func:`_timed_parts`;
+        ``terms`` says which term is measured and
         which modelled; ``error_pct`` = (measured - predicted) / predicted
         of the totals (``total_ms``). Cost: two to :data:`MAX_WINDOWS`
         windows of ``2 runs + warmup`` runs of each part and the probe (more
@@ -204,7 +207,7 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
                             "would be timed here. Import the model on this machine with measured device costs "
                             "(no --device-profile) to compare, or split without --measure",
                             field="metadata.device_costs")
-    from .profiling import STATISTIC
+    from .profiling import STATISTIC, machine_probe_ms
 
     mask = problem.device_mask(assignment)
     predicted = problem.breakdown(mask)
@@ -228,6 +231,7 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
                 "server_estimate_ms_here": here[3], "server_ratio": ratio, "server_ms": here[3] * scale,
                 "uplink_bytes": predicted["uplink_bytes"], "uplink_ms": predicted["uplink_ms"],
                 "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs, **windows, "probe_reference_ms": reference,
+                "machine_probe_ms": machine_probe_ms(),
                 "statistic": f"{STATISTIC}: total_ms adds the timed parts' fastest runs (device_estimate_ms, "
                              "server_estimate_ms_here) to the modelled terms, as the calibration's estimate; "
                              "total_median_ms adds their medians"}
