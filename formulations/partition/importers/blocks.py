@@ -189,7 +189,7 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
     if machine is not None and slow_window(estimate(probe_runs), machine):
         import warnings
 
-        from .onnx import MeasurementQualityWarning
+        from .profiling import MeasurementQualityWarning
 
         warnings.warn(f"the machine ran {100 * (estimate(probe_runs) / machine - 1):.0f}% slower than its fastest "
                       f"recorded speed probe during the calibration ({checks} re-check windows): the calibrated "

@@ -39,7 +39,7 @@ from ...errors import InstanceError
 from ...validate import naming_file
 from ..problem import Layer, Network, PartitionProblem
 from .onnx_graph import OnnxGraph, UnknownOperatorWarning, fuse_groups, onnx_graph
-from .profiling import realtime_priority
+from .profiling import MeasurementQualityWarning, realtime_priority
 from .onnx_model import parse_input_shape, prepare_model, prepare_model_with_notes, read_model
 
 __all__ = ["read_model", "prepare_model", "onnx_graph", "import_onnx", "OnnxGraph", "parse_input_shape",
@@ -285,10 +285,6 @@ def _metadata(model, file, source_info, graph: OnnxGraph, optimize, notes, input
         "device_costs": device_info,
         "server_costs": server.provenance(),
     }
-
-
-class MeasurementQualityWarning(UserWarning):
-    """The per-layer measurements disagree with the whole model or spread widely."""
 
 
 class UnmeasuredNodeWarning(UserWarning):

@@ -26,7 +26,8 @@ import numpy as np
 __all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "time_interleaved", "estimate",
            "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS", "WARM_EACH", "RECHECK_RTOL", "slow_window",
            "probe_model", "PROBE_SHAPE",
-           "machine_probe_ms", "record_probe_ms", "CACHE_ENV", "MAX_RECHECKS"]
+           "machine_probe_ms", "record_probe_ms", "CACHE_ENV", "MAX_RECHECKS",
+           "MeasurementQualityWarning"]
 
 #: The point estimate of a timing (the import's calibration and ``split --measure`` both use it):
 #: the fastest of the interleaved runs. On a shared machine a run is slowed, never sped up, by
@@ -270,6 +271,11 @@ def probe_model() -> tuple[bytes, dict[str, np.ndarray]]:
     model.ir_version = 8
     feeds = {"x": rng.standard_normal(PROBE_SHAPE).astype(np.float32)}
     return model.SerializeToString(), feeds
+
+
+class MeasurementQualityWarning(UserWarning):
+    """The measurements disagree with each other, spread widely, or were taken while the machine
+    ran slow (also importable from :mod:`.onnx`)."""
 
 
 #: Environment variable naming the directory of coinfer's machine records (default
