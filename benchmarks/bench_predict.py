@@ -77,6 +77,9 @@ def one(name: str, repeats: int, tmp: Path, costs_list=COSTS) -> dict:
                      "layers": problem.n_layers, "blocks": len(problem.metadata["device_costs"]
                                                                .get("calibration", {}).get("blocks", [])),
                      "splits": []}
+            calibration = problem.metadata["device_costs"].get("calibration", {})
+            entry.update(probe_ms=calibration.get("probe_ms"), checks=calibration.get("checks"),
+                         machine_probe_ms=calibration.get("machine_probe_ms"))
             cases = [(mbps, None) for mbps in MBPS] + [(MBPS[0], {"device": problem.names, "server": []})]
             for mbps, assignment in cases:
                 record = split_onnx(path, problem, tmp / f"{name}_{costs}", uplink_mbps=mbps, assignment=assignment,
@@ -141,6 +144,13 @@ def table(rows: list[dict]) -> str:
     imports = {c: [r["import_s"] for row in rows for r in row["runs"] if r["costs"] == c] for c in costs_run}
     out.append("Import wall time, median over models and repeats: "
                + "; ".join(f"{c} {statistics.median(v):.1f} s" for c, v in imports.items() if v) + ".")
+    probes = [r["probe_ms"] for row in rows for r in row["runs"] if r.get("probe_ms")]
+    if probes:
+        checks = [r.get("checks") or 1 for row in rows for r in row["runs"] if r.get("probe_ms")]
+        windows = [e.get("windows") or 1 for row in rows for r in row["runs"] for e in r["splits"]]
+        out.append(f"Speed probe at the calibrations: {min(probes):.3f}-{max(probes):.3f} ms; calibrations that "
+                   f"re-checked while the machine was slow: {sum(c > 1 for c in checks)}/{len(checks)}; "
+                   f"measurements that timed more than 2 windows: {sum(w > 2 for w in windows)}/{len(windows)}.")
     loads = [e["load_1min"] for row in rows for r in row["runs"] for e in r["splits"] if "load_1min" in e]
     if loads:
         out.append(f"1-minute load average at the measurements: median {statistics.median(loads):.1f}, "
