@@ -320,6 +320,7 @@ def test_measure_keeps_the_first_window_at_full_speed(monkeypatch, case):
     """``split --measure`` times two windows with the speed probe, more (up to MAX_WINDOWS) while
     the probe runs slower than at the calibration, and keeps the first window whose probe and
     total are within RECHECK_RTOL of the fastest window's (fake timer: no clock involved)."""
+    pytest.importorskip("onnx")  # the speed probe is an ONNX model
     from formulations.partition.importers import profiling, segments
 
     # per window: (slowdown of the parts, slowdown of the probe)
