@@ -26,6 +26,7 @@ in ``docs/import.md`` ("Accurate by default"). Needs the ``onnx`` extra.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -152,8 +153,8 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
         whole-model runs.
     """
     from .onnx_split import node_inputs, value_infos
-    from .profiling import (MAX_RECHECKS, MIN_SECONDS, estimate, machine_probe_ms, probe_model, record_probe_ms,
-                            time_interleaved)
+    from .profiling import (MAX_RECHECKS, MIN_SECONDS, MeasurementQualityWarning, estimate, machine_probe_ms,
+                            probe_model, record_probe_ms, time_interleaved)
 
     table = value_infos(model)
     readers: dict[str, set] = {}
@@ -184,18 +185,16 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
         check, probe_runs = timed(subs[-1:] + [probe], "re-timing the whole model in a second window (and the "
                                   "speed probe)", warm_each=True, extra_feeds=[probe_feeds])
         checks += 1
-        if machine is None or not slow_window(estimate(probe_runs), machine) or checks > MAX_RECHECKS:
+        probe_ms = estimate(probe_runs)
+        machine_slow = machine is not None and slow_window(probe_ms, machine)
+        if not machine_slow or checks > MAX_RECHECKS:
             break
-    if machine is not None and slow_window(estimate(probe_runs), machine):
-        import warnings
-
-        from .profiling import MeasurementQualityWarning
-
-        warnings.warn(f"the machine ran {100 * (estimate(probe_runs) / machine - 1):.0f}% slower than its fastest "
+    if machine is not None and machine_slow:
+        warnings.warn(f"the machine ran {100 * (probe_ms / machine - 1):.0f}% slower than its fastest "
                       f"recorded speed probe during the calibration ({checks} re-check windows): the calibrated "
                       "costs may be too high; import again on a quieter machine", MeasurementQualityWarning,
                       stacklevel=2)
-    record_probe_ms(estimate(probe_runs))
+    record_probe_ms(probe_ms)
     if slow_window(estimate(samples[-1]), estimate(check)):
         more = timed(subs, f"rounds timing {len(blocks)} device parts again (the first window was slow)")
         samples = [np.concatenate([a, b]) for a, b in zip(samples, more)]
@@ -205,7 +204,7 @@ def time_prefixes(problem, model, blocks: Sequence[tuple[str | None, np.ndarray]
         med, q1, q3 = median_iqr(times)
         rows.append({"cut": cut, "layers": layers, "prefix_layers": prefix_layers, "median_ms": med,
                      "q1_ms": q1, "q3_ms": q3, "estimate_ms": estimate(times), "runs": len(times),
-                     "windows": windows, "probe_ms": estimate(probe_runs), "checks": checks,
+                     "windows": windows, "probe_ms": probe_ms, "checks": checks,
                      "machine_probe_ms": machine})
     return rows
 

@@ -24,10 +24,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["require_ort", "make_feeds", "profile_nodes", "time_model", "time_interleaved", "estimate",
-           "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS", "WARM_EACH", "RECHECK_RTOL", "slow_window",
-           "probe_model", "PROBE_SHAPE",
-           "machine_probe_ms", "record_probe_ms", "CACHE_ENV", "MAX_RECHECKS",
-           "MeasurementQualityWarning"]
+           "prefix_latencies", "cpu_name", "realtime_priority", "Progress", "LEVELS", "STATISTIC", "MIN_SECONDS",
+           "WARM_EACH", "RECHECK_RTOL", "slow_window", "probe_model", "PROBE_SHAPE", "machine_probe_ms",
+           "record_probe_ms", "CACHE_ENV", "MAX_RECHECKS", "MeasurementQualityWarning"]
 
 #: The point estimate of a timing (the import's calibration and ``split --measure`` both use it):
 #: the fastest of the interleaved runs. On a shared machine a run is slowed, never sped up, by
@@ -65,8 +64,8 @@ WARM_EACH = True
 #: (relative) caught the machine in a slow spell (seen on a quiet VM: one import in ten
 #: calibrated ShuffleNet 50% slow). The import's calibration (:func:`.blocks.time_prefixes`)
 #: then times every device part once more and keeps the runs of both windows; ``split
-#: --measure`` (:func:`.segments.measure_split`) keeps both of its windows. The estimate is the
-#: fastest run of the windows kept.
+#: --measure`` (:func:`.segments.measure_split`) keeps the first window within this of the
+#: fastest one. The estimate is the fastest run of the windows kept.
 RECHECK_RTOL = 0.10
 
 #: Most extra re-check windows the calibration times while the speed probe runs slower than this
@@ -77,6 +76,7 @@ MAX_RECHECKS = 3
 def slow_window(first_ms: float, check_ms: float) -> bool:
     """Whether the first window's estimate is slower than the second's beyond :data:`RECHECK_RTOL`."""
     return first_ms > (1.0 + RECHECK_RTOL) * check_ms
+
 
 #: The span is at most this many times the first round's wall time (a 6 ms model: the full 3 s;
 #: a 0.1 ms test model: 50 ms).
@@ -299,33 +299,34 @@ def _probe_key() -> str:
     return f"{cpu_name()} | onnxruntime {version}"
 
 
+def _probe_records() -> dict:
+    """The probe records of every machine (``speed_probe.json``); unreadable means empty."""
+    try:
+        with open(_probe_file(), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def machine_probe_ms() -> float | None:
     """The fastest speed-probe estimate recorded on this machine (CPU name and onnxruntime
     version), or None. Kept in ``speed_probe.json`` under :data:`CACHE_ENV`; unreadable means None."""
-    try:
-        with open(_probe_file(), encoding="utf-8") as fh:
-            value = json.load(fh).get(_probe_key())
-    except (OSError, ValueError, AttributeError):
-        return None
+    value = _probe_records().get(_probe_key())
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def record_probe_ms(ms: float) -> None:
     """Keep ``ms`` as this machine's probe reference when it is the fastest seen (best effort:
     an unwritable cache directory is ignored)."""
-    best = machine_probe_ms()
-    if best is not None and best <= ms:
+    data, key = _probe_records(), _probe_key()
+    best = data.get(key)
+    if isinstance(best, (int, float)) and 0 < best <= ms:
         return
+    data[key] = float(ms)
     path = _probe_file()
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-            data = data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            data = {}
-        data[_probe_key()] = float(ms)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1)
@@ -337,7 +338,7 @@ def record_probe_ms(ms: float) -> None:
 def time_interleaved(models: Sequence[bytes], feeds: Sequence[Mapping[str, np.ndarray]], *, runs: int = 20,
                      warmup: int = 3, threads: int = 1, level: str = "all", min_seconds: float = 0.0,
                      progress: Progress | None = None, label: str = "timing models",
-                     warm_each: bool = True) -> list[np.ndarray]:
+                     warm_each: bool = WARM_EACH) -> list[np.ndarray]:
     """ms of runs of several models, interleaved: round ``r`` runs every model once.
 
     Protocol (the import's calibration and ``split --measure`` use it): all

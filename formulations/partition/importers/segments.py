@@ -91,26 +91,23 @@ def _timed_parts(parts, feeds, runs, warmup, threads, reference_ms: float | None
         estimate of the window kept) and ``probe_ms_by_window``.
     """
     from .blocks import median_iqr
-    from .profiling import MIN_SECONDS, RECHECK_RTOL, estimate, probe_model, record_probe_ms, time_interleaved
+    from .profiling import MIN_SECONDS, estimate, probe_model, record_probe_ms, slow_window, time_interleaved
 
     probe, probe_feeds = probe_model()
     models = [m.SerializeToString() for m in parts] + [probe]
     all_feeds = list(feeds) + [probe_feeds]
     windows: list[list[np.ndarray]] = []
-
-    def slow(value, best):
-        return value > (1.0 + RECHECK_RTOL) * best
-
     while len(windows) < MAX_WINDOWS:
         windows.append(time_interleaved(models, all_feeds, runs=runs, warmup=warmup, threads=threads, level="all",
                                         min_seconds=MIN_SECONDS, warm_each=True))
         fastest_probe = min(estimate(w[-1]) for w in windows)
-        if len(windows) >= 2 and (reference_ms is None or not slow(fastest_probe, reference_ms)):
+        if len(windows) >= 2 and (reference_ms is None or not slow_window(fastest_probe, reference_ms)):
             break
     probes = [estimate(w[-1]) for w in windows]
     record_probe_ms(min(probes))
     totals = [sum(estimate(t) for t in w[:-1]) for w in windows]
-    normal = [k for k in range(len(windows)) if not slow(probes[k], min(probes)) and not slow(totals[k], min(totals))]
+    normal = [k for k in range(len(windows))
+              if not slow_window(probes[k], min(probes)) and not slow_window(totals[k], min(totals))]
     kept = normal[0] if normal else int(np.argmin(totals))
     record = {"windows": len(windows), "window": kept, "probe_ms": probes[kept],
               "probe_ms_by_window": probes}
@@ -222,7 +219,7 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
         part_feeds.append(_part_feeds(split.server, values))
         ratio = server_ratio(problem, mask)
     reference = ((problem.metadata.get("device_costs") or {}).get("calibration") or {}).get("probe_ms")
-    timed, windows = _timed_parts(parts, part_feeds, runs, warmup, threads, reference)
+    timed, window_record = _timed_parts(parts, part_feeds, runs, warmup, threads, reference)
     device, here = timed[0], (timed[1] if len(timed) > 1 else (0.0, 0.0, 0.0, 0.0))
     scale = ratio if ratio is not None else 1.0
     modelled = predicted["uplink_ms"] + predicted["downlink_ms"] + predicted["rtt_ms"]
@@ -230,8 +227,8 @@ def measure_split(problem, assignment, split, feeds, *, runs: int = 10, warmup: 
                 "server_ms_here": here[0], "server_iqr_ms_here": [here[1], here[2]],
                 "server_estimate_ms_here": here[3], "server_ratio": ratio, "server_ms": here[3] * scale,
                 "uplink_bytes": predicted["uplink_bytes"], "uplink_ms": predicted["uplink_ms"],
-                "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs, **windows, "probe_reference_ms": reference,
-                "machine_probe_ms": machine_probe_ms(),
+                "downlink_ms": predicted["downlink_ms"], "rtt_ms": predicted["rtt_ms"], "runs": runs,
+                **window_record, "probe_reference_ms": reference, "machine_probe_ms": machine_probe_ms(),
                 "statistic": f"{STATISTIC}: total_ms adds the timed parts' fastest runs (device_estimate_ms, "
                              "server_estimate_ms_here) to the modelled terms, as the calibration's estimate; "
                              "total_median_ms adds their medians"}
