@@ -26,13 +26,11 @@ from . import relaxations, brute_force, exact, johnson, neh, joint_method  # noq
 EXACT_DEFAULT_MAX_TASKS = 8
 
 
-
 def _default(problem) -> str:
     """``exact`` up to :data:`EXACT_DEFAULT_MAX_TASKS` tasks, else ``joint`` where it searches, else ``ig``."""
     if problem.n <= EXACT_DEFAULT_MAX_TASKS:
         return "exact"
-    joint_fits = problem.has_choice and problem.objective == "makespan" and problem.deadline_ms is None
-    return "joint" if joint_fits else "ig"
+    return "joint" if problem.has_choice and joint_method.joint_models(problem) else "ig"
 
 
 register_default_chooser("pipeline", _default)

@@ -195,9 +195,10 @@ def _warm_start(problem, deadline):
     budget, stopped by ``deadline``; None if infeasible) and the proven
     bound of :func:`~.bounds.objective_bound`."""
     from .configs import prepare
+    from .joint_method import joint_models
     from .neh import default_iterations, iterated_greedy
 
-    if problem.objective == "makespan" and problem.deadline_ms is None and problem.has_choice:
+    if problem.has_choice and joint_models(problem):
         return _joint_warm_start(problem, deadline)
     prep = prepare(problem, "bottleneck")
     if isinstance(prep, MethodResult):

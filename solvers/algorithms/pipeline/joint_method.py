@@ -26,7 +26,7 @@ from .greedy import neh_sequence, passed
 from .joint import Joint, joint_search
 from .neh import check_search_options, ig
 
-__all__ = ["joint", "joint_starts", "default_joint_iterations", "JOINT_WORK", "JOINT_MAX_ITERATIONS",
+__all__ = ["joint", "joint_models", "joint_starts", "default_joint_iterations", "JOINT_WORK", "JOINT_MAX_ITERATIONS",
            "STOP_MARGIN_S", "STOP_MARGIN_SHARE"]
 
 #: Deterministic default budget: ``JOINT_WORK // (n^2 C m + JOINT_OVERHEAD)`` iterations
@@ -108,6 +108,12 @@ def _cold_and_short(stop: float | None) -> bool:
     return stop is not None and "scipy.optimize" not in sys.modules and stop - time.perf_counter() < COLD_LP_S
 
 
+def joint_models(problem) -> bool:
+    """Whether the joint search models ``problem``: the makespan objective and no per-task deadlines
+    (otherwise ``joint`` solves it by ``ig``'s path)."""
+    return problem.objective == "makespan" and problem.deadline_ms is None
+
+
 @register("pipeline", "joint", exact=False)
 def joint(problem, *, deadline: Deadline | None = None, time_budget: float | None = None,
           iterations: int | None = None, seed: int = 0) -> MethodResult:
@@ -159,7 +165,7 @@ def joint(problem, *, deadline: Deadline | None = None, time_budget: float | Non
     """
     check_search_options(time_budget, iterations)
     deadline = Deadline.of(deadline)
-    if problem.objective != "makespan" or problem.deadline_ms is not None:
+    if not joint_models(problem):
         why = "the rate objective" if problem.objective != "makespan" else "per-task deadlines"
         res = ig(problem, deadline=deadline, time_budget=time_budget, iterations=iterations, seed=seed)
         res.details = {**res.details, "fallback": f"ig ({why} are not modelled by the joint search)"}
